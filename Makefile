@@ -1,0 +1,40 @@
+# Two commands matter: `make demo` and `make test`. Both create/update .venv from uv.lock.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.synced-stamp
+PREFECT_PORT ?= 4200
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_TASKS_DEFAULT_NO_CACHE := true
+export DO_NOT_TRACK := 1
+
+.PHONY: install demo test serve bench clean
+
+$(BIN)/uv:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "wirehouse needs Python >= 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): $(BIN)/uv pyproject.toml uv.lock
+	$(BIN)/uv sync --frozen --quiet --python $(BIN)/python
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/wirehouse demo
+
+test: install
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+# A local Prefect server (SQLite under ~/.prefect) plus the scheduled `ingest` deployment.
+serve: install
+	@$(BIN)/prefect config set PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api >/dev/null
+	$(BIN)/wirehouse serve --start-server --port $(PREFECT_PORT)
+
+bench: install
+	$(BIN)/python bench/extraction.py ../shared/benchmarks/zyte-article-extraction
+
+clean:
+	rm -rf $(VENV) .pytest_cache warehouse/wirehouse.duckdb*

@@ -70,6 +70,8 @@ def normalize_url(url: str, base: str | None = None) -> str:
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = quote(unquote(parts.path or "/"), safe=_SAFE_PATH)
     path = re.sub(r"/{2,}", "/", path)
+    if "/." in path:  # resolve dot segments (RFC 3986 5.2.4)
+        path = urlsplit(urljoin("http://h/", path)).path
     query_pairs = [
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)
     ]

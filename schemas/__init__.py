@@ -1,0 +1,23 @@
+"""pandera models: the data contracts of every warehouse table."""
+
+from schemas.models import (
+    ArticleSchema,
+    EntitySchema,
+    EventSchema,
+    FetchLogSchema,
+    MentionSchema,
+    PageSchema,
+    QuarantineSchema,
+    SCHEMAS,
+)
+
+__all__ = [
+    "ArticleSchema",
+    "EntitySchema",
+    "EventSchema",
+    "FetchLogSchema",
+    "MentionSchema",
+    "PageSchema",
+    "QuarantineSchema",
+    "SCHEMAS",
+]

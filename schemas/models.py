@@ -1,0 +1,135 @@
+"""One DataFrameModel per warehouse table. Validation is lazy: every failing row is reported."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+HEX16 = r"^[0-9a-f]{16}$"
+HEX64 = r"^[0-9a-f]{64}$"
+HTTP_URL = r"^https?://[^\s/]+(/\S*)?$"
+MIN_ARTICLE_CHARS = 200          # below this a page is a stub, not an article
+MAX_TITLE_CHARS = 500
+EARLIEST_DATE = pd.Timestamp("1990-01-01")
+
+OUTCOMES = ["ok", "not_modified", "error", "blocked", "robots", "too_large", "not_html"]
+DISPOSITIONS = ["article", "not_modified", "quarantined", "skipped", "error", "discovery"]
+FETCH_KINDS = ["page", "feed", "sitemap", "listing"]
+ENTITY_TYPES = [
+    "PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "LAW", "PRODUCT", "WORK_OF_ART", "LANGUAGE",
+]
+DATE_PRECISIONS = ["day", "month", "year"]
+PLOVER_TYPES = [
+    "AGREE", "ACCUSE", "AID", "ASSAULT", "COERCE", "CONSULT", "COOPERATE", "DEMAND", "DISAPPROVE",
+    "MOBILIZE", "PROTEST", "REJECT", "REQUEST", "RETREAT", "SANCTION", "SUPPORT", "THREATEN", "CONCEDE",
+]
+
+
+class _Strict(pa.DataFrameModel):
+    class Config:
+        strict = False  # extra working columns may ride along; the loader picks table columns
+        coerce = False
+
+
+def _not_future(series: pd.Series) -> pd.Series:
+    tomorrow = pd.Timestamp(datetime.now(timezone.utc).date()) + pd.Timedelta(days=1)
+    return series.isna() | ((series >= EARLIEST_DATE) & (series <= tomorrow))
+
+
+class ArticleSchema(_Strict):
+    article_id: Series[str] = pa.Field(str_matches=HEX16, unique=True)
+    url: Series[str] = pa.Field(str_matches=HTTP_URL)
+    canonical_url: Series[str] = pa.Field(str_matches=HTTP_URL)
+    source: Series[str] = pa.Field(str_length={"min_value": 1})
+    title: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": MAX_TITLE_CHARS})
+    author: Series[str] = pa.Field(nullable=True)
+    published_at: Series[pd.Timestamp] = pa.Field(nullable=True)
+    language: Series[str] = pa.Field(nullable=True, str_matches=r"^[a-z]{2,3}$")
+    text: Series[str] = pa.Field(str_length={"min_value": MIN_ARTICLE_CHARS})
+    word_count: Series[int] = pa.Field(ge=1)
+    text_hash: Series[str] = pa.Field(str_matches=HEX64)
+    content_hash: Series[str] = pa.Field(str_matches=HEX64)
+    extractor: Series[str] = pa.Field(str_length={"min_value": 1})
+    extractor_version: Series[str] = pa.Field(str_length={"min_value": 1})
+
+    @pa.check("published_at", name="published_at_in_range")
+    def _published_in_range(cls, series: pd.Series) -> pd.Series:
+        return _not_future(series)
+
+    @pa.check("title", name="title_not_blank")
+    def _title_not_blank(cls, series: pd.Series) -> pd.Series:
+        return series.str.strip().str.len() > 0
+
+
+class PageSchema(_Strict):
+    content_hash: Series[str] = pa.Field(str_matches=HEX64, unique=True)
+    url: Series[str] = pa.Field(str_matches=HTTP_URL)
+    final_url: Series[str] = pa.Field(str_matches=HTTP_URL)
+    bytes: Series[int] = pa.Field(ge=0)
+
+
+class EntitySchema(_Strict):
+    entity_id: Series[str] = pa.Field(str_matches=HEX16, unique=True)
+    name: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 300})
+    type: Series[str] = pa.Field(isin=ENTITY_TYPES)
+    country_code: Series[str] = pa.Field(nullable=True, str_matches=r"^[A-Z]{3}$")
+    geonames_id: Series[pd.Int64Dtype()] = pa.Field(nullable=True, ge=1)  # type: ignore[valid-type]
+
+
+class MentionSchema(_Strict):
+    article_id: Series[str] = pa.Field(str_matches=HEX16)
+    entity_id: Series[str] = pa.Field(str_matches=HEX16)
+    text: Series[str] = pa.Field(str_length={"min_value": 1})
+    start_char: Series[int] = pa.Field(ge=0)
+    end_char: Series[int] = pa.Field(ge=1)
+    label: Series[str] = pa.Field(isin=ENTITY_TYPES)
+
+    @pa.dataframe_check(name="span_is_ordered")
+    def _span_ordered(cls, df: pd.DataFrame) -> pd.Series:
+        return df["end_char"] > df["start_char"]
+
+    @pa.dataframe_check(name="text_matches_span_length")
+    def _span_length(cls, df: pd.DataFrame) -> pd.Series:
+        return df["text"].str.len() == (df["end_char"] - df["start_char"])
+
+
+class EventSchema(_Strict):
+    event_id: Series[str] = pa.Field(str_matches=HEX16, unique=True)
+    article_id: Series[str] = pa.Field(str_matches=HEX16)
+    date_precision: Series[str] = pa.Field(nullable=True, isin=DATE_PRECISIONS)
+    cameo_code: Series[str] = pa.Field(nullable=True, str_matches=r"^\d{2,4}$")
+    plover_type: Series[str] = pa.Field(nullable=True, isin=PLOVER_TYPES)
+    sentence: Series[str] = pa.Field(str_length={"min_value": 1})
+
+
+class FetchLogSchema(_Strict):
+    run_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    url: Series[str] = pa.Field(str_length={"min_value": 1})
+    source: Series[str] = pa.Field(str_length={"min_value": 1})
+    kind: Series[str] = pa.Field(isin=FETCH_KINDS)
+    outcome: Series[str] = pa.Field(isin=OUTCOMES)
+    disposition: Series[str] = pa.Field(isin=DISPOSITIONS)
+    bytes: Series[int] = pa.Field(ge=0)
+    elapsed_ms: Series[float] = pa.Field(ge=0)
+    attempts: Series[int] = pa.Field(ge=0)
+
+
+class QuarantineSchema(_Strict):
+    table_name: Series[str] = pa.Field(str_length={"min_value": 1})
+    row_key: Series[str] = pa.Field(str_length={"min_value": 1})
+    failed_checks: Series[str] = pa.Field(str_length={"min_value": 1})
+    run_id: Series[str] = pa.Field(str_length={"min_value": 1})
+
+
+SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
+    "articles": ArticleSchema,
+    "pages": PageSchema,
+    "entities": EntitySchema,
+    "mentions": MentionSchema,
+    "events": EventSchema,
+    "fetch_log": FetchLogSchema,
+    "quarantine": QuarantineSchema,
+}

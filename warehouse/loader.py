@@ -1,0 +1,256 @@
+"""DuckDB warehouse: migrations, the per-run writer lock and set-based idempotent upserts.
+
+SQL lives in .sql files beside this module; this module only orders and parameterizes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+WAREHOUSE_DIR = Path(__file__).resolve().parent
+MIGRATIONS_DIR = WAREHOUSE_DIR / "migrations"
+QUERIES_DIR = WAREHOUSE_DIR / "queries"
+DEFAULT_DB = Path("warehouse/wirehouse.duckdb")
+LOCK_WAIT_SECONDS = 30.0
+_MIGRATION_NAME = re.compile(r"^(\d{3,})_([\w-]+)\.sql$")
+
+# Natural keys of each table: upserts conflict on these.
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "pages": ("content_hash",),
+    "url_state": ("url",),
+    "articles": ("article_id",),
+    "entities": ("entity_id",),
+    "mentions": ("article_id", "start_char", "end_char"),
+    "events": ("event_id",),
+    "fetch_log": ("run_id", "url", "kind"),
+    "quarantine": ("table_name", "row_key"),
+    "runs": ("run_id",),
+}
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse file."""
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse file cannot be opened or migrated."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+def list_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    """The numbered .sql migrations in order."""
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if match:
+            found.append(Migration(int(match.group(1)), match.group(2), path))
+    return found
+
+
+def read_query(name: str) -> str:
+    """The text of a saved query in warehouse/queries/ (name without .sql)."""
+    return (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflicting" in text or "different configuration" in text
+
+
+def connect(db_path: str | Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting up to ``wait`` seconds while another process holds it.
+
+    Args:
+        db_path: the DuckDB file.
+        read_only: open read-only (the file must exist).
+        wait: seconds to keep retrying on a lock conflict.
+
+    Returns:
+        An open connection.
+
+    Raises:
+        WarehouseBusy: the file stayed locked by another process.
+        WarehouseError: the file is missing (read-only) or not a DuckDB database.
+    """
+    path = Path(db_path)
+    if read_only and not path.exists():
+        raise WarehouseError(f"{path}: no such warehouse file")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
+    delay = 0.1
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            if not _is_lock_error(exc):
+                raise WarehouseError(f"{path}: cannot open warehouse: {str(exc).splitlines()[0]}") from None
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"{path}: the warehouse is in use by another process (waited {wait:.0f} s); try again when it finishes"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+@contextlib.contextmanager
+def writer_lock(db_path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """Hold the one-writer-per-warehouse lock for a whole run (a file lock beside the DB).
+
+    A second run on the same file waits up to ``wait`` seconds, then raises `WarehouseBusy`.
+    """
+    path = Path(str(db_path) + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusy(
+                        f"{db_path}: another ingest run is writing to this warehouse (waited {wait:.0f} s)"
+                    ) from None
+                time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
+
+
+def migrate(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) -> list[int]:
+    """Apply the migrations not yet recorded in ``schema_migrations``; each in its own transaction.
+
+    Returns:
+        The versions applied now.
+    """
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, checksum VARCHAR NOT NULL,"
+        " applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    applied = {row[0]: row[1] for row in con.execute("SELECT version, checksum FROM schema_migrations").fetchall()}
+    done = []
+    for migration in list_migrations(directory):
+        if migration.version in applied:
+            if applied[migration.version] != migration.checksum:
+                logger.warning("migration %03d_%s changed after it was applied", migration.version, migration.name)
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(migration.sql)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?, ?)",
+                [migration.version, migration.name, migration.checksum, datetime.now(timezone.utc)],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        logger.info("applied migration %03d_%s", migration.version, migration.name)
+        done.append(migration.version)
+    return done
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def upsert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    update: tuple[str, ...] | None = None,
+    changed_when: str | None = None,
+) -> tuple[int, int]:
+    """Insert a DataFrame set-based; rows whose key exists are updated (or ignored).
+
+    In-batch duplicates are dropped first (last one wins): DuckDB's ON CONFLICT would
+    silently keep the first.
+
+    Args:
+        con: an open connection (the caller owns the transaction).
+        table: the target table; its key comes from `TABLE_KEYS`.
+        frame: rows to load; columns are matched by name, missing ones load as NULL.
+        update: the columns to overwrite on conflict; None or () means keep the stored row.
+        changed_when: a column whose difference (stored vs incoming) makes an update worth doing.
+
+    Returns:
+        (inserted, updated) row counts.
+    """
+    if frame is None or frame.empty:
+        return 0, 0
+    keys = TABLE_KEYS[table]
+    frame = frame.drop_duplicates(subset=list(keys), keep="last")
+    columns = [c for c in table_columns(con, table) if c in frame.columns]
+    view = f"_incoming_{table}"
+    con.register(view, frame[columns])
+    try:
+        key_match = " AND ".join(f"t.{k} IS NOT DISTINCT FROM i.{k}" for k in keys)
+        existing = con.execute(f"SELECT count(*) FROM {view} i JOIN {table} t ON {key_match}").fetchone()[0]
+        column_list = ", ".join(columns)
+        sql = f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {view} "
+        if update:
+            sets = ", ".join(f"{c} = excluded.{c}" for c in update)
+            sql += f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
+            if changed_when:
+                sql += f" WHERE {table}.{changed_when} IS DISTINCT FROM excluded.{changed_when}"
+        else:
+            sql += f"ON CONFLICT ({', '.join(keys)}) DO NOTHING"
+        affected = con.execute(sql).fetchone()[0]
+    finally:
+        con.unregister(view)
+    inserted = len(frame) - existing
+    return inserted, max(affected - inserted, 0)
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All-or-nothing: a failed load leaves the warehouse as it was."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

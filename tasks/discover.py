@@ -1,0 +1,265 @@
+"""Discover stage: turn each source's feeds, sitemaps, listing pages and URLs into candidate article URLs.
+
+The parsers are pure functions over fetched bytes; `discover` drives them with a `tasks.fetch.Fetcher`,
+so every feed, sitemap and listing page it requests is a fetch result the run logs.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import feedparser
+import lxml.etree as etree
+import lxml.html
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.fetch import FetchRequest, FetchResult, Fetcher
+from wirehouse.config import DEFAULT_MAX_SITEMAP_URLS, Source, SourcesConfig
+from wirehouse.urls import same_site, try_normalize
+
+logger = logging.getLogger(__name__)
+
+MAX_SITEMAP_DEPTH = 3            # index -> index -> sitemap is the deepest real sites go
+MAX_CHILD_SITEMAPS = 50          # per source and run
+MAX_SITEMAP_BYTES = 50_000_000   # the sitemap protocol's own limit, decompressed
+# Path segments that mark hub pages, not articles.
+NON_ARTICLE_SEGMENTS = frozenset(
+    {
+        "tag", "tags", "category", "categories", "topic", "topics", "author", "authors", "page", "search",
+        "about", "about-us", "contact", "contact-us", "subscribe", "newsletter", "donate", "support",
+        "privacy", "privacy-policy", "terms", "cookies", "login", "register", "account", "feed", "rss",
+        "wp-admin", "wp-content", "wp-json", "cdn-cgi", "events", "jobs", "careers", "shop", "archive",
+        "archives", "staff", "team", "people", "comments", "share", "print-edition",
+    }
+)
+NON_ARTICLE_EXTENSIONS = (
+    ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".pdf", ".zip", ".mp3", ".mp4", ".xml", ".rss",
+    ".css", ".js", ".json", ".ico", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx",
+)
+_DATE_IN_PATH = re.compile(r"/(19|20)\d{2}/(0?[1-9]|1[0-2])(/|$)|/(19|20)\d{2}-\d{2}-\d{2}")
+_SLUG = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+){2,}")
+_BOILERPLATE_CONTAINERS = ("nav", "header", "footer")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A URL that may be an article, with where it was found."""
+
+    url: str
+    source: str
+    via: str                 # feed / sitemap / listing / urls
+    found_on: str | None
+    allow_private: bool
+
+
+@dataclass
+class Discovery:
+    """What discovery produced: candidates, and the fetches it made (for fetch_log)."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    fetches: list[FetchResult] = field(default_factory=list)
+    per_source: dict[str, int] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- pure parsers
+
+
+def parse_feed(body: bytes, base_url: str) -> list[str]:
+    """Article links of an RSS 0.9x/1.0/2.0 or Atom feed, normalized, in feed order.
+
+    Args:
+        body: the feed document.
+        base_url: the feed's URL, to resolve relative links.
+
+    Returns:
+        Normalized http(s) URLs (invalid ones dropped).
+    """
+    parsed = feedparser.parse(body, response_headers={"content-location": base_url})
+    links: list[str] = []
+    for entry in parsed.entries:
+        href = entry.get("link")
+        if not href:
+            alternates = [l.get("href") for l in entry.get("links", []) if l.get("rel", "alternate") == "alternate"]
+            href = next((h for h in alternates if h), None)
+        if not href and str(entry.get("id", "")).startswith("http"):
+            href = entry.get("id")
+        url = try_normalize(href, base_url) if href else None
+        if url:
+            links.append(url)
+    return list(dict.fromkeys(links))
+
+
+def parse_sitemap(body: bytes) -> tuple[list[str], list[str]]:
+    """Page URLs and child sitemap URLs of a sitemap, sitemap index or news sitemap.
+
+    Args:
+        body: the document, gzip-compressed or not.
+
+    Returns:
+        (page URLs, child sitemap URLs), normalized, in document order.
+    """
+    if body[:2] == b"\x1f\x8b":
+        body = _gunzip_capped(body, MAX_SITEMAP_BYTES)
+    pages: list[str] = []
+    children: list[str] = []
+    parser_events = ("end",)
+    try:
+        for _, element in etree.iterparse(io.BytesIO(body), events=parser_events, recover=True, resolve_entities=False, no_network=True):
+            tag = etree.QName(element).localname if isinstance(element.tag, str) else ""
+            if tag == "loc":
+                parent = element.getparent()
+                parent_tag = etree.QName(parent).localname if parent is not None else ""
+                url = try_normalize((element.text or "").strip())
+                if url and parent_tag == "sitemap":
+                    children.append(url)
+                elif url and parent_tag == "url":
+                    pages.append(url)
+            elif tag in ("url", "sitemap"):
+                element.clear(keep_tail=False)
+    except etree.XMLSyntaxError as exc:
+        logger.warning("sitemap parse error: %s", exc)
+    return list(dict.fromkeys(pages)), list(dict.fromkeys(children))
+
+
+def parse_listing(html: str, page_url: str) -> list[str]:
+    """Same-site, article-like links on a listing page, outside nav/header/footer.
+
+    Args:
+        html: the listing page.
+        page_url: its URL, to resolve links and decide what is same-site.
+
+    Returns:
+        Normalized candidate article URLs in page order.
+    """
+    try:
+        tree = lxml.html.fromstring(html)
+    except (etree.ParserError, ValueError):
+        return []
+    this_page = try_normalize(page_url)
+    links: list[str] = []
+    for anchor in tree.iter("a"):
+        href = anchor.get("href")
+        if not href or href.startswith(("#", "mailto:", "javascript:", "tel:")):
+            continue
+        if any(anc.tag in _BOILERPLATE_CONTAINERS for anc in anchor.iterancestors()):
+            continue
+        url = try_normalize(href, page_url)
+        if not url or url == this_page or not same_site(url, page_url):
+            continue
+        if looks_like_article(url):
+            links.append(url)
+    return list(dict.fromkeys(links))
+
+
+def looks_like_article(url: str) -> bool:
+    """A URL shape test: a dated path or a multi-word slug, and no hub segment or file extension."""
+    path = urlsplit(url).path.lower()
+    if path in ("", "/") or path.endswith(NON_ARTICLE_EXTENSIONS):
+        return False
+    segments = [s for s in path.split("/") if s]
+    if any(s in NON_ARTICLE_SEGMENTS for s in segments):
+        return False
+    if _DATE_IN_PATH.search(path):
+        return True
+    last = segments[-1].rsplit(".", 1)[0] if segments else ""
+    return bool(_SLUG.fullmatch(last))
+
+
+def _gunzip_capped(data: bytes, limit: int) -> bytes:
+    with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+        out = handle.read(limit + 1)
+    return out[:limit]
+
+
+# ---------------------------------------------------------------- driver
+
+
+def discover(config: SourcesConfig, fetcher: Fetcher, max_sitemap_urls: int = DEFAULT_MAX_SITEMAP_URLS) -> Discovery:
+    """Fetch every source's feeds, sitemaps and listing pages and collect candidate URLs.
+
+    Requests go out in batches (all sources' entry points at once, then each level of
+    sitemap children), so hosts are fetched in parallel and politeness is the fetcher's.
+
+    Args:
+        config: the sources.
+        fetcher: the run's fetcher.
+        max_sitemap_urls: cap on page URLs taken from one source's sitemaps.
+
+    Returns:
+        `Discovery` with candidates (deduplicated across sources, capped per source) and fetches.
+    """
+    result = Discovery()
+    found: dict[str, list[Candidate]] = {s.name: [] for s in config.sources}
+    by_name = {s.name: s for s in config.sources}
+    requests: list[FetchRequest] = []
+    for source in config.sources:
+        allow = source.allow_private_network
+        requests += [FetchRequest(url=u, source=source.name, kind="feed", allow_private=allow) for u in source.feeds]
+        requests += [FetchRequest(url=u, source=source.name, kind="sitemap", allow_private=allow) for u in source.sitemaps]
+        requests += [FetchRequest(url=u, source=source.name, kind="listing", allow_private=allow) for u in source.pages]
+        found[source.name] += [Candidate(u, source.name, "urls", None, allow) for u in source.urls]
+
+    sitemap_pages: dict[str, int] = {s.name: 0 for s in config.sources}
+    children_taken: dict[str, int] = {s.name: 0 for s in config.sources}
+    seen_sitemaps: set[str] = set()
+    depth = 0
+    while requests:
+        results = fetcher.fetch_many(requests)
+        result.fetches += results
+        next_requests: list[FetchRequest] = []
+        for request, fetched in zip(requests, results):
+            source = by_name[request.source]
+            if fetched.outcome != "ok" or fetched.body is None:
+                logger.warning("%s %s: %s %s", source.name, request.kind, fetched.outcome, fetched.error or "")
+                continue
+            base = fetched.final_url or request.url
+            if request.kind == "feed":
+                urls = parse_feed(fetched.body, base)
+            elif request.kind == "listing":
+                urls = parse_listing(fetched.text or "", base)
+            else:
+                seen_sitemaps.add(request.url)
+                urls, children = parse_sitemap(fetched.body)
+                room = max_sitemap_urls - sitemap_pages[source.name]
+                urls = urls[: max(room, 0)]
+                sitemap_pages[source.name] += len(urls)
+                if depth + 1 < MAX_SITEMAP_DEPTH:
+                    for child in children:
+                        if child in seen_sitemaps or children_taken[source.name] >= MAX_CHILD_SITEMAPS:
+                            continue
+                        seen_sitemaps.add(child)
+                        children_taken[source.name] += 1
+                        next_requests.append(
+                            FetchRequest(url=child, source=source.name, kind="sitemap", allow_private=source.allow_private_network)
+                        )
+            found[source.name] += [
+                Candidate(u, source.name, request.kind, request.url, source.allow_private_network) for u in urls
+            ]
+        requests = next_requests
+        depth += 1
+
+    seen: set[str] = set()
+    for source in config.sources:
+        kept = 0
+        for candidate in found[source.name]:
+            if candidate.url in seen:
+                continue
+            if kept >= source.max_pages:
+                logger.info("%s: max_pages=%d reached; later URLs wait for the next run", source.name, source.max_pages)
+                break
+            seen.add(candidate.url)
+            result.candidates.append(candidate)
+            kept += 1
+        result.per_source[source.name] = kept
+    return result
+
+
+@task(name="discover", cache_policy=NO_CACHE)
+def discover_task(config: SourcesConfig, fetcher: Fetcher) -> Discovery:
+    return discover(config, fetcher)

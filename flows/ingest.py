@@ -1,0 +1,185 @@
+"""The `ingest` flow: sources -> discover -> fetch -> extract -> validate -> entities -> load.
+
+Composition only: every step is a batched task from `tasks/`; no per-URL tasks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_table_artifact
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from tasks.discover import discover_task
+from tasks.entities import entities_task
+from tasks.extract import extract_task
+from tasks.fetch import FetchOptions, FetchRequest, Fetcher, fetch_task
+from tasks.load import (
+    RunBatch,
+    SUMMARY_COLUMNS,
+    article_rows,
+    fail_run,
+    fetch_log_rows,
+    load_task,
+    page_rows,
+    read_validators,
+    start_run,
+    url_state_rows,
+)
+from tasks.validate import empty_quarantine, validate_task
+from warehouse.loader import DEFAULT_DB, WarehouseBusy, WarehouseError, writer_lock
+from wirehouse.config import ConfigError, SourcesConfig, load_sources
+
+EXTRACT_CHUNK = 50     # pages per extract task: visible progress, bounded memory
+TASK_WORKERS = 4
+
+
+def fetch_options(config: SourcesConfig, contact_url: str | None = None) -> FetchOptions:
+    """The run's fetch settings: the sources file's [fetch] table, then the CLI's contact URL."""
+    settings = dict(config.fetch)
+    kwargs = {}
+    if contact_url or settings.get("contact_url"):
+        kwargs["contact_url"] = contact_url or settings["contact_url"]
+    if settings.get("user_agent"):
+        kwargs["user_agent"] = settings["user_agent"]
+    if settings.get("timeout"):
+        kwargs["read_timeout"] = float(settings["timeout"])
+    if settings.get("max_bytes"):
+        kwargs["max_bytes"] = int(settings["max_bytes"])
+    # One fetcher serves all sources; the politest source setting wins for shared hosts.
+    kwargs["host_delay"] = max(s.host_delay for s in config.sources)
+    return FetchOptions(**kwargs)
+
+
+@flow(
+    name="ingest",
+    task_runner=ThreadPoolTaskRunner(max_workers=TASK_WORKERS),
+    log_prints=False,
+    validate_parameters=True,
+)
+def ingest(
+    sources_file: str = "sources.toml",
+    db_path: str = str(DEFAULT_DB),
+    contact_url: str | None = None,
+):
+    """One run: discover and fetch every source, extract, validate and load into DuckDB.
+
+    Args:
+        sources_file: the sources TOML file.
+        db_path: the DuckDB warehouse file.
+        contact_url: the contact URL in the User-Agent (overrides the sources file).
+
+    Returns:
+        The run summary (per source and totals) as the flow result.
+    """
+    log = get_run_logger()
+    try:
+        config = load_sources(sources_file)
+    except ConfigError as exc:
+        return Failed(message=str(exc))
+    run_id = str(flow_run.get_id() or uuid.uuid4())
+    try:
+        with writer_lock(db_path):
+            start_run(db_path, run_id, flow_run.get_id(), str(sources_file))
+            try:
+                summary = _run(config, db_path, run_id, fetch_options(config, contact_url), log)
+            except Exception as exc:
+                fail_run(db_path, run_id, f"{type(exc).__name__}: {exc}")
+                raise
+    except (WarehouseBusy, WarehouseError) as exc:
+        return Failed(message=str(exc))
+    return Completed(message=_headline(summary), data=summary)
+
+
+def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions, log) -> dict:
+    now = datetime.now(timezone.utc)
+    fetcher = Fetcher(options)
+    try:
+        discovery = discover_task(config, fetcher)
+        log.info("discovered %d candidate URLs from %d sources", len(discovery.candidates), len(config.sources))
+
+        validators = read_validators(db_path, [c.url for c in discovery.candidates])
+        requests = [
+            FetchRequest(
+                url=c.url,
+                source=c.source,
+                kind="page",
+                allow_private=c.allow_private,
+                etag=validators.get(c.url, (None, None))[0],
+                last_modified=validators.get(c.url, (None, None))[1],
+            )
+            for c in discovery.candidates
+        ]
+        results = fetch_task(requests, options, fetcher=fetcher)
+    finally:
+        fetcher.close()
+
+    pages = [
+        {"url": r.url, "final_url": r.final_url, "source": r.source, "html": r.text, "content_hash": _sha(r.body)}
+        for r in results
+        if r.outcome == "ok" and r.text is not None
+    ]
+    chunks = [pages[i : i + EXTRACT_CHUNK] for i in range(0, len(pages), EXTRACT_CHUNK)]
+    extracted = [row for future in extract_task.map(chunks) for row in future.result()] if chunks else []
+
+    articles = article_rows(extracted, run_id, now)
+    checked = validate_task(articles, "articles", "article_id", run_id)
+    named = entities_task(checked.valid)
+    checked_entities = validate_task(named.entities, "entities", "entity_id", run_id)
+    mentions = named.mentions
+    if checked_entities.failed_keys:
+        mentions = mentions[~mentions["entity_id"].isin(checked_entities.failed_keys)]
+    if not mentions.empty:
+        mentions = mentions.assign(_key=mentions["article_id"] + ":" + mentions["start_char"].astype(str))
+    checked_mentions = validate_task(mentions, "mentions", "_key", run_id)
+
+    articles_by_content = dict(zip(checked.valid.get("content_hash", []), checked.valid.get("article_id", [])))
+    quarantined_content = set(checked.quarantine["content_hash"].dropna()) if not checked.quarantine.empty else set()
+    quarantine = pd.concat(
+        [q for q in (checked.quarantine, checked_entities.quarantine, checked_mentions.quarantine) if not q.empty]
+        or [empty_quarantine()],
+        ignore_index=True,
+    )
+    batch = RunBatch(
+        run_id=run_id,
+        pages=page_rows(results),
+        articles=checked.valid,
+        entities=checked_entities.valid,
+        mentions=checked_mentions.valid.drop(columns="_key", errors="ignore"),
+        events=pd.DataFrame(),
+        fetch_log=fetch_log_rows(run_id, discovery.fetches + results, extracted, articles_by_content, quarantined_content),
+        url_state=url_state_rows(requests, results, articles_by_content),
+        quarantine=quarantine,
+        discovered=discovery.per_source,
+    )
+    report = load_task(db_path, batch)
+    summary = {"run_id": run_id, "per_source": report.per_source, "totals": report.totals(), "tables": report.table_counts}
+    _publish_summary(summary)
+    get_run_logger().info(_headline(summary))
+    return summary
+
+
+def _headline(summary: dict) -> str:
+    t = summary["totals"]
+    return (
+        f"{t['discovered']} discovered, {t['fetched']} fetched, {t['new']} new, {t['updated']} updated, "
+        f"{t['not_modified']} not modified, {t['quarantined']} quarantined, {t['skipped']} skipped, {t['errors']} errors"
+    )
+
+
+def _publish_summary(summary: dict) -> None:
+    rows = [{"source": name, **{k: counts.get(k, 0) for k in SUMMARY_COLUMNS}} for name, counts in sorted(summary["per_source"].items())]
+    rows.append({"source": "TOTAL", **summary["totals"]})
+    create_table_artifact(key="ingest-summary", table=rows, description=f"Run {summary['run_id']}: {_headline(summary)}")
+
+
+def _sha(body: bytes | None) -> str | None:
+    import hashlib
+
+    return hashlib.sha256(body).hexdigest() if body is not None else None

@@ -1,0 +1,409 @@
+"""Load stage: shape a run's results into warehouse rows and write them in one transaction.
+
+Every URL the run considered gets exactly one fetch_log row whose ``disposition`` says how it ended:
+article, not_modified, quarantined, skipped (with a reason) or error; discovery fetches say discovery.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.fetch import FetchRequest, FetchResult
+from warehouse import loader
+from wirehouse.urls import article_id as make_article_id
+
+logger = logging.getLogger(__name__)
+
+ARTICLE_UPDATE_COLUMNS = (
+    "url", "canonical_url", "final_url", "source", "title", "author", "published_at", "language", "site_name",
+    "description", "categories", "tags", "image", "text", "word_count", "text_hash", "content_hash",
+    "extractor", "extractor_version", "updated_at", "run_id",
+)
+URL_STATE_COLUMNS = (
+    "source", "etag", "last_modified", "content_hash", "article_id", "last_status", "last_outcome", "last_fetched_at",
+)
+SUMMARY_COLUMNS = ("discovered", "fetched", "new", "updated", "not_modified", "quarantined", "skipped", "errors")
+_REFUSALS = {"blocked", "robots", "too_large", "not_html"}
+_WORDS = re.compile(r"\w+")
+
+
+@dataclass
+class RunBatch:
+    """Everything one run writes."""
+
+    run_id: str
+    pages: pd.DataFrame
+    articles: pd.DataFrame
+    entities: pd.DataFrame
+    mentions: pd.DataFrame
+    events: pd.DataFrame
+    fetch_log: pd.DataFrame
+    url_state: pd.DataFrame
+    quarantine: pd.DataFrame
+    discovered: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class LoadReport:
+    """What landed, per source and in total."""
+
+    per_source: dict[str, dict[str, int]]
+    table_counts: dict[str, int]
+    inserted: dict[str, int]
+
+    def totals(self) -> dict[str, int]:
+        out = Counter()
+        for row in self.per_source.values():
+            out.update(row)
+        return {k: out.get(k, 0) for k in SUMMARY_COLUMNS}
+
+
+# ---------------------------------------------------------------- shaping rows
+
+
+def text_hash(text: str) -> str:
+    """Hash of the words of a text, case-folded: equal for the same story in two templates."""
+    words = " ".join(_WORDS.findall(text.casefold()))
+    return hashlib.sha256(words.encode("utf-8")).hexdigest()
+
+
+def page_rows(results: list[FetchResult]) -> pd.DataFrame:
+    """Content-addressed raw pages (gzip) for every successful page fetch."""
+    rows = {}
+    for r in results:
+        if r.outcome == "ok" and r.body is not None and r.kind == "page":
+            digest = hashlib.sha256(r.body).hexdigest()
+            rows.setdefault(
+                digest,
+                {
+                    "content_hash": digest,
+                    "url": r.url,
+                    "final_url": r.final_url or r.url,
+                    "content_type": r.content_type,
+                    "encoding": r.encoding,
+                    "bytes": len(r.body),
+                    "raw_gz": gzip.compress(r.body, compresslevel=6, mtime=0),
+                    "fetched_at": r.fetched_at,
+                },
+            )
+    frame = pd.DataFrame(list(rows.values()))
+    if not frame.empty:
+        frame["bytes"] = frame["bytes"].astype("int64")
+    return frame
+
+
+def article_rows(extracted: list[dict], run_id: str, now: datetime) -> pd.DataFrame:
+    """One row per extracted article, keyed by the hash of its canonical URL.
+
+    Two URLs with one canonical (an article and its print view) become one row; the row found
+    at its canonical URL wins.
+    """
+    rows = []
+    for item in extracted:
+        if not item.get("is_article") or item.get("extract_error"):
+            continue
+        canonical = item.get("canonical_url") or item["url"]
+        text = item.get("text") or ""
+        published = item.get("published_at")
+        rows.append(
+            {
+                "article_id": make_article_id(canonical),
+                "url": item["url"],
+                "canonical_url": canonical,
+                "final_url": item.get("final_url") or item["url"],
+                "source": item["source"],
+                "title": item.get("title") or "",
+                "author": item.get("author"),
+                "published_at": pd.Timestamp(published) if published else pd.NaT,
+                "language": item.get("language"),
+                "site_name": item.get("site_name"),
+                "description": item.get("description"),
+                "categories": list(item.get("categories") or []),
+                "tags": list(item.get("tags") or []),
+                "image": item.get("image"),
+                "text": text,
+                "word_count": int(item.get("word_count") or len(_WORDS.findall(text))),
+                "text_hash": text_hash(text),
+                "content_hash": item["content_hash"],
+                "extractor": item.get("extractor") or "",
+                "extractor_version": item.get("extractor_version") or "",
+                "first_seen_at": now,
+                "updated_at": now,
+                "run_id": run_id,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["published_at"] = pd.to_datetime(frame["published_at"]).astype("datetime64[us]")
+    frame["word_count"] = frame["word_count"].astype("int64")
+    frame["_at_canonical"] = frame["url"] == frame["canonical_url"]
+    frame = frame.sort_values("_at_canonical", kind="stable").drop_duplicates("article_id", keep="last")
+    return frame.drop(columns="_at_canonical").reset_index(drop=True)
+
+
+def fetch_log_rows(
+    run_id: str,
+    results: list[FetchResult],
+    extracted: list[dict],
+    articles_by_content: dict[str, str],
+    quarantined_content: set[str],
+) -> pd.DataFrame:
+    """One row per fetch, with the disposition of each URL.
+
+    Args:
+        run_id: the run.
+        results: discovery and page fetches.
+        extracted: extract-stage rows (with url, kind, is_article, extract_error, content_hash).
+        articles_by_content: content_hash -> article_id of the articles that passed validation.
+        quarantined_content: content hashes of pages whose article row was quarantined.
+    """
+    by_url = {(e["url"]): e for e in extracted}
+    rows = []
+    for r in results:
+        content_hash = hashlib.sha256(r.body).hexdigest() if r.body is not None else None
+        disposition, reason, article = _disposition(r, by_url.get(r.url), content_hash, articles_by_content, quarantined_content)
+        rows.append(
+            {
+                "run_id": run_id,
+                "url": r.url,
+                "source": r.source,
+                "kind": r.kind,
+                "status": r.status,
+                "outcome": r.outcome,
+                "disposition": disposition,
+                "reason": reason,
+                "error": r.error,
+                "final_url": r.final_url,
+                "article_id": article,
+                "content_hash": content_hash,
+                "bytes": int(r.bytes or 0),
+                "elapsed_ms": float(r.elapsed or 0.0) * 1000.0,
+                "attempts": int(r.attempts or 0),
+                "fetched_at": r.fetched_at,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["status"] = frame["status"].astype("Int64")
+        for column in ("bytes", "attempts"):
+            frame[column] = frame[column].astype("int64")
+    return frame
+
+
+def _disposition(result, extracted, content_hash, articles_by_content, quarantined_content):
+    if result.outcome == "error":
+        return "error", None, None
+    if result.outcome in _REFUSALS:
+        return "skipped", result.outcome, None
+    if result.outcome == "not_modified":
+        return "not_modified", None, None
+    if result.kind != "page":
+        return "discovery", None, None
+    if extracted is None:
+        return "error", "not extracted", None
+    if extracted.get("extract_error"):
+        return "error", f"extract failed: {extracted['extract_error']}", None
+    if not extracted.get("is_article"):
+        return "skipped", "not an article", None
+    if content_hash in articles_by_content:
+        return "article", None, articles_by_content[content_hash]
+    if content_hash in quarantined_content:
+        return "quarantined", None, None
+    return "error", "article lost between stages", None
+
+
+def url_state_rows(requests: list[FetchRequest], results: list[FetchResult], articles_by_content: dict[str, str]) -> pd.DataFrame:
+    """Crawl state of each page URL; validators survive a 304 that does not repeat them."""
+    rows = []
+    for request, r in zip(requests, results):
+        if r.outcome not in ("ok", "not_modified"):
+            continue
+        content_hash = hashlib.sha256(r.body).hexdigest() if r.body is not None else None
+        rows.append(
+            {
+                "url": request.url,
+                "source": request.source,
+                "etag": r.etag or request.etag,
+                "last_modified": r.last_modified or request.last_modified,
+                "content_hash": content_hash,
+                "article_id": articles_by_content.get(content_hash) if content_hash else None,
+                "last_status": r.status,
+                "last_outcome": r.outcome,
+                "last_fetched_at": r.fetched_at,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["last_status"] = frame["last_status"].astype("Int64")
+    return frame
+
+
+# ---------------------------------------------------------------- warehouse I/O
+
+
+def read_validators(db_path: str | Path, urls: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """ETag / Last-Modified per URL from earlier runs, for conditional GET."""
+    if not urls or not Path(db_path).exists():
+        return {}
+    con = loader.connect(db_path)
+    try:
+        loader.migrate(con)
+        wanted = pd.DataFrame({"url": urls})
+        con.register("_wanted", wanted)
+        rows = con.execute(
+            "SELECT s.url, s.etag, s.last_modified FROM url_state s JOIN _wanted w USING (url)"
+            " WHERE s.content_hash IS NOT NULL AND (s.etag IS NOT NULL OR s.last_modified IS NOT NULL)"
+            " AND s.article_id IS NOT NULL"
+        ).fetchall()
+    finally:
+        con.close()
+    return {url: (etag, modified) for url, etag, modified in rows}
+
+
+def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None = None) -> LoadReport:
+    """Write a run's rows in one transaction; idempotent (a rerun of the same pages adds nothing).
+
+    Args:
+        db_path: the DuckDB file (created and migrated if needed).
+        batch: the run's rows.
+        summary_extra: more facts for the ``runs`` row.
+
+    Returns:
+        `LoadReport` with per-source counts and table sizes after the load.
+    """
+    con = loader.connect(db_path)
+    try:
+        loader.migrate(con)
+        status = _article_status(con, batch.articles)
+        inserted: dict[str, int] = {}
+        with loader.transaction(con):
+            inserted["pages"], _ = loader.upsert(con, "pages", batch.pages)
+            inserted["articles"], _ = loader.upsert(
+                con, "articles", batch.articles, update=ARTICLE_UPDATE_COLUMNS, changed_when="content_hash"
+            )
+            changed = [aid for aid, state in status.items() if state in ("new", "updated")]
+            if changed:
+                # Mentions of a changed article are replaced, never appended to.
+                con.register("_changed", pd.DataFrame({"article_id": changed}))
+                con.execute("DELETE FROM mentions WHERE article_id IN (SELECT article_id FROM _changed)")
+                con.unregister("_changed")
+                mentions = batch.mentions[batch.mentions["article_id"].isin(changed)] if not batch.mentions.empty else batch.mentions
+            else:
+                mentions = batch.mentions.iloc[0:0]
+            inserted["entities"], _ = loader.upsert(con, "entities", batch.entities)
+            inserted["mentions"], _ = loader.upsert(con, "mentions", mentions)
+            inserted["events"], _ = loader.upsert(con, "events", batch.events)
+            inserted["quarantine"], _ = loader.upsert(
+                con, "quarantine", batch.quarantine, update=("failed_checks", "url", "content_hash", "row_json", "run_id", "quarantined_at")
+            )
+            loader.upsert(con, "url_state", batch.url_state, update=URL_STATE_COLUMNS)
+            inserted["fetch_log"], _ = loader.upsert(con, "fetch_log", batch.fetch_log)
+            con.execute(loader.read_query("mark_duplicates"))
+            per_source = _per_source(batch, status)
+            report = LoadReport(per_source=per_source, table_counts={}, inserted=inserted)
+            summary = {"per_source": per_source, "totals": report.totals(), **(summary_extra or {})}
+            con.execute(
+                "UPDATE runs SET summary = ?, finished_at = ?, status = 'completed' WHERE run_id = ?",
+                [json.dumps(summary, default=str), datetime.now(timezone.utc), batch.run_id],
+            )
+        report.table_counts = table_counts(con)
+        return report
+    finally:
+        con.close()
+
+
+def start_run(db_path: str | Path, run_id: str, flow_run_id: str | None, sources_file: str) -> None:
+    """Record a run as started (and migrate the warehouse: a bad file fails the run before any fetch)."""
+    con = loader.connect(db_path)
+    try:
+        loader.migrate(con)
+        con.execute(
+            "INSERT INTO runs (run_id, flow_run_id, started_at, status, sources_file) VALUES (?, ?, ?, 'running', ?)"
+            " ON CONFLICT (run_id) DO NOTHING",
+            [run_id, flow_run_id, datetime.now(timezone.utc), sources_file],
+        )
+    finally:
+        con.close()
+
+
+def fail_run(db_path: str | Path, run_id: str, error: str) -> None:
+    """Mark a run failed; best effort (the warehouse may be what failed)."""
+    try:
+        con = loader.connect(db_path, wait=5)
+    except Exception:  # noqa: BLE001 - reporting a failure must not raise another
+        return
+    try:
+        con.execute(
+            "UPDATE runs SET status = 'failed', finished_at = ?, summary = ? WHERE run_id = ?",
+            [datetime.now(timezone.utc), json.dumps({"error": error}), run_id],
+        )
+    except Exception:  # noqa: BLE001
+        pass
+    finally:
+        con.close()
+
+
+def table_counts(con) -> dict[str, int]:
+    return {
+        table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        for table in ("articles", "entities", "mentions", "events", "pages", "fetch_log", "quarantine")
+    }
+
+
+def _article_status(con, articles: pd.DataFrame) -> dict[str, str]:
+    """new / updated / unchanged for each incoming article, decided before the upsert."""
+    if articles.empty:
+        return {}
+    con.register("_incoming_status", articles[["article_id", "content_hash"]])
+    rows = con.execute(
+        "SELECT i.article_id, a.content_hash IS NULL AS is_new, a.content_hash IS DISTINCT FROM i.content_hash AS changed"
+        " FROM _incoming_status i LEFT JOIN articles a USING (article_id)"
+    ).fetchall()
+    con.unregister("_incoming_status")
+    return {aid: "new" if is_new else ("updated" if changed else "unchanged") for aid, is_new, changed in rows}
+
+
+def _per_source(batch: RunBatch, status: dict[str, str]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SUMMARY_COLUMNS, 0))
+    for name, count in batch.discovered.items():
+        out[name]["discovered"] = count
+    if not batch.fetch_log.empty:
+        pages = batch.fetch_log[batch.fetch_log["kind"] == "page"]
+        for row in pages.itertuples():
+            counts = out[row.source]
+            counts["fetched"] += 1
+            if row.disposition == "not_modified":
+                counts["not_modified"] += 1
+            elif row.disposition == "quarantined":
+                counts["quarantined"] += 1
+            elif row.disposition == "skipped":
+                counts["skipped"] += 1
+            elif row.disposition == "error":
+                counts["errors"] += 1
+        errors = batch.fetch_log[(batch.fetch_log["kind"] != "page") & (batch.fetch_log["disposition"] == "error")]
+        for row in errors.itertuples():
+            out[row.source]["errors"] += 1
+    if not batch.articles.empty:
+        for row in batch.articles[["article_id", "source"]].itertuples():
+            state = status.get(row.article_id)
+            if state in ("new", "updated"):
+                out[row.source][state] += 1
+    return {k: dict(v) for k, v in out.items()}
+
+
+@task(name="load", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def load_task(db_path: str, batch: RunBatch, summary_extra: dict | None = None) -> LoadReport:
+    return load_batch(db_path, batch, summary_extra)

@@ -1,0 +1,275 @@
+"""The `wirehouse` command: ingest, demo, query, serve.
+
+Exit codes (a contract): 0 the run completed (some URLs may have failed: see fetch_log),
+1 the run failed as a whole, 2 usage or configuration error. Errors are one line, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_SOURCES = "sources.toml"
+DEFAULT_DB = "warehouse/wirehouse.duckdb"
+DEFAULT_CRON = "*/30 * * * *"
+DEMO_PORT = 8765
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEMO_QUERIES = ("articles_by_source", "top_entities", "fetch_outcomes")
+
+
+class CliError(Exception):
+    """A one-line error with its exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _quiet_prefect(verbose: bool) -> None:
+    # Set before prefect is imported: settings are read at import.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_TASKS_DEFAULT_NO_CACHE", "true")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wirehouse", description="News-intelligence ETL into DuckDB, run by Prefect.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="run the ingest flow once")
+    p.add_argument("--sources", default=DEFAULT_SOURCES, help=f"sources TOML file (default {DEFAULT_SOURCES})")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB warehouse file (default {DEFAULT_DB})")
+    p.add_argument("--contact-url", help="contact URL sent in the User-Agent")
+    p.add_argument("-v", "--verbose", action="store_true", help="show Prefect's run logs")
+
+    p = sub.add_parser("demo", help="serve the bundled sample site on loopback and ingest it")
+    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB warehouse file (default {DEFAULT_DB})")
+    p.add_argument("--port", type=int, default=DEMO_PORT, help=f"sample site port (default {DEMO_PORT})")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+    p = sub.add_parser("query", help="run read-only SQL (or a saved query's name) against the warehouse")
+    p.add_argument("sql", help="SQL text, or the name of a saved query in warehouse/queries/")
+    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--max-rows", type=int, default=100)
+
+    p = sub.add_parser("serve", help="serve the ingest deployment on a cron schedule (needs a Prefect server)")
+    p.add_argument("--sources", default=DEFAULT_SOURCES)
+    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--cron", default=os.environ.get("WIREHOUSE_CRON", DEFAULT_CRON), help=f"schedule (default '{DEFAULT_CRON}')")
+    p.add_argument("--start-server", action="store_true", help="start `prefect server start` first if none answers")
+    p.add_argument("--port", type=int, default=4200, help="Prefect server port (with --start-server)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _quiet_prefect(getattr(args, "verbose", False))
+    try:
+        handler = {"ingest": cmd_ingest, "demo": cmd_demo, "query": cmd_query, "serve": cmd_serve}[args.command]
+        return handler(args)
+    except CliError as exc:
+        print(f"wirehouse: error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("wirehouse: interrupted", file=sys.stderr)
+        return 130
+
+
+# ---------------------------------------------------------------- ingest
+
+
+def run_ingest(sources: str, db: str, contact_url: str | None = None) -> dict:
+    """Check the inputs, run the flow once in-process, return its summary (raises CliError)."""
+    from wirehouse.config import ConfigError, load_sources
+
+    try:
+        load_sources(sources)
+    except ConfigError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    db_path = Path(db)
+    if db_path.exists() and db_path.is_dir():
+        raise CliError(f"{db}: is a directory, not a DuckDB file", EXIT_USAGE)
+
+    from flows.ingest import ingest
+
+    state = ingest(sources_file=sources, db_path=db, contact_url=contact_url, return_state=True)
+    if not state.is_completed():
+        raise CliError(f"ingest run failed: {_state_message(state)}", EXIT_FAILED)
+    return state.result()
+
+
+def _state_message(state) -> str:
+    try:
+        result = state.result(raise_on_failure=False)
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, never re-raised
+        result = exc
+    if isinstance(result, BaseException):
+        return f"{type(result).__name__}: {str(result).splitlines()[0] if str(result) else ''}"
+    return (state.message or state.name or "unknown").splitlines()[0]
+
+
+def cmd_ingest(args) -> int:
+    started = time.perf_counter()
+    summary = run_ingest(args.sources, args.db, args.contact_url)
+    _print_summary(summary, time.perf_counter() - started)
+    return EXIT_OK
+
+
+def _print_summary(summary: dict, seconds: float) -> None:
+    from tasks.load import SUMMARY_COLUMNS
+
+    rows = [[name] + [counts.get(k, 0) for k in SUMMARY_COLUMNS] for name, counts in sorted(summary["per_source"].items())]
+    rows.append(["TOTAL"] + [summary["totals"][k] for k in SUMMARY_COLUMNS])
+    print(f"run {summary['run_id']} completed in {seconds:.1f} s")
+    print(_table(["source", *SUMMARY_COLUMNS], rows))
+    tables = summary.get("tables") or {}
+    if tables:
+        print("warehouse rows: " + ", ".join(f"{k} {v}" for k, v in tables.items()))
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    cells = [[str(c) for c in header]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- demo
+
+
+def cmd_demo(args) -> int:
+    import tempfile
+
+    from wirehouse.samplesite import SampleSite
+
+    started = time.perf_counter()
+    try:
+        site = SampleSite(port=args.port)
+        site.start()
+    except OSError as exc:
+        raise CliError(f"cannot serve the sample site on port {args.port}: {exc.strerror or exc}; try --port", EXIT_USAGE) from None
+    try:
+        print("sample site: " + ", ".join(f"{k} {v}" for k, v in site.base_urls.items()))
+        with tempfile.TemporaryDirectory(prefix="wirehouse-demo-") as tmp:
+            sources = Path(tmp) / "sources.toml"
+            sources.write_text(site.render_sources(), encoding="utf-8")
+            summary = run_ingest(str(sources), args.db)
+    finally:
+        site.stop()
+    _print_summary(summary, time.perf_counter() - started)
+    for name in DEMO_QUERIES:
+        print()
+        print(f"-- warehouse/queries/{name}.sql")
+        print(_run_query(args.db, name, "table", 20))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- query
+
+
+def _resolve_sql(text: str) -> str:
+    from warehouse.loader import QUERIES_DIR
+
+    candidate = QUERIES_DIR / f"{text.strip()}.sql"
+    if text.strip().isidentifier() and candidate.exists():
+        return candidate.read_text(encoding="utf-8")
+    return text
+
+
+def _run_query(db: str, sql: str, fmt: str, max_rows: int) -> str:
+    import duckdb
+
+    from warehouse.loader import WarehouseBusy, WarehouseError, connect
+
+    try:
+        con = connect(db, read_only=True, wait=10)
+    except (WarehouseBusy, WarehouseError) as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+    try:
+        relation = con.sql(_resolve_sql(sql))
+        if relation is None:
+            return "(statement returned no rows)"
+        frame = relation.fetchdf()
+    except duckdb.Error as exc:
+        message = str(exc).splitlines()[0]
+        if "read-only" in message.lower() or "read only" in message.lower():
+            raise CliError(f"the warehouse is opened read-only; writes are refused ({message})", EXIT_USAGE) from None
+        raise CliError(f"query failed: {message}", EXIT_USAGE) from None
+    finally:
+        con.close()
+    if fmt == "csv":
+        return frame.to_csv(index=False).rstrip("\n")
+    if fmt == "json":
+        return frame.to_json(orient="records", date_format="iso", force_ascii=False)
+    shown = frame.head(max_rows)
+    out = _table(list(shown.columns), [[_cell(v) for v in row] for row in shown.itertuples(index=False)])
+    if len(frame) > max_rows:
+        out += f"\n({len(frame)} rows, {max_rows} shown)"
+    else:
+        out += f"\n({len(frame)} row{'s' if len(frame) != 1 else ''})"
+    return out
+
+
+def _cell(value) -> str:
+    import pandas as pd
+
+    if value is None or (not hasattr(value, "__len__") and pd.isna(value)):
+        return ""
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def cmd_query(args) -> int:
+    print(_run_query(args.db, args.sql, args.format, args.max_rows))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- serve
+
+
+def cmd_serve(args) -> int:
+    from wirehouse.config import ConfigError, load_sources
+    from wirehouse.server import ensure_server
+
+    try:
+        load_sources(args.sources)
+    except ConfigError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if args.start_server:
+        try:
+            server = ensure_server(args.port)
+        except RuntimeError as exc:
+            raise CliError(str(exc), EXIT_FAILED) from None
+    elif not os.environ.get("PREFECT_API_URL"):
+        raise CliError("schedules need a Prefect server: run `make serve`, or set PREFECT_API_URL", EXIT_USAGE)
+    else:
+        server = None
+    try:
+        from flows.ingest import ingest
+
+        print(f"serving deployment 'ingest/ingest' on cron '{args.cron}'; UI: {os.environ.get('PREFECT_UI_URL') or os.environ['PREFECT_API_URL'].removesuffix('/api')}")
+        ingest.serve(
+            name="ingest",
+            cron=args.cron,
+            parameters={"sources_file": str(Path(args.sources).resolve()), "db_path": str(Path(args.db).resolve())},
+            description="Discover, fetch, extract, validate and load every source into DuckDB.",
+            tags=["wirehouse"],
+            print_starting_message=False,
+        )
+    finally:
+        if server is not None:
+            server.stop()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+import pytest
+
+from wirehouse.config import ConfigError, load_sources
+
+
+def write(tmp_path, text):
+    path = tmp_path / "sources.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_valid_file_normalizes_urls(tmp_path):
+    config = load_sources(
+        write(
+            tmp_path,
+            """
+[[sources]]
+name = "a"
+feeds = ["HTTPS://Ex.org/feed/?utm_source=x"]
+urls = ["https://ex.org/2026/01/story.html"]
+allow_private_network = true
+host_delay = 0.5
+
+[[sources]]
+name = "b"
+sitemaps = ["https://b.org/sitemap.xml"]
+""",
+        )
+    )
+    assert [s.name for s in config.sources] == ["a", "b"]
+    a = config.by_name("a")
+    assert a.feeds == ("https://ex.org/feed/",)
+    assert a.allow_private_network is True and a.host_delay == 0.5
+    assert config.by_name("b").allow_private_network is False
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ('[[sources]]\nname = "a"\nfeeds = ["https://x.org/f"]\nfeedz = []\n', "source 'a': unknown key 'feedz'"),
+        ('[[sources]]\nfeeds = ["https://x.org/f"]\n', "missing required key 'name'"),
+        ('[[sources]]\nname = "a"\nurls = ["ftp://x.org/f"]\n', "source 'a': key 'urls': not an http(s) URL"),
+        ('[[sources]]\nname = "a"\nurls = ["https://x.org/"]\n[[sources]]\nname = "a"\nurls = ["https://y.org/"]\n', "duplicate name"),
+        ('[[sources]]\nname = "a"\n', "no feeds, sitemaps, pages or urls"),
+        ('[[sources]]\nname = "a"\nurls = ["https://x.org/"]\nallow_private_network = "yes"\n', "allow_private_network"),
+        ("[[sources]\nname=", "invalid TOML"),
+        ("title = 'x'\n", "unknown top-level key 'title'"),
+    ],
+)
+def test_errors_name_source_and_key(tmp_path, text, fragment):
+    with pytest.raises(ConfigError) as info:
+        load_sources(write(tmp_path, text))
+    message = str(info.value)
+    assert fragment in message
+    assert "\n" not in message
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_sources(tmp_path / "nope.toml")

@@ -1,0 +1,43 @@
+import pytest
+
+from wirehouse.urls import InvalidURL, article_id, normalize_url, same_site, try_normalize
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("HTTP://Example.ORG:80/a/b?b=2&a=1#top", "http://example.org/a/b?a=1&b=2"),
+        ("https://example.org:443", "https://example.org/"),
+        ("https://example.org:8443/x", "https://example.org:8443/x"),
+        ("https://ex.org/p?utm_source=rss&utm_medium=feed&id=7", "https://ex.org/p?id=7"),
+        ("https://ex.org/p?fbclid=abc&gclid=x&mc_cid=1&mc_eid=2", "https://ex.org/p"),
+        ("https://ex.org/a//b/./c/../d", "https://ex.org/a/b/d"),
+        ("https://ex.org/caf%C3%A9", "https://ex.org/caf%C3%A9"),
+        ("https://ex.org/café", "https://ex.org/caf%C3%A9"),
+    ],
+)
+def test_normalize(raw, expected):
+    assert normalize_url(raw) == expected
+
+
+def test_relative_resolved_against_base():
+    assert normalize_url("../x.html?utm_campaign=z", "https://Ex.org/a/b/") == "https://ex.org/a/x.html"
+
+
+@pytest.mark.parametrize("bad", ["ftp://ex.org/f", "mailto:a@b.c", "javascript:void(0)", "http://", "not a url"])
+def test_rejects_non_http(bad):
+    with pytest.raises(InvalidURL):
+        normalize_url(bad)
+    assert try_normalize(bad) is None
+
+
+def test_article_id_stable_and_distinct():
+    a = article_id("https://ex.org/a")
+    assert a == article_id("https://ex.org/a")
+    assert a != article_id("https://ex.org/b")
+    assert len(a) == 16 and int(a, 16) >= 0
+
+
+def test_same_site_ignores_www():
+    assert same_site("https://www.ex.org/a", "https://ex.org/b")
+    assert not same_site("https://ex.org/a", "https://other.org/a")

@@ -1,0 +1,141 @@
+import subprocess
+import sys
+import textwrap
+from datetime import datetime, timezone
+
+import duckdb
+import pandas as pd
+import pytest
+
+from tasks.validate import validate_frame
+from warehouse import loader
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = loader.connect(tmp_path / "w.duckdb")
+    loader.migrate(connection)
+    yield connection
+    connection.close()
+
+
+def test_migrations_recorded_once(tmp_path):
+    path = tmp_path / "w.duckdb"
+    c = loader.connect(path)
+    assert loader.migrate(c) == [m.version for m in loader.list_migrations()]
+    assert loader.migrate(c) == []
+    tables = {r[0] for r in c.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert {"articles", "entities", "mentions", "events", "fetch_log", "quarantine", "schema_migrations", "pages"} <= tables
+    assert c.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(loader.list_migrations())
+
+
+def test_upsert_dedupes_in_batch_and_is_idempotent(con):
+    frame = pd.DataFrame({"url": ["a", "b", "b"], "source": ["s", "s", "s"], "etag": ["1", "2", "3"]})
+    assert loader.upsert(con, "url_state", frame, update=("etag",), changed_when="etag") == (2, 0)
+    assert loader.upsert(con, "url_state", frame, update=("etag",), changed_when="etag") == (0, 0)
+    # last in-batch duplicate wins (DuckDB alone would keep the first)
+    assert con.execute("SELECT etag FROM url_state WHERE url = 'b'").fetchone()[0] == "3"
+    frame.loc[0, "etag"] = "9"
+    assert loader.upsert(con, "url_state", frame, update=("etag",), changed_when="etag") == (0, 1)
+    assert con.execute("SELECT count(*) FROM url_state").fetchone()[0] == 2
+
+
+def test_transaction_rolls_back(con):
+    frame = pd.DataFrame({"url": ["a"], "source": ["s"]})
+    with pytest.raises(RuntimeError):
+        with loader.transaction(con):
+            loader.upsert(con, "url_state", frame)
+            raise RuntimeError("boom")
+    assert con.execute("SELECT count(*) FROM url_state").fetchone()[0] == 0
+
+
+def test_second_process_gets_clear_busy_error(tmp_path):
+    path = tmp_path / "w.duckdb"
+    holder = loader.connect(path)
+    loader.migrate(holder)
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from warehouse import loader
+        try:
+            loader.connect({str(path)!r}, read_only=True, wait=0.5)
+        except loader.WarehouseBusy as exc:
+            print("BUSY", exc); sys.exit(3)
+        """
+    )
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    finally:
+        holder.close()
+    assert out.returncode == 3, out.stderr
+    assert "in use by another process" in out.stdout
+    assert "Traceback" not in out.stderr
+
+
+def test_writer_lock_excludes_second_run(tmp_path):
+    path = tmp_path / "w.duckdb"
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from warehouse import loader
+        try:
+            with loader.writer_lock({str(path)!r}, wait=0.3):
+                pass
+        except loader.WarehouseBusy as exc:
+            print(exc); sys.exit(3)
+        """
+    )
+    with loader.writer_lock(path):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 3 and "another ingest run" in out.stdout
+    after = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert after.returncode == 0, after.stdout + after.stderr
+
+
+def _article(**overrides):
+    row = {
+        "article_id": "0123456789abcdef",
+        "url": "https://ex.org/a",
+        "canonical_url": "https://ex.org/a",
+        "source": "ex",
+        "title": "A title",
+        "author": None,
+        "published_at": pd.Timestamp("2026-01-02"),
+        "language": "en",
+        "text": "word " * 100,
+        "word_count": 100,
+        "text_hash": "a" * 64,
+        "content_hash": "c" * 64,
+        "extractor": "trafilatura",
+        "extractor_version": "2.3.1",
+    }
+    row.update(overrides)
+    return row
+
+
+def test_validate_splits_rows_and_names_checks():
+    frame = pd.DataFrame(
+        [
+            _article(),
+            _article(article_id="1123456789abcdef", title="  ", content_hash="d" * 64),
+            _article(article_id="2123456789abcdef", text="too short", published_at=pd.Timestamp("2999-01-01")),
+        ]
+    )
+    frame["published_at"] = frame["published_at"].astype("datetime64[us]")
+    result = validate_frame(frame, "articles", "article_id", "run-1")
+    assert list(result.valid["article_id"]) == ["0123456789abcdef"]
+    assert result.failed_keys == {"1123456789abcdef", "2123456789abcdef"}
+    checks = dict(zip(result.quarantine["row_key"], result.quarantine["failed_checks"]))
+    assert "title_not_blank" in checks["1123456789abcdef"]
+    assert "published_at_in_range" in checks["2123456789abcdef"] and "str_length" in checks["2123456789abcdef"]
+    assert set(result.quarantine["content_hash"]) == {"d" * 64, "c" * 64}
+    assert (result.quarantine["run_id"] == "run-1").all()
+
+
+def test_quarantine_rows_load(con):
+    frame = pd.DataFrame([_article(title="")])
+    result = validate_frame(frame, "articles", "article_id", "run-1")
+    assert loader.upsert(con, "quarantine", result.quarantine, update=("failed_checks",))[0] == 1
+    assert loader.upsert(con, "quarantine", result.quarantine, update=("failed_checks",))[0] == 0
+    row = con.execute("SELECT table_name, row_key, url, row_json->>'title' FROM quarantine").fetchone()
+    assert row == ("articles", "0123456789abcdef", "https://ex.org/a", "")

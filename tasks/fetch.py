@@ -47,6 +47,7 @@ from urllib.robotparser import RobotFileParser
 
 import requests
 import urllib3.exceptions
+import urllib3.response
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from requests.adapters import HTTPAdapter
@@ -92,6 +93,10 @@ ACCEPT = {
 _CP1252_ALIASES = frozenset(
     {"latin-1", "latin1", "iso-8859-1", "iso8859-1", "iso_8859-1", "l1", "ascii", "us-ascii",
      "iso-ir-100", "cp819", "ibm819", "csisolatin1", "x-cp1252", "windows-1252", "cp1252"}
+)
+_LATIN_GUESSES = frozenset(
+    {"cp1250", "cp1252", "cp1254", "cp1257", "cp1258", "latin-1", "mac-roman", "mac-latin2", "mac-iceland",
+     "cp437", "cp850", "cp858"} | {f"iso8859-{n}" for n in (1, 2, 3, 4, 9, 10, 13, 14, 15, 16)}
 )
 _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""", re.I)
@@ -404,7 +409,9 @@ class Fetcher:
         raw = resp.raw
         # read1 returns as soon as some (decoded, bounded) data is available, so the deadline is
         # checked even while a server drips bytes; iter_content would block for a full chunk.
-        read = (lambda: raw.read1(CHUNK_SIZE, decode_content=True)) if hasattr(raw, "read1") else None
+        read = None
+        if isinstance(raw, urllib3.response.BaseHTTPResponse):
+            read = lambda: raw.read1(CHUNK_SIZE, decode_content=True)  # noqa: E731
         chunks = resp.iter_content(CHUNK_SIZE) if read is None else iter(read, b"")
         parts: list[bytes] = []
         total = 0
@@ -559,7 +566,7 @@ def non_public_reason(address: str) -> str | None:
             reason = non_public_reason(str(embedded))
             if reason:
                 return reason
-    for name in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
+    for name in ("unspecified", "loopback", "link_local", "multicast", "reserved", "private"):
         if getattr(ip, f"is_{name}"):
             return name.replace("_", "-")
     if not ip.is_global:  # e.g. 100.64.0.0/10 shared address space
@@ -600,12 +607,24 @@ def _make_session(options: FetchOptions) -> requests.Session:
 
 
 def _peer_address(resp: requests.Response) -> str | None:
-    """The IP address the response came from, when urllib3 still holds the socket."""
-    try:
-        sock = resp.raw._connection.sock  # noqa: SLF001 - no public API for the peer address
-        return str(sock.getpeername()[0])
-    except Exception:
-        return None
+    """The IP address the response came from, when the socket is still reachable.
+
+    There is no public API for this: try urllib3's connection, then (when http.client already
+    detached the socket from a "Connection: close" response) the response's own socket.
+    """
+    raw = resp.raw
+    candidates = (
+        lambda: raw._connection.sock,  # noqa: SLF001
+        lambda: raw._fp.fp.raw._sock,  # noqa: SLF001
+    )
+    for get_sock in candidates:
+        try:
+            sock = get_sock()
+            if sock is not None:
+                return str(sock.getpeername()[0])
+        except Exception:
+            continue
+    return None
 
 
 def _acceptable_early(resp: requests.Response, kind: str) -> None:
@@ -677,7 +696,11 @@ def _choose_encoding(data: bytes, header_charset: str | None) -> str:
         encoding = _codec(best.encoding) if best is not None else None
     except Exception:  # detection is best effort
         encoding = None
-    return encoding or "cp1252"
+    # Detection cannot tell the Latin code pages apart on short texts (French comes out as
+    # cp1257); undeclared Latin pages are overwhelmingly windows-1252, the browsers' default.
+    if encoding is None or encoding in _LATIN_GUESSES:
+        return "cp1252"
+    return encoding
 
 
 def _match(pattern: re.Pattern[bytes], head: bytes) -> str | None:

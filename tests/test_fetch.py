@@ -1,0 +1,783 @@
+"""Tests for tasks/fetch.py against real HTTP servers on loopback (no traffic leaves 127.0.0.0/8)."""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import io
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import pytest
+import requests
+from requests.adapters import BaseAdapter
+
+from tasks import fetch as fetch_mod
+from tasks.fetch import (
+    OUTCOMES,
+    FetchOptions,
+    FetchRequest,
+    FetchResult,
+    Fetcher,
+    fetch_batch,
+    fetch_task,
+    non_public_reason,
+)
+
+CP1252_TEXT = "It’s “quoted” – café"
+CP1252_PAGE = (
+    '<html><head><meta charset="windows-1252"><title>t</title></head>'
+    f"<body><p>{CP1252_TEXT}</p></body></html>"
+).encode("cp1252")
+OK_PAGE = "<!doctype html><html><head><title>Ok</title></head><body><p>Grüße ✓</p></body></html>".encode()
+RSS = (
+    b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed</title>'
+    b"<item><link>http://127.0.0.1/a</link></item></channel></rss>"
+)
+SITEMAP = b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>http://x/</loc></url></urlset>'
+SIX_MB = 6_000_000
+GZIP_BOMB = gzip.compress(b"<html>" + b"a" * SIX_MB, compresslevel=9)
+LAST_MODIFIED = "Wed, 01 Jan 2025 00:00:00 GMT"
+
+
+@dataclass
+class ServerState:
+    robots_status: int = 200
+    robots_body: bytes = b"User-agent: *\nDisallow: /private/\n"
+    hits: list[str] = field(default_factory=list)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    counts: Counter = field(default_factory=Counter)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def paths(self, prefix: str) -> list[str]:
+        with self.lock:
+            return [p for p in self.hits if p.startswith(prefix)]
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    server_version = "test"
+
+    def log_message(self, *args: object) -> None:  # keep pytest output clean
+        pass
+
+    def _send(self, status: int, body: bytes = b"", ctype: str | None = "text/html; charset=utf-8",
+              headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _redirect(self, location: str, status: int = 302) -> None:
+        self._send(status, b"", headers={"Location": location})
+
+    def do_GET(self) -> None:  # noqa: C901 - a route table
+        state: ServerState = self.server.state  # type: ignore[attr-defined]
+        path = self.path
+        with state.lock:
+            state.hits.append(path)
+            state.headers[path] = dict(self.headers)
+            state.counts[path] += 1
+            count = state.counts[path]
+            state.in_flight += 1
+            state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            self._route(state, path.split("?")[0], count)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up on purpose (too large, deadline)
+        finally:
+            with state.lock:
+                state.in_flight -= 1
+
+    def _route(self, state: ServerState, path: str, count: int) -> None:
+        if path == "/robots.txt":
+            self._send(state.robots_status, state.robots_body, "text/plain")
+        elif path in ("/ok", "/private/secret", "/chain/0", "/loop/ok"):
+            self._send(200, OK_PAGE)
+        elif path == "/slow":
+            time.sleep(0.3)
+            self._send(200, OK_PAGE)
+        elif path == "/cp1252":
+            self._send(200, CP1252_PAGE, "text/html")
+        elif path == "/latin1":
+            self._send(200, "<p>It’s</p>".encode("cp1252"), "text/html; charset=ISO-8859-1")
+        elif path == "/notype":
+            self._send(200, OK_PAGE, None)
+        elif path == "/notype-bin":
+            self._send(200, b"\x00\x01binary\xff", None)
+        elif path == "/cond":
+            if self.headers.get("If-None-Match") == '"v1"':
+                self._send(304, b"", None, {"ETag": '"v1"'})
+            else:
+                self._send(200, OK_PAGE, headers={"ETag": '"v1"', "Last-Modified": LAST_MODIFIED})
+        elif path == "/429":
+            if count == 1:
+                self._send(429, b"slow down", headers={"Retry-After": "1"})
+            else:
+                self._send(200, OK_PAGE)
+        elif path == "/503":
+            self._send(503, b"busy") if count <= 2 else self._send(200, OK_PAGE)
+        elif path == "/500":
+            self._send(500, b"broken")
+        elif path == "/404":
+            self._send(404, b"nope")
+        elif path.startswith("/chain/"):
+            self._redirect(f"/chain/{int(path.rsplit('/', 1)[1]) - 1}")
+        elif path == "/loop/a":
+            self._redirect("/loop/b")
+        elif path == "/loop/b":
+            self._redirect(f"http://{self.headers['Host']}/loop/a", 301)
+        elif path == "/ftp":
+            self._redirect("ftp://example.com/file")
+        elif path == "/gzip-bomb":
+            self._send(200, GZIP_BOMB, headers={"Content-Encoding": "gzip"})
+        elif path == "/gzip-small":
+            self._send(200, gzip.compress(OK_PAGE), headers={"Content-Encoding": "gzip"})
+        elif path == "/big":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(SIX_MB))
+            self.end_headers()
+            for _ in range(SIX_MB // 65536 + 1):
+                self.wfile.write(b"x" * 65536)
+        elif path == "/big-nolength":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()  # HTTP/1.0: body ends when the connection closes
+            for _ in range(SIX_MB // 65536 + 1):
+                self.wfile.write(b"x" * 65536)
+        elif path == "/pdf":
+            self._send(200, b"%PDF-1.4 fake", "application/pdf")
+        elif path == "/drip":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "200")
+            self.end_headers()
+            for _ in range(200):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.02)
+        elif path == "/feed.xml":
+            self._send(200, RSS, "application/rss+xml")
+        elif path == "/sitemap.xml.gz":
+            self._send(200, gzip.compress(SITEMAP), "application/x-gzip")
+        else:
+            self._send(404, b"unknown route")
+
+
+class Server:
+    def __init__(self, host: str = "127.0.0.1", **state: object) -> None:
+        self.state = ServerState(**state)  # type: ignore[arg-type]
+        self.httpd = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.state = self.state  # type: ignore[attr-defined]
+        self.base = f"http://{host}:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def servers():
+    made: list[Server] = []
+
+    def make(**kwargs: object) -> Server:
+        made.append(Server(**kwargs))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def server(servers):
+    return servers()
+
+
+class FakeSleep:
+    """Records waits instead of waiting; optionally advances a fake clock."""
+
+    def __init__(self, clock: FakeClock | None = None) -> None:
+        self.calls: list[float] = []
+        self.clock = clock
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        if self.clock is not None:
+            self.clock.now += seconds
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+FAST = FetchOptions(host_delay=0, backoff_base=0.001, backoff_max=0.01, retries=3)
+
+
+@pytest.fixture
+def sleep():
+    return FakeSleep()
+
+
+@pytest.fixture
+def fetcher(sleep):
+    with Fetcher(FAST, sleep=sleep) as f:
+        yield f
+
+
+def req(url: str, kind: str = "page", **kw: object) -> FetchRequest:
+    return FetchRequest(url=url, source="test", kind=kind, allow_private=kw.pop("allow_private", True), **kw)  # type: ignore[arg-type]
+
+
+def fake_resolver(mapping: dict[str, list[str]]):
+    """A getaddrinfo stand-in: host -> addresses; unknown hosts fall through to the real resolver."""
+
+    def resolve(host, port, family=0, type=0, *rest):
+        if host not in mapping:
+            return socket.getaddrinfo(host, port, family, type)
+        out = []
+        for addr in mapping[host]:
+            fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+            sockaddr = (addr, port, 0, 0) if fam == socket.AF_INET6 else (addr, port)
+            out.append((fam, socket.SOCK_STREAM, 6, "", sockaddr))
+        return out
+
+    return resolve
+
+
+class FakeAdapter(BaseAdapter):
+    """Answers for a fake public host without any network traffic."""
+
+    def __init__(self, routes: dict[str, tuple[int, dict[str, str], bytes]]) -> None:
+        super().__init__()
+        self.routes = routes
+        self.seen: list[str] = []
+
+    def send(self, request, **kwargs):
+        self.seen.append(request.url)
+        path = request.path_url
+        status, headers, body = self.routes.get(path, (404, {}, b""))
+        resp = requests.Response()
+        resp.status_code = status
+        resp.headers.update(headers)
+        resp.raw = io.BytesIO(body)
+        resp.url = request.url
+        resp.request = request
+        return resp
+
+    def close(self) -> None:
+        pass
+
+
+# ---- basics ------------------------------------------------------------------------------------
+
+
+def test_ok_html_utf8(server, fetcher):
+    result = fetcher.fetch(req(server.url("/ok")))
+    assert isinstance(result, FetchResult)
+    assert result.outcome == "ok", result.error
+    assert result.status == 200 and result.error is None
+    assert result.content_type == "text/html"
+    assert result.encoding == "utf-8"
+    assert "Grüße ✓" in result.text
+    assert result.body == OK_PAGE and result.bytes == len(OK_PAGE)
+    assert result.attempts == 1 and result.redirects == []
+    assert result.final_url == server.url("/ok")
+    assert result.fetched_at.tzinfo is not None and result.fetched_at.utcoffset() == timedelta(0)
+    assert result.elapsed >= 0
+    ua = server.state.headers["/ok"]["User-Agent"]
+    assert ua.startswith("wirehouse/") and "https://github.com/wirehouse/wirehouse" in ua
+
+
+def test_custom_user_agent_and_contact(server, sleep):
+    opts = FetchOptions(host_delay=0, contact_url="https://example.org/bot", respect_robots=False)
+    with Fetcher(opts, sleep=sleep) as f:
+        assert f.fetch(req(server.url("/ok?ua=1"))).outcome == "ok"
+    assert "(+https://example.org/bot)" in server.state.headers["/ok?ua=1"]["User-Agent"]
+    assert FetchOptions(user_agent="custom/1").agent() == "custom/1"
+
+
+def test_outcomes_constant():
+    assert OUTCOMES == ("ok", "not_modified", "error", "blocked", "robots", "too_large", "not_html")
+
+
+# ---- decoding ----------------------------------------------------------------------------------
+
+
+def test_cp1252_declared_only_in_meta(server, fetcher):
+    result = fetcher.fetch(req(server.url("/cp1252")))
+    assert result.outcome == "ok", result.error
+    assert result.encoding == "cp1252"
+    assert CP1252_TEXT in result.text
+    assert result.body == CP1252_PAGE
+
+
+def test_latin1_header_decodes_as_windows_1252(server, fetcher):
+    result = fetcher.fetch(req(server.url("/latin1")))
+    assert result.outcome == "ok" and result.encoding == "cp1252"
+    assert "It’s" in result.text
+
+
+@pytest.mark.parametrize(
+    ("data", "header", "expected"),
+    [
+        (b"<html>plain ascii</html>", "us-ascii", "cp1252"),
+        (b"<html>x</html>", "utf-8", "utf-8"),
+        ('<?xml version="1.0" encoding="ISO-8859-1"?><rss>é</rss>'.encode("latin-1"), None, "cp1252"),
+        ('<meta http-equiv="Content-Type" content="text/html; charset=koi8-r"><p>Привет</p>'.encode("koi8-r"), None, "koi8-r"),
+        (b"\xef\xbb\xbf<p>x</p>", "iso-8859-1", "utf-8-sig"),
+        (b"<meta charset=bogus-charset><p>ok</p>", None, "utf-8"),
+        ("<p>Ça été très déjà vu, naïve façade</p>".encode("cp1252") * 20, None, None),
+    ],
+)
+def test_choose_encoding(data, header, expected):
+    encoding = fetch_mod._choose_encoding(data, header)
+    if expected is None:  # detection: only require a decode that round-trips the accents
+        assert "très déjà" in data.decode(encoding)
+    else:
+        assert encoding == expected
+
+
+def test_missing_content_type_is_sniffed(server, fetcher):
+    assert fetcher.fetch(req(server.url("/notype"))).outcome == "ok"
+    result = fetcher.fetch(req(server.url("/notype-bin")))
+    assert result.outcome == "not_html" and result.body is None and result.text is None
+
+
+def test_pdf_is_not_html(server, fetcher):
+    for kind in ("page", "listing", "feed"):
+        result = fetcher.fetch(req(server.url("/pdf"), kind=kind))
+        assert result.outcome == "not_html", kind
+        assert result.status == 200 and "application/pdf" in result.error
+        assert result.body is None
+
+
+def test_feed_accepts_xml_but_page_does_not(server, fetcher):
+    result = fetcher.fetch(req(server.url("/feed.xml"), kind="feed"))
+    assert result.outcome == "ok", result.error
+    assert result.content_type == "application/rss+xml" and "<channel>" in result.text
+    assert fetcher.fetch(req(server.url("/feed.xml"), kind="page")).outcome == "not_html"
+    assert fetcher.fetch(req(server.url("/ok"), kind="feed")).outcome == "ok"  # text/html allowed
+
+
+def test_gzip_sitemap_is_decompressed(server, fetcher):
+    result = fetcher.fetch(req(server.url("/sitemap.xml.gz"), kind="sitemap"))
+    assert result.outcome == "ok", result.error
+    assert result.body == SITEMAP and "<urlset" in result.text
+    assert fetcher.fetch(req(server.url("/sitemap.xml.gz"), kind="page")).outcome == "not_html"
+    assert fetcher.fetch(req(server.url("/sitemap.xml.gz"), kind="feed")).outcome == "not_html"
+
+
+def test_gzip_sitemap_bomb_is_capped():
+    with pytest.raises(fetch_mod._Fatal) as info:
+        fetch_mod._gunzip(gzip.compress(b"a" * 2_000_000), 1_000_000)
+    assert info.value.outcome == "too_large"
+
+
+# ---- size and time caps ----------------------------------------------------------------------------
+
+
+def test_content_encoding_gzip_small_ok(server, fetcher):
+    result = fetcher.fetch(req(server.url("/gzip-small")))
+    assert result.outcome == "ok" and result.body == OK_PAGE
+
+
+def test_gzip_bomb_counts_decompressed_bytes(server, fetcher):
+    assert len(GZIP_BOMB) < 100_000  # small on the wire
+    result = fetcher.fetch(req(server.url("/gzip-bomb")))
+    assert result.outcome == "too_large", result.error
+    assert "decompressed" in result.error and result.body is None and result.attempts == 1
+
+
+def test_content_length_too_large_refused_early(server, fetcher):
+    started = time.monotonic()
+    result = fetcher.fetch(req(server.url("/big")))
+    assert result.outcome == "too_large" and "Content-Length" in result.error
+    assert time.monotonic() - started < 2
+
+
+def test_body_without_length_is_capped_while_streaming(server, fetcher):
+    result = fetcher.fetch(req(server.url("/big-nolength")))
+    assert result.outcome == "too_large" and "exceeds" in result.error
+
+
+def test_small_max_bytes(server, sleep):
+    with Fetcher(FetchOptions(host_delay=0, max_bytes=50), sleep=sleep) as f:
+        result = f.fetch(req(server.url("/ok")))
+    assert result.outcome == "too_large"
+
+
+def test_slow_drip_hits_deadline(server, sleep):
+    opts = FetchOptions(host_delay=0, deadline=0.3, retries=0)
+    started = time.monotonic()
+    with Fetcher(opts, sleep=sleep) as f:
+        result = f.fetch(req(server.url("/drip")))
+    assert result.outcome == "error" and "deadline" in result.error
+    assert time.monotonic() - started < 2  # the drip would take 4 s
+
+
+# ---- conditional GET -------------------------------------------------------------------------------
+
+
+def test_conditional_get(server, fetcher):
+    first = fetcher.fetch(req(server.url("/cond")))
+    assert first.outcome == "ok"
+    assert first.etag == '"v1"' and first.last_modified == LAST_MODIFIED
+    second = fetcher.fetch(req(server.url("/cond"), etag=first.etag, last_modified=first.last_modified))
+    assert second.outcome == "not_modified" and second.status == 304
+    assert second.body is None and second.text is None
+    assert second.etag == '"v1"' and second.last_modified == LAST_MODIFIED
+    sent = server.state.headers["/cond"]
+    assert sent["If-None-Match"] == '"v1"' and sent["If-Modified-Since"] == LAST_MODIFIED
+
+
+# ---- retries -----------------------------------------------------------------------------------------
+
+
+def test_429_honours_retry_after(server, fetcher, sleep):
+    result = fetcher.fetch(req(server.url("/429")))
+    assert result.outcome == "ok", result.error
+    assert result.attempts == 2
+    assert server.state.counts["/429"] == 2
+    assert sleep.calls == [1.0]
+
+
+def test_retry_after_is_capped(server, sleep):
+    opts = FetchOptions(host_delay=0, retry_after_max=0.25)
+    with Fetcher(opts, sleep=sleep) as f:
+        assert f.fetch(req(server.url("/429?capped=1"))).outcome == "ok"
+    assert sleep.calls == [0.25]
+
+
+def test_retry_after_http_date():
+    when = datetime.now(timezone.utc) + timedelta(seconds=30)
+    seconds = fetch_mod._parse_retry_after(format_datetime(when, usegmt=True))
+    assert 25 <= seconds <= 31
+    assert fetch_mod._parse_retry_after("7") == 7.0
+    assert fetch_mod._parse_retry_after("garbage") is None
+    assert fetch_mod._parse_retry_after(format_datetime(datetime(2000, 1, 1, tzinfo=timezone.utc), usegmt=True)) == 0.0
+
+
+def test_503_twice_then_ok_with_jittered_backoff(server, sleep):
+    opts = FetchOptions(host_delay=0, backoff_base=0.5, backoff_max=30)
+    with Fetcher(opts, sleep=sleep) as f:
+        result = f.fetch(req(server.url("/503")))
+    assert result.outcome == "ok" and result.attempts == 3
+    assert server.state.counts["/503"] == 3
+    assert len(sleep.calls) == 2
+    assert 0 <= sleep.calls[0] <= 0.5 and 0 <= sleep.calls[1] <= 1.0
+
+
+def test_backoff_is_capped_and_jittered(sleep):
+    f = Fetcher(FetchOptions(backoff_base=1, backoff_max=3), sleep=sleep)
+    values = [f._backoff(10, None) for _ in range(200)]
+    assert all(0 <= v <= 3 for v in values) and len(set(values)) > 100
+    assert f._backoff(1, 500) == 120.0  # Retry-After capped at retry_after_max
+    f.close()
+
+
+def test_500_exhausts_retries(server, sleep):
+    with Fetcher(FetchOptions(host_delay=0, backoff_base=0.001, retries=2), sleep=sleep) as f:
+        result = f.fetch(req(server.url("/500")))
+    assert result.outcome == "error" and result.status == 500
+    assert result.attempts == 3 and server.state.counts["/500"] == 3
+    assert "HTTP 500" in result.error and "3 attempts" in result.error
+    assert len(sleep.calls) == 2
+
+
+def test_404_is_fatal(server, fetcher, sleep):
+    result = fetcher.fetch(req(server.url("/404")))
+    assert result.outcome == "error" and result.status == 404
+    assert result.attempts == 1 and server.state.counts["/404"] == 1 and sleep.calls == []
+    assert "\n" not in result.error
+
+
+def test_connection_refused_is_retried(sleep):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with Fetcher(FetchOptions(host_delay=0, retries=2, backoff_base=0.001, respect_robots=False), sleep=sleep) as f:
+        result = f.fetch(req(f"http://127.0.0.1:{port}/x"))
+    assert result.outcome == "error" and result.status is None
+    assert result.attempts == 3 and "ConnectionError" in result.error and "\n" not in result.error
+
+
+# ---- redirects ---------------------------------------------------------------------------------------
+
+
+def test_redirect_chain_of_three(server, fetcher):
+    result = fetcher.fetch(req(server.url("/chain/3")))
+    assert result.outcome == "ok", result.error
+    assert result.redirects == [server.url("/chain/2"), server.url("/chain/1"), server.url("/chain/0")]
+    assert result.final_url == server.url("/chain/0") and result.url == server.url("/chain/3")
+
+
+def test_redirect_chain_of_five_is_allowed(server, fetcher):
+    assert fetcher.fetch(req(server.url("/chain/5"))).outcome == "ok"
+
+
+def test_too_many_redirects(servers, fetcher):
+    srv = servers()
+    result = fetcher.fetch(req(srv.url("/chain/7")))
+    assert result.outcome == "error" and "too many redirects" in result.error
+    assert result.status == 302 and len(result.redirects) == 0
+    assert srv.state.paths("/chain/") == [f"/chain/{n}" for n in (7, 6, 5, 4, 3, 2)]  # stopped after 5 hops
+
+
+def test_redirect_loop(server, fetcher):
+    result = fetcher.fetch(req(server.url("/loop/a")))
+    assert result.outcome == "error" and "redirect loop" in result.error
+
+
+def test_redirect_to_ftp(server, fetcher):
+    result = fetcher.fetch(req(server.url("/ftp")))
+    assert result.outcome == "error" and "ftp://" in result.error and result.status == 302
+
+
+# ---- robots.txt ------------------------------------------------------------------------------------
+
+
+def test_robots_disallow_and_cache(servers, sleep):
+    srv = servers()
+    with Fetcher(FAST, sleep=sleep) as f:
+        blocked = f.fetch(req(srv.url("/private/secret")))
+        allowed = f.fetch(req(srv.url("/ok")))
+        again = f.fetch(req(srv.url("/private/secret")))
+    assert blocked.outcome == "robots" and "robots.txt" in blocked.error
+    assert again.outcome == "robots" and allowed.outcome == "ok"
+    assert srv.state.paths("/private/") == []  # no request made
+    assert srv.state.counts["/robots.txt"] == 1  # cached per origin
+    assert srv.state.headers["/robots.txt"]["User-Agent"].startswith("wirehouse/")
+
+
+def test_robots_ignored_when_disabled(server, sleep):
+    with Fetcher(FetchOptions(host_delay=0, respect_robots=False), sleep=sleep) as f:
+        assert f.fetch(req(server.url("/private/secret"))).outcome == "ok"
+
+
+def test_robots_404_allows_all(servers, fetcher):
+    srv = servers(robots_status=404)
+    assert fetcher.fetch(req(srv.url("/private/secret"))).outcome == "ok"
+
+
+def test_robots_5xx_disallows_all(servers, fetcher):
+    srv = servers(robots_status=503)
+    result = fetcher.fetch(req(srv.url("/ok")))
+    assert result.outcome == "robots" and "unavailable" in result.error
+    assert srv.state.paths("/ok") == []
+    assert srv.state.counts["/robots.txt"] == 4  # robots fetch retried like any request, then cached
+    assert fetcher.fetch(req(srv.url("/ok"))).outcome == "robots"
+    assert srv.state.counts["/robots.txt"] == 4
+
+
+def test_crawl_delay_raises_host_delay(servers):
+    srv = servers(robots_body=b"User-agent: *\nCrawl-delay: 2\n")
+    clock = FakeClock()
+    sleep = FakeSleep(clock)
+    with Fetcher(FetchOptions(host_delay=0.5), sleep=sleep, clock=clock) as f:
+        assert f.fetch(req(srv.url("/ok"))).outcome == "ok"
+        assert f.fetch(req(srv.url("/ok"))).outcome == "ok"
+    # robots at t0, page 0.5 s later (Crawl-delay not known yet), then 2 s between pages
+    assert sleep.calls == [0.5, 2.0]
+
+
+# ---- politeness: per-host delay -------------------------------------------------------------------
+
+
+def test_host_delay_between_request_starts(server):
+    clock = FakeClock()
+    sleep = FakeSleep(clock)
+    with Fetcher(FetchOptions(host_delay=1.5, respect_robots=False), sleep=sleep, clock=clock) as f:
+        results = f.fetch_many([req(server.url(f"/ok?d={i}")) for i in range(3)])
+    assert [r.outcome for r in results] == ["ok"] * 3
+    assert sleep.calls == [1.5, 1.5]
+
+
+def test_host_delay_only_waits_the_remainder(server):
+    clock = FakeClock()
+    sleep = FakeSleep(clock)
+    with Fetcher(FetchOptions(host_delay=1.0, respect_robots=False), sleep=sleep, clock=clock) as f:
+        f.fetch(req(server.url("/ok?r=1")))
+        clock.now += 0.75  # time spent elsewhere counts towards the delay
+        f.fetch(req(server.url("/ok?r=2")))
+        clock.now += 5
+        f.fetch(req(server.url("/ok?r=3")))
+    assert sleep.calls == [pytest.approx(0.25)]
+
+
+# ---- address guard ---------------------------------------------------------------------------------
+
+
+def test_loopback_blocked_without_allow_private(servers, sleep):
+    srv = servers()
+    with Fetcher(FAST, sleep=sleep) as f:
+        result = f.fetch(req(srv.url("/ok"), allow_private=False))
+    assert result.outcome == "blocked" and "loopback" in result.error
+    assert result.status is None and result.attempts == 1
+    assert srv.state.hits == []  # not even robots.txt
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("10.0.0.1", "private"),
+        ("192.168.1.1", "private"),
+        ("169.254.169.254", "link-local"),
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("::ffff:10.1.2.3", "private"),
+        ("fe80::1%eth0", "link-local"),
+        ("fc00::1", "private"),
+        ("224.0.0.1", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("240.0.0.1", "reserved"),
+        ("100.64.0.1", "non-global"),
+        ("2002:7f00:1::", "loopback"),  # 6to4 wrapping 127.0.0.1
+        ("93.184.216.34", None),
+        ("2606:2800:220:1:248:1893:25c8:1946", None),
+    ],
+)
+def test_non_public_reason(address, reason):
+    assert non_public_reason(address) == reason
+
+
+@pytest.mark.parametrize("addresses", [["10.0.0.1"], ["169.254.169.254"], ["::ffff:127.0.0.1"], ["93.184.216.34", "10.0.0.1"]])
+def test_guard_blocks_any_private_address_without_sending(addresses, sleep):
+    adapter = FakeAdapter({"/a": (200, {"Content-Type": "text/html"}, OK_PAGE)})
+    session = requests.Session()
+    session.mount("http://public.test", adapter)
+    with Fetcher(FAST, session=session, sleep=sleep, resolver=fake_resolver({"public.test": addresses})) as f:
+        result = f.fetch(req("http://public.test/a", allow_private=False))
+    assert result.outcome == "blocked", result.error
+    assert addresses[-1] in result.error
+    assert adapter.seen == []
+    # allow_private skips the guard (the fake adapter answers; still no real traffic)
+    with Fetcher(FAST, session=session, sleep=sleep, resolver=fake_resolver({"public.test": addresses})) as f:
+        assert f.fetch(req("http://public.test/a", allow_private=True)).outcome == "ok"
+
+
+def test_guard_allows_public_address(sleep):
+    adapter = FakeAdapter({"/a": (200, {"Content-Type": "text/html"}, OK_PAGE)})
+    session = requests.Session()
+    session.mount("http://public.test", adapter)
+    resolver = fake_resolver({"public.test": ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"]})
+    with Fetcher(FAST, session=session, sleep=sleep, resolver=resolver) as f:
+        result = f.fetch(req("http://public.test/a", allow_private=False))
+    assert result.outcome == "ok", result.error
+    assert adapter.seen == ["http://public.test/robots.txt", "http://public.test/a"]
+
+
+def test_redirect_from_public_host_to_loopback_is_blocked(servers, sleep):
+    srv = servers()
+    adapter = FakeAdapter({"/go": (302, {"Location": srv.url("/ok")}, b"")})
+    session = requests.Session()
+    session.mount("http://public.test", adapter)
+    resolver = fake_resolver({"public.test": ["93.184.216.34"]})
+    with Fetcher(FAST, session=session, sleep=sleep, resolver=resolver) as f:
+        result = f.fetch(req("http://public.test/go", allow_private=False))
+    assert result.outcome == "blocked" and "loopback" in result.error, result.error
+    assert "http://public.test/go" in adapter.seen
+    assert srv.state.hits == []
+
+
+def test_dns_rebinding_peer_check(servers, sleep):
+    # The resolver claims a public address, but the connection lands on loopback.
+    srv = servers()
+    resolver = fake_resolver({"127.0.0.1": ["93.184.216.34"]})
+    with Fetcher(FetchOptions(host_delay=0, respect_robots=False), sleep=sleep, resolver=resolver) as f:
+        result = f.fetch(req(srv.url("/ok"), allow_private=False))
+    assert result.outcome == "blocked" and "connected to loopback" in result.error
+    assert result.body is None
+
+
+def test_dns_failure_is_an_error(sleep):
+    def resolver(*args):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    with Fetcher(FAST, sleep=sleep, resolver=resolver) as f:
+        result = f.fetch(req("http://nowhere.invalid/", allow_private=False))
+    assert result.outcome == "error" and "DNS" in result.error and result.attempts == 1
+
+
+# ---- invalid input ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/file", "file:///etc/passwd", "not a url", "http://", "javascript:alert(1)"])
+def test_non_http_urls_are_errors(url, fetcher):
+    result = fetcher.fetch(req(url))
+    assert result.outcome == "error" and result.error and result.attempts == 0
+    assert result.url == url and result.source == "test"
+
+
+def test_unknown_kind_is_an_error(server, fetcher):
+    assert fetcher.fetch(req(server.url("/ok"), kind="video")).outcome == "error"
+
+
+# ---- batches -----------------------------------------------------------------------------------------
+
+
+def test_fetch_many_order_and_host_grouping(servers, sleep):
+    a = servers()
+    b = servers(host="127.0.0.2")
+    urls = [a.url("/slow?n=1"), b.url("/slow?n=1"), "ftp://bad/", a.url("/404"), b.url("/slow?n=2"),
+            a.url("/slow?n=2"), b.url("/pdf"), a.url("/slow?n=3")]
+    before = {t.name for t in threading.enumerate()}
+    started = time.monotonic()
+    with Fetcher(FetchOptions(host_delay=0, workers=4), sleep=sleep) as f:
+        results = f.fetch_many([req(u) for u in urls])
+    elapsed = time.monotonic() - started
+    assert [r.url for r in results] == urls
+    assert [r.outcome for r in results] == ["ok", "ok", "error", "error", "ok", "ok", "not_html", "ok"]
+    assert a.state.max_in_flight == 1 and b.state.max_in_flight == 1  # one host is sequential
+    assert elapsed < 1.6  # hosts ran in parallel: 3 x 0.3 s each, not 5 x 0.3 s in a row
+    assert a.state.paths("/slow") == ["/slow?n=1", "/slow?n=2", "/slow?n=3"]  # in input order per host
+    leftover = {t.name for t in threading.enumerate()} - before
+    assert not [n for n in leftover if n.startswith("wirehouse-fetch")]
+
+
+def test_fetch_many_empty_and_single_worker(server, sleep):
+    with Fetcher(FetchOptions(host_delay=0, workers=1), sleep=sleep) as f:
+        assert f.fetch_many([]) == []
+        results = f.fetch_many([req(server.url("/ok?w=1")), req(server.url("/404"))])
+    assert [r.outcome for r in results] == ["ok", "error"]
+
+
+def test_fetch_batch_and_task(server):
+    opts = FetchOptions(host_delay=0)
+    results = fetch_batch([req(server.url("/ok?b=1")), req(server.url("/pdf"))], opts)
+    assert [r.outcome for r in results] == ["ok", "not_html"]
+    assert fetch_task.name == "fetch" and fetch_task.retries == 0
+    results = fetch_task.fn([req(server.url("/ok?b=2"))], opts)
+    assert results[0].outcome == "ok"
+
+
+def test_fetch_never_raises_on_internal_error(server, fetcher, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(fetch_mod, "_decode_body", boom)
+    result = fetcher.fetch(req(server.url("/ok")))
+    assert result.outcome == "error" and "boom" in result.error and "\n" not in result.error

@@ -1,0 +1,41 @@
+"""Shared fixtures: one Prefect test harness and one sample-site server per test session."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports prefect: quiet, offline, no input hashing.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_TASKS_DEFAULT_NO_CACHE", "true")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """A temporary Prefect API for the session (about 9 s to start: request it, don't autouse it)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def sample_site():
+    """The bundled sample news site, served on loopback for the whole session."""
+    from wirehouse.samplesite import SampleSite
+
+    site = SampleSite(port=0)
+    site.start()
+    yield site
+    site.stop()
+
+
+@pytest.fixture(scope="session")
+def sample_sources(sample_site, tmp_path_factory):
+    """A sources file pointing at the running sample site."""
+    path = tmp_path_factory.mktemp("sources") / "sources.toml"
+    path.write_text(sample_site.render_sources(), encoding="utf-8")
+    return path

@@ -239,7 +239,8 @@ def upsert(
             sql += f"ON CONFLICT ({', '.join(keys)}) DO NOTHING"
         affected = con.execute(sql).fetchone()[0]
     finally:
-        con.unregister(view)
+        with contextlib.suppress(duckdb.Error):  # an aborted transaction must report its own error
+            con.unregister(view)
     inserted = len(frame) - existing
     return inserted, max(affected - inserted, 0)
 

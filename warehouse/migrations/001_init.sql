@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS entities (
     type          VARCHAR NOT NULL,          -- PERSON / ORG / GPE / LOC / NORP / FAC / EVENT ...
     country_code  VARCHAR,                   -- ISO 3166-1 alpha-3 (linking: issue 3)
     geonames_id   BIGINT,
-    first_seen_at TIMESTAMPTZ NOT NULL
+    first_seen_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
 );
 
 CREATE TABLE IF NOT EXISTS mentions (

@@ -1,0 +1,123 @@
+"""The load stage's row shaping and its transactional, idempotent write on a real DuckDB file."""
+
+import hashlib
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from tasks.fetch import FetchRequest, FetchResult
+from tasks.load import RunBatch, article_rows, fetch_log_rows, load_batch, page_rows, start_run, text_hash, url_state_rows
+from tasks.validate import empty_quarantine
+from warehouse import loader
+
+NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+BODY = "<html><body><p>{}</p></body></html>"
+
+
+def result(url, outcome="ok", kind="page", body=None, status=200, etag=None):
+    raw = body.encode() if body is not None else None
+    return FetchResult(
+        url=url, final_url=url, source="s", kind=kind, outcome=outcome, status=status, error=None if outcome == "ok" else "x",
+        content_type="text/html", encoding="utf-8", body=raw, text=body, etag=etag, last_modified=None,
+        bytes=len(raw or b""), elapsed=0.01, fetched_at=NOW, attempts=1,
+    )
+
+
+def extracted(url, body, canonical=None, is_article=True, text="The minister met his counterpart. " * 20):
+    return {
+        "url": url, "final_url": url, "source": "s", "canonical_url": canonical or url, "is_article": is_article,
+        "extract_error": None, "title": "T", "text": text, "published_at": None, "language": "en",
+        "content_hash": hashlib.sha256(body.encode()).hexdigest(), "extractor": "trafilatura", "extractor_version": "2.3.1",
+    }
+
+
+def test_canonical_pair_becomes_one_row_from_the_canonical_url():
+    a, b = BODY.format("a"), BODY.format("b")
+    rows = article_rows(
+        [extracted("https://x.org/print/s", b, canonical="https://x.org/2026/s"), extracted("https://x.org/2026/s", a)],
+        "run", NOW,
+    )
+    assert len(rows) == 1 and rows.loc[0, "url"] == "https://x.org/2026/s"
+
+
+def test_text_hash_ignores_case_and_punctuation_only():
+    assert text_hash("Hello, World!") == text_hash("hello world")
+    assert text_hash("hello world") != text_hash("hello there world")
+
+
+def test_every_fetch_gets_one_disposition():
+    ok, stub = BODY.format("ok"), BODY.format("stub")
+    results = [
+        result("https://x.org/feed", kind="feed", body="<rss/>"),
+        result("https://x.org/a", body=ok),
+        result("https://x.org/stub", body=stub),
+        result("https://x.org/q", body=BODY.format("q")),
+        result("https://x.org/gone", outcome="error", status=404),
+        result("https://x.org/private/p", outcome="robots", status=None),
+        result("https://x.org/same", outcome="not_modified", status=304),
+    ]
+    ex = [extracted("https://x.org/a", ok), extracted("https://x.org/stub", stub, is_article=False), extracted("https://x.org/q", BODY.format("q"))]
+    frame = fetch_log_rows(
+        "run", results, ex,
+        articles_by_content={hashlib.sha256(ok.encode()).hexdigest(): "aaaaaaaaaaaaaaaa"},
+        quarantined_content={hashlib.sha256(BODY.format("q").encode()).hexdigest()},
+    )
+    got = dict(zip(frame["url"], zip(frame["disposition"], frame["reason"].fillna(""))))
+    assert got == {
+        "https://x.org/feed": ("discovery", ""),
+        "https://x.org/a": ("article", ""),
+        "https://x.org/stub": ("skipped", "not an article"),
+        "https://x.org/q": ("quarantined", ""),
+        "https://x.org/gone": ("error", ""),
+        "https://x.org/private/p": ("skipped", "robots"),
+        "https://x.org/same": ("not_modified", ""),
+    }
+
+
+def test_validators_survive_a_304_without_them():
+    request = FetchRequest("https://x.org/a", "s", etag='"v1"', last_modified="Mon, 02 Nov 2026 10:00:00 GMT")
+    frame = url_state_rows([request], [result("https://x.org/a", outcome="not_modified", status=304)], {})
+    assert frame.loc[0, "etag"] == '"v1"' and frame.loc[0, "last_modified"].startswith("Mon")
+
+
+def _batch(run_id, bodies):
+    results = [result(f"https://x.org/{i}", body=b, etag=f'"{i}"') for i, b in enumerate(bodies)]
+    ex = [extracted(r.url, b) | {"text": f"Story {i}: " + "The minister met his counterpart. " * 20} for i, (r, b) in enumerate(zip(results, bodies))]
+    articles = article_rows(ex, run_id, NOW)
+    by_content = dict(zip(articles["content_hash"], articles["article_id"]))
+    mentions = pd.DataFrame(
+        {"article_id": articles["article_id"], "entity_id": "e" * 16, "text": "Story", "start_char": 0, "end_char": 5, "label": "ORG", "sentence": 0}
+    )
+    entities = pd.DataFrame({"entity_id": ["e" * 16], "name": ["Story"], "type": ["ORG"], "country_code": [None], "geonames_id": [None]})
+    requests = [FetchRequest(r.url, "s") for r in results]
+    return RunBatch(
+        run_id=run_id, pages=page_rows(results), articles=articles, entities=entities, mentions=mentions, events=pd.DataFrame(),
+        fetch_log=fetch_log_rows(run_id, results, ex, by_content, set()), url_state=url_state_rows(requests, results, by_content),
+        quarantine=empty_quarantine(), discovered={"s": len(bodies)},
+    )
+
+
+def test_load_twice_adds_nothing_and_updates_changed(tmp_path):
+    db = tmp_path / "w.duckdb"
+    bodies = [BODY.format(i) for i in range(3)]
+    start_run(db, "r1", None, "x")
+    first = load_batch(db, _batch("r1", bodies))
+    assert first.totals()["new"] == 3 and first.table_counts["articles"] == 3 and first.table_counts["mentions"] == 3
+    start_run(db, "r2", None, "x")
+    second = load_batch(db, _batch("r2", bodies))
+    assert second.totals()["new"] == 0 and second.totals()["updated"] == 0
+    assert {k: v for k, v in second.table_counts.items() if k != "fetch_log"} == {
+        k: v for k, v in first.table_counts.items() if k != "fetch_log"
+    }
+    start_run(db, "r3", None, "x")
+    third = load_batch(db, _batch("r3", [BODY.format("changed")] + bodies[1:]))
+    assert third.totals()["updated"] == 1 and third.table_counts["articles"] == 3 and third.table_counts["mentions"] == 3
+    con = loader.connect(db, read_only=True)
+    try:
+        assert con.execute("SELECT status FROM runs WHERE run_id = 'r3'").fetchone()[0] == "completed"
+        raw = con.execute("SELECT raw_gz FROM pages LIMIT 1").fetchone()[0]
+    finally:
+        con.close()
+    import gzip
+
+    assert gzip.decompress(raw).startswith(b"<html>")

@@ -1,0 +1,92 @@
+"""The `wirehouse` console script: exit codes and one-line errors, run as a real subprocess."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from warehouse import loader
+
+WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
+
+
+def run(*args, cwd=None):
+    return subprocess.run([WIREHOUSE, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+def assert_one_line_error(out, code, fragment):
+    assert out.returncode == code, (out.stdout, out.stderr)
+    assert "Traceback" not in out.stderr + out.stdout
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("wirehouse: error:") and fragment in lines[0], out.stderr
+
+
+@pytest.mark.parametrize(
+    "toml, fragment",
+    [
+        ('[[sources]]\nname = "a"\nurls = ["https://x.org/"]\ncolour = "red"\n', "source 'a': unknown key 'colour'"),
+        ('[[sources]]\nurls = ["https://x.org/"]\n', "missing required key 'name'"),
+        ('[[sources]]\nname = "b"\nfeeds = ["file:///etc/passwd"]\n', "source 'b': key 'feeds': not an http(s) URL"),
+    ],
+)
+def test_ingest_bad_sources_exit_2(tmp_path, toml, fragment):
+    sources = tmp_path / "s.toml"
+    sources.write_text(toml)
+    out = run("ingest", "--sources", str(sources), "--db", str(tmp_path / "w.duckdb"))
+    assert_one_line_error(out, 2, fragment)
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_ingest_missing_sources_file(tmp_path):
+    assert_one_line_error(run("ingest", "--sources", str(tmp_path / "none.toml")), 2, "not found")
+
+
+def test_usage_error_exit_2():
+    out = run("frobnicate")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "w.duckdb"
+    con = loader.connect(path)
+    loader.migrate(con)
+    con.execute("INSERT INTO entities (entity_id, name, type) VALUES ('aaaaaaaaaaaaaaaa', 'NATO', 'ORG')")
+    con.close()
+    return path
+
+
+def test_query_prints_table(db):
+    out = run("query", "--db", str(db), "SELECT name, type FROM entities")
+    assert out.returncode == 0, out.stderr
+    assert "NATO" in out.stdout and "(1 row)" in out.stdout
+
+
+def test_query_saved_by_name_and_csv(db):
+    out = run("query", "--db", str(db), "--format", "csv", "articles_by_source")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("source,articles,")
+
+
+def test_query_refuses_writes(db):
+    out = run("query", "--db", str(db), "DELETE FROM entities")
+    assert_one_line_error(out, 2, "read-only")
+    con = loader.connect(db, read_only=True)
+    assert con.execute("SELECT count(*) FROM entities").fetchone()[0] == 1
+    con.close()
+
+
+def test_query_bad_sql_and_missing_db(db, tmp_path):
+    assert_one_line_error(run("query", "--db", str(db), "SELEC nonsense"), 2, "query failed")
+    assert_one_line_error(run("query", "--db", str(tmp_path / "nope.duckdb"), "SELECT 1"), 1, "no such warehouse file")
+
+
+def test_serve_without_server_is_a_usage_error(tmp_path):
+    sources = tmp_path / "s.toml"
+    sources.write_text('[[sources]]\nname = "a"\nurls = ["https://x.org/a-b-c"]\n')
+    out = subprocess.run(
+        [WIREHOUSE, "serve", "--sources", str(sources)], capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in __import__("os").environ.items() if k != "PREFECT_API_URL"},
+    )
+    assert_one_line_error(out, 2, "Prefect server")

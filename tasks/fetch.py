@@ -24,6 +24,12 @@ Decisions worth knowing:
   mitigated (not prevented) by checking the connected peer's address once headers arrive: the
   request has then been sent, but no body is read and the outcome is ``blocked``.
 * The deadline is checked between reads, so it can overshoot by at most one read timeout.
+  Exceeding it is fatal, not retried: a server that slow is slow again, and every retry would
+  hold the host's worker for another full deadline. (Connect/read timeouts are retried.)
+* Undeclared, non-UTF-8 text whose detected charset is a Latin code page is decoded as
+  windows-1252 (the browsers' default); detection cannot tell those apart on short texts.
+* Results of refusals and errors carry the request's own validators (etag, last_modified),
+  so the next run can still make a conditional GET.
 """
 
 from __future__ import annotations
@@ -254,6 +260,7 @@ class Fetcher:
         def result(outcome: str, error: str | None, status: int | None = None, body: _Body | None = None,
                    text: str | None = None, encoding: str | None = None) -> FetchResult:
             ok = outcome == "ok"
+            logger.debug("%s %s: %s%s", request.kind, request.url, outcome, f" ({error})" if error else "")
             return FetchResult(
                 url=request.url, final_url=body.final_url if body else url, source=request.source,
                 kind=request.kind, outcome=outcome, status=body.status if body else status, error=error,
@@ -422,7 +429,9 @@ class Fetcher:
                     raise _Fatal("too_large", f"body exceeds {max_bytes} bytes (decompressed)", status)
                 parts.append(chunk)
                 if self._clock() - started > self.options.deadline:
-                    raise _Retriable(f"deadline of {self.options.deadline:g}s exceeded while reading the body", status)
+                    # Fatal on purpose: a server this slow is slow again, and each retry would hold
+                    # the host's worker for another full deadline.
+                    raise _Fatal("error", f"deadline of {self.options.deadline:g}s exceeded while reading the body", status)
         # read1 raises urllib3's exceptions, iter_content wraps them in requests' ones.
         except (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError) as exc:
             raise _Fatal("error", _one_line(f"cannot decode the body: {_short_exc(exc)}"), status) from None

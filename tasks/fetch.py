@@ -173,9 +173,11 @@ class FetchResult:
 class _Fatal(Exception):
     """Stop now with this outcome; retrying would not help."""
 
-    def __init__(self, outcome: str, error: str, status: int | None = None) -> None:
+    def __init__(self, outcome: str, error: str, status: int | None = None, content_type: str | None = None) -> None:
         super().__init__(error)
-        self.outcome, self.error, self.status = outcome, error, status
+        self.outcome, self.error, self.status, self.content_type = outcome, error, status, content_type
+        self.final_url: str | None = None  # where it stopped, set by the redirect loop
+        self.redirects: list[str] = []
 
 
 class _Retriable(Exception):
@@ -258,18 +260,21 @@ class Fetcher:
         url = request.url
 
         def result(outcome: str, error: str | None, status: int | None = None, body: _Body | None = None,
-                   text: str | None = None, encoding: str | None = None) -> FetchResult:
+                   text: str | None = None, encoding: str | None = None, fatal: _Fatal | None = None) -> FetchResult:
             ok = outcome == "ok"
+            final_url = body.final_url if body else (fatal.final_url if fatal and fatal.final_url else url)
+            redirects = body.redirects if body else (fatal.redirects if fatal else [])
+            content_type = body.content_type if body else (fatal.content_type if fatal else None)
             logger.debug("%s %s: %s%s", request.kind, request.url, outcome, f" ({error})" if error else "")
             return FetchResult(
-                url=request.url, final_url=body.final_url if body else url, source=request.source,
+                url=request.url, final_url=final_url, source=request.source,
                 kind=request.kind, outcome=outcome, status=body.status if body else status, error=error,
-                content_type=body.content_type if body else None, encoding=encoding if ok else None,
+                content_type=content_type, encoding=encoding if ok else None,
                 body=body.data if body and ok else None, text=text if ok else None,
                 etag=(body.etag if body else None) or request.etag,
                 last_modified=(body.last_modified if body else None) or request.last_modified,
                 bytes=len(body.data) if body else 0, elapsed=self._clock() - started,
-                fetched_at=fetched_at, attempts=attempts, redirects=list(body.redirects) if body else [],
+                fetched_at=fetched_at, attempts=attempts, redirects=list(redirects),
             )
 
         try:
@@ -285,7 +290,7 @@ class Fetcher:
                 try:
                     body = self._attempt(request, url)
                 except _Fatal as exc:
-                    return result(exc.outcome, exc.error, exc.status)
+                    return result(exc.outcome, exc.error, exc.status, fatal=exc)
                 except _Retriable as exc:
                     if attempts > retries:
                         suffix = f" after {attempts} attempts" if attempts > 1 else ""
@@ -335,23 +340,31 @@ class Fetcher:
     # ---- one attempt: follow redirects, read the body ----------------------------------------
 
     def _attempt(self, request: FetchRequest, url: str) -> _Body:
-        redirects: list[str] = []
+        """One try: follow redirects by hand, checking every hop like the first URL."""
+        hops: list[str] = []
+        try:
+            return self._follow(request, url, hops)
+        except _Fatal as exc:
+            exc.final_url, exc.redirects = (hops[-1] if hops else url), list(hops)  # where it stopped
+            raise
+
+    def _follow(self, request: FetchRequest, url: str, redirects: list[str]) -> _Body:
         seen = {url}
         current = url
+        headers = {"Accept": ACCEPT[request.kind]}
+        if request.etag:
+            headers["If-None-Match"] = request.etag
+        if request.last_modified:
+            headers["If-Modified-Since"] = request.last_modified
         while True:
             self._guard(current, request.allow_private)
             if self.options.respect_robots:
                 self._check_robots(current, request.allow_private)
-            headers = {"Accept": ACCEPT[request.kind]}
-            if request.etag:
-                headers["If-None-Match"] = request.etag
-            if request.last_modified:
-                headers["If-Modified-Since"] = request.last_modified
             status, location, body = self._get(current, headers, request.allow_private, self.options.max_bytes,
                                                read_body=lambda resp: _acceptable_early(resp, request.kind))
             if location is None:
                 body.final_url = current
-                body.redirects = redirects
+                body.redirects = list(redirects)
                 return body
             if len(redirects) >= self.options.max_redirects:
                 raise _Fatal("error", f"too many redirects (more than {self.options.max_redirects})", status)
@@ -640,7 +653,7 @@ def _acceptable_early(resp: requests.Response, kind: str) -> None:
     """Refuse unwanted content types before reading the body (missing type: decided later)."""
     media_type, _ = _parse_content_type(resp.headers.get("Content-Type"))
     if media_type and not _type_ok(media_type, kind, resp.url or ""):
-        raise _Fatal("not_html", f"content type {media_type} is not acceptable for a {kind}")
+        raise _Fatal("not_html", f"content type {media_type} is not acceptable for a {kind}", content_type=media_type)
 
 
 def _type_ok(media_type: str, kind: str, url: str) -> bool:

@@ -367,6 +367,7 @@ def test_pdf_is_not_html(server, fetcher):
         result = fetcher.fetch(req(server.url("/pdf"), kind=kind))
         assert result.outcome == "not_html", kind
         assert result.status == 200 and "application/pdf" in result.error
+        assert result.content_type == "application/pdf"
         assert result.body is None
 
 
@@ -539,13 +540,15 @@ def test_too_many_redirects(servers, fetcher):
     srv = servers()
     result = fetcher.fetch(req(srv.url("/chain/7")))
     assert result.outcome == "error" and "too many redirects" in result.error
-    assert result.status == 302 and len(result.redirects) == 0
+    assert result.status == 302 and len(result.redirects) == 5
+    assert result.final_url == srv.url("/chain/2")
     assert srv.state.paths("/chain/") == [f"/chain/{n}" for n in (7, 6, 5, 4, 3, 2)]  # stopped after 5 hops
 
 
 def test_redirect_loop(server, fetcher):
     result = fetcher.fetch(req(server.url("/loop/a")))
     assert result.outcome == "error" and "redirect loop" in result.error
+    assert result.redirects == [server.url("/loop/b")]
 
 
 def test_redirect_to_ftp(server, fetcher):
@@ -696,6 +699,7 @@ def test_redirect_from_public_host_to_loopback_is_blocked(servers, sleep):
     with Fetcher(FAST, session=session, sleep=sleep, resolver=resolver) as f:
         result = f.fetch(req("http://public.test/go", allow_private=False))
     assert result.outcome == "blocked" and "loopback" in result.error, result.error
+    assert result.final_url == srv.url("/ok") and result.redirects == [srv.url("/ok")]
     assert "http://public.test/go" in adapter.seen
     assert srv.state.hits == []
 

@@ -8,6 +8,7 @@ import io
 import socket
 import threading
 import time
+import tracemalloc
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -15,6 +16,7 @@ from email.utils import format_datetime
 
 import pytest
 import requests
+from prefect.cache_policies import NO_CACHE
 from requests.adapters import BaseAdapter
 
 from tasks import fetch as fetch_mod
@@ -403,7 +405,13 @@ def test_content_encoding_gzip_small_ok(server, fetcher):
 
 def test_gzip_bomb_counts_decompressed_bytes(server, fetcher):
     assert len(GZIP_BOMB) < 100_000  # small on the wire
-    result = fetcher.fetch(req(server.url("/gzip-bomb")))
+    tracemalloc.start()
+    try:
+        result = fetcher.fetch(req(server.url("/gzip-bomb")))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < FAST.max_bytes + 1_000_000  # stopped at the cap, never held all 6 MB
     assert result.outcome == "too_large", result.error
     assert "decompressed" in result.error and result.body is None and result.attempts == 1
 
@@ -773,6 +781,7 @@ def test_fetch_batch_and_task(server):
     results = fetch_batch([req(server.url("/ok?b=1")), req(server.url("/pdf"))], opts)
     assert [r.outcome for r in results] == ["ok", "not_html"]
     assert fetch_task.name == "fetch" and fetch_task.retries == 0
+    assert fetch_task.cache_policy is NO_CACHE
     results = fetch_task.fn([req(server.url("/ok?b=2"))], opts)
     assert results[0].outcome == "ok"
 

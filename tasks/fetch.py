@@ -794,17 +794,19 @@ def _one_line(text: str, limit: int = 300) -> str:
 
 
 @task(name="fetch", cache_policy=NO_CACHE, retries=0)
-def fetch_task(requests: list[FetchRequest], options: FetchOptions = FetchOptions()) -> list[FetchResult]:
+def fetch_task(requests: list[FetchRequest], options: FetchOptions = FetchOptions(),
+               fetcher: Fetcher | None = None) -> list[FetchResult]:
     """Prefect task: fetch a batch (retries happen per request inside, not per task).
 
     Args:
         requests: what to fetch.
-        options: fetch settings.
+        options: fetch settings, used when ``fetcher`` is not given.
+        fetcher: the run's Fetcher, so discovery and page fetches share robots answers and host timing.
 
     Returns:
         One result per request, in input order.
     """
-    results = fetch_batch(requests, options)
+    results = fetch_batch(requests, options, fetcher)
     counts: dict[str, int] = {}
     for result in results:
         counts[result.outcome] = counts.get(result.outcome, 0) + 1

@@ -41,3 +41,8 @@ def test_article_id_stable_and_distinct():
 def test_same_site_ignores_www():
     assert same_site("https://www.ex.org/a", "https://ex.org/b")
     assert not same_site("https://ex.org/a", "https://other.org/a")
+
+
+def test_query_bare_keys_and_encoding_kept():
+    assert normalize_url("https://ex.org/a?amp&b=x%20y&utm_term=z") == "https://ex.org/a?amp&b=x%20y"
+    assert normalize_url("https://ex.org/a?q=a%26b") == "https://ex.org/a?q=a%26b"

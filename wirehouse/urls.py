@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 # Query parameters that only track the click, never select content.
 TRACKING_PARAMS = frozenset(
@@ -18,6 +18,7 @@ TRACKING_PARAMS = frozenset(
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "__hs")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _SAFE_PATH = "/:@!$&'()*+,;=-._~%"
+_SAFE_QUERY = "/:@!$'()*,-._~"
 
 
 class InvalidURL(ValueError):
@@ -45,8 +46,6 @@ def normalize_url(url: str, base: str | None = None) -> str:
     Raises:
         InvalidURL: when the result is not an absolute http(s) URL with a host.
     """
-    from urllib.parse import urljoin
-
     raw = url.strip()
     if base:
         raw = urljoin(base, raw)
@@ -72,11 +71,23 @@ def normalize_url(url: str, base: str | None = None) -> str:
     path = re.sub(r"/{2,}", "/", path)
     if "/." in path:  # resolve dot segments (RFC 3986 5.2.4)
         path = urlsplit(urljoin("http://h/", path)).path
-    query_pairs = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)
-    ]
-    query = urlencode(sorted(query_pairs), doseq=True)
+    query = _normalize_query(parts.query)
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _normalize_query(query: str) -> str:
+    """Drop tracking parameters and sort the rest; a bare key (``?amp``) stays bare."""
+    kept = []
+    for item in query.replace(";", "&").split("&"):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        key, value = unquote(key.replace("+", " ")), unquote(value.replace("+", " "))
+        if is_tracking_param(key):
+            continue
+        encoded = quote(key, safe=_SAFE_QUERY)
+        kept.append(f"{encoded}={quote(value, safe=_SAFE_QUERY)}" if sep else encoded)
+    return "&".join(sorted(kept))
 
 
 def try_normalize(url: str, base: str | None = None) -> str | None:

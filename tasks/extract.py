@@ -1,0 +1,236 @@
+"""Extract stage: clean article text and metadata from fetched HTML with trafilatura and htmldate.
+
+Nothing here touches the network: trafilatura and htmldate only ever see HTML strings or trees.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+import htmldate
+import lxml.html
+import py3langid
+import trafilatura
+from lxml import etree
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from wirehouse.urls import normalize_url, same_site, try_normalize
+
+logger = logging.getLogger(__name__)
+
+EXTRACTOR_NAME = "trafilatura"
+SETTINGS_VERSION = "wh1"  # bump when ExtractOptions defaults change, so re-extractions are traceable
+EXTRACTOR_VERSION = f"{trafilatura.__version__}+{SETTINGS_VERSION}"
+MIN_DATE = "1995-01-01"
+MIN_LANGID_CHARS = 40
+_WORDS = re.compile(r"\w+")
+_TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """How trafilatura is run. Defaults chosen on the Zyte benchmark (bench/extraction.py)."""
+
+    fast: bool = True                  # no readability/jusText fallback: measured both faster and better here
+    favor_precision: bool = False
+    favor_recall: bool = False
+    include_comments: bool = False     # reader comments are not the article
+    include_tables: bool = True
+    min_text_chars: int = 200          # below this the page is not an article (stub, hub, error page)
+    extensive_date_search: bool = False  # no guessing dates from free text or related-post links
+
+
+DEFAULT_OPTIONS = ExtractOptions()
+
+
+def extract_text(html: str, url: str | None = None, options: ExtractOptions = DEFAULT_OPTIONS) -> str:
+    """The clean body text only (what the benchmark scores); empty when nothing is found."""
+    text = trafilatura.extract(
+        html,
+        url=url,
+        fast=options.fast,
+        favor_precision=options.favor_precision,
+        favor_recall=options.favor_recall,
+        include_comments=options.include_comments,
+        include_tables=options.include_tables,
+        with_metadata=False,
+    )
+    return text or ""
+
+
+def extract_article(html: str, url: str, options: ExtractOptions = DEFAULT_OPTIONS) -> dict | None:
+    """Extract one article.
+
+    Args:
+        html: the decoded page.
+        url: the normalized URL it was fetched from.
+        options: extraction settings.
+
+    Returns:
+        None when the page holds no article text; else a dict with title, author, published_at
+        (date or None), date_source, site_name, language, categories, tags, image, description,
+        text, canonical_url (same-site rel=canonical, else ``url``), extractor, extractor_version
+        and word_count.
+    """
+    tree = _parse(html)
+    if tree is None:
+        return None
+    canonical = _canonical(tree, url)
+    html_lang = _html_lang(tree)
+    published = _published_date(tree, options)
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        fast=options.fast,
+        favor_precision=options.favor_precision,
+        favor_recall=options.favor_recall,
+        include_comments=options.include_comments,
+        include_tables=options.include_tables,
+        with_metadata=True,
+    )
+    if document is None:
+        return None
+    meta = document.as_dict() if hasattr(document, "as_dict") else dict(document)
+    text = (meta.get("text") or "").strip()
+    if len(text) < options.min_text_chars:
+        return None
+    site_name = _clean(meta.get("sitename"))
+    return {
+        "title": _strip_site_suffix(_clean(meta.get("title")) or "", site_name),
+        "author": _clean(meta.get("author")),
+        "published_at": published,
+        "date_source": "htmldate" if published else None,
+        "site_name": site_name,
+        "language": _language(text, html_lang),
+        "categories": _split_list(meta.get("categories")),
+        "tags": _split_list(meta.get("tags")),
+        "image": _clean(meta.get("image")),
+        "description": _clean(meta.get("description")),
+        "text": text,
+        "canonical_url": canonical,
+        "extractor": EXTRACTOR_NAME,
+        "extractor_version": EXTRACTOR_VERSION,
+        "word_count": len(_WORDS.findall(text)),
+    }
+
+
+def extract_batch(pages: list[dict], options: ExtractOptions = DEFAULT_OPTIONS) -> list[dict]:
+    """Extract many pages; a bad page yields an error row, never an exception.
+
+    Args:
+        pages: dicts with at least ``url`` and ``html``; other keys pass through.
+        options: extraction settings.
+
+    Returns:
+        One dict per page: the input keys but ``html``, the extracted fields, ``is_article`` and
+        ``extract_error``.
+    """
+    out = []
+    for page in pages:
+        row = {k: v for k, v in page.items() if k != "html"}
+        try:
+            extracted = extract_article(page.get("html") or "", page["url"], options)
+        except Exception as exc:  # noqa: BLE001 - one page's failure must not sink the batch
+            logger.warning("extract failed for %s: %s", page.get("url"), exc)
+            row.update(is_article=False, extract_error=f"{type(exc).__name__}: {exc}"[:300])
+        else:
+            row.update(extracted or {})
+            row.update(is_article=extracted is not None, extract_error=None)
+        out.append(row)
+    return out
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _parse(html: str):
+    if not html or not html.strip():
+        return None
+    try:
+        # lxml refuses str input that carries an encoding declaration; bytes are safe.
+        tree = lxml.html.fromstring(html.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8", remove_comments=True))
+    except (etree.ParserError, ValueError):
+        return None
+    return tree if tree is not None and len(tree) else None
+
+
+def _canonical(tree, url: str) -> str:
+    """The page's rel=canonical when it is on the same site as ``url``; else ``url`` itself."""
+    for link in tree.iter("link"):
+        rel = (link.get("rel") or "").lower().split()
+        if "canonical" in rel and link.get("href"):
+            candidate = try_normalize(link.get("href"), url)
+            if candidate and same_site(candidate, url):
+                return candidate
+            break
+    return normalize_url(url)
+
+
+def _published_date(tree, options: ExtractOptions) -> date | None:
+    today = datetime.now(timezone.utc).date()
+    found = htmldate.find_date(
+        tree,
+        original_date=True,
+        extensive_search=options.extensive_date_search,
+        outputformat="%Y-%m-%d",
+        min_date=MIN_DATE,
+        max_date=today.isoformat(),
+    )
+    if not found:
+        return None
+    try:
+        return date.fromisoformat(found)
+    except ValueError:
+        return None
+
+
+def _html_lang(tree) -> str | None:
+    lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+    if lang:
+        code = lang.strip().lower().split("-")[0].split("_")[0]
+        if re.fullmatch(r"[a-z]{2,3}", code):
+            return code
+    return None
+
+
+def _language(text: str, html_lang: str | None) -> str | None:
+    """py3langid on the text; the page's declared language for texts too short to tell."""
+    if len(text) >= MIN_LANGID_CHARS:
+        code, _ = py3langid.classify(text[:5000])
+        return code
+    return html_lang
+
+
+def _strip_site_suffix(title: str, site_name: str | None) -> str:
+    if not site_name:
+        return title
+    folded = site_name.casefold()
+    for sep in _TITLE_SEPARATORS:
+        head, found, tail = title.rpartition(sep)
+        if found and head and tail.strip().casefold() == folded:
+            return head.strip()
+    return title
+
+
+def _split_list(value) -> list[str]:
+    if not value:
+        return []
+    items = value if isinstance(value, list) else str(value).split(",")
+    return list(dict.fromkeys(i.strip() for i in items if i and i.strip()))
+
+
+def _clean(value) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+@task(name="extract", cache_policy=NO_CACHE)
+def extract_task(pages: list[dict]) -> list[dict]:
+    """Prefect task: extract a chunk of pages."""
+    return extract_batch(pages)

@@ -35,6 +35,7 @@ VARIANTS = {
     "wirehouse": _stage,
     "wirehouse-text-only": lambda html, url: extract_text(html, url, DEFAULT_OPTIONS),
     "trafilatura-default": lambda html, url: trafilatura.extract(html, url=url, include_comments=False) or "",
+    "no-prune": lambda html, url: extract_text(html, url, ExtractOptions(prune_boilerplate=False)),
     "fast=False": lambda html, url: extract_text(html, url, ExtractOptions(fast=False)),
     "favor_precision": lambda html, url: extract_text(html, url, ExtractOptions(favor_precision=True)),
     "favor_recall": lambda html, url: extract_text(html, url, ExtractOptions(favor_recall=True)),

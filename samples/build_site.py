@@ -175,8 +175,8 @@ def rfc822(d: str) -> str:
     return date.fromisoformat(d).strftime("%a, %d %b %Y 08:30:00 +0000")
 
 
-def build() -> dict:
-    articles = json.loads((HERE / "articles.json").read_text(encoding="utf-8"))
+def build(articles_file: Path = HERE / "articles.json") -> dict:
+    articles = json.loads(articles_file.read_text(encoding="utf-8"))
     rng = random.Random(7)
     by_pub: dict[str, list[dict]] = {p: [] for p in NAMES}
     for a in sorted(articles, key=lambda x: x["date"]):
@@ -362,5 +362,7 @@ def build() -> dict:
 
 
 if __name__ == "__main__":
-    result = build()
+    import sys
+
+    result = build(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "articles.json")
     print(f"{len(result['articles'])} articles, {len(result['not_articles'])} non-articles, traps: {', '.join(result['traps'])}")

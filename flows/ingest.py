@@ -139,8 +139,7 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
         mentions = mentions.assign(_key=mentions["article_id"] + ":" + mentions["start_char"].astype(str))
     checked_mentions = validate_task(mentions, "mentions", "_key", run_id)
 
-    articles_by_content = dict(zip(checked.valid.get("content_hash", []), checked.valid.get("article_id", [])))
-    quarantined_content = set(checked.quarantine["content_hash"].dropna()) if not checked.quarantine.empty else set()
+    valid_ids = set(checked.valid["article_id"]) if not checked.valid.empty else set()
     quarantine = pd.concat(
         [q for q in (checked.quarantine, checked_entities.quarantine, checked_mentions.quarantine) if not q.empty]
         or [empty_quarantine()],
@@ -153,8 +152,8 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
         entities=checked_entities.valid,
         mentions=checked_mentions.valid.drop(columns="_key", errors="ignore"),
         events=pd.DataFrame(),
-        fetch_log=fetch_log_rows(run_id, discovery.fetches + results, extracted, articles_by_content, quarantined_content),
-        url_state=url_state_rows(requests, results, articles_by_content),
+        fetch_log=fetch_log_rows(run_id, discovery.fetches + results, extracted, valid_ids, checked.failed_keys),
+        url_state=url_state_rows(requests, results, extracted, valid_ids),
         quarantine=quarantine,
         discovered=discovery.per_source,
     )

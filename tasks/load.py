@@ -37,6 +37,7 @@ URL_STATE_COLUMNS = (
 SUMMARY_COLUMNS = ("discovered", "fetched", "new", "updated", "not_modified", "quarantined", "skipped", "errors")
 _REFUSALS = {"blocked", "robots", "too_large", "not_html"}
 _WORDS = re.compile(r"\w+")
+MIN_PROSE_WORDS = 8
 
 
 @dataclass
@@ -74,9 +75,11 @@ class LoadReport:
 
 
 def text_hash(text: str) -> str:
-    """Hash of the words of a text, case-folded: equal for the same story in two templates."""
-    words = " ".join(_WORDS.findall(text.casefold()))
-    return hashlib.sha256(words.encode("utf-8")).hexdigest()
+    """Hash of a story's prose: its lines of at least `MIN_PROSE_WORDS` words, case-folded, punctuation
+    dropped. Datelines, bylines and captions differ between templates; the story's sentences do not."""
+    lines = [" ".join(_WORDS.findall(line.casefold())) for line in text.splitlines()]
+    prose = [line for line in lines if line.count(" ") + 1 >= MIN_PROSE_WORDS] or [" ".join(lines)]
+    return hashlib.sha256("\n".join(prose).encode("utf-8")).hexdigest()
 
 
 def page_rows(results: list[FetchResult]) -> pd.DataFrame:
@@ -158,23 +161,23 @@ def fetch_log_rows(
     run_id: str,
     results: list[FetchResult],
     extracted: list[dict],
-    articles_by_content: dict[str, str],
-    quarantined_content: set[str],
+    valid_ids: set[str],
+    quarantined_ids: set[str],
 ) -> pd.DataFrame:
     """One row per fetch, with the disposition of each URL.
 
     Args:
         run_id: the run.
         results: discovery and page fetches.
-        extracted: extract-stage rows (with url, kind, is_article, extract_error, content_hash).
-        articles_by_content: content_hash -> article_id of the articles that passed validation.
-        quarantined_content: content hashes of pages whose article row was quarantined.
+        extracted: extract-stage rows (url, canonical_url, is_article, extract_error).
+        valid_ids: article ids that passed validation.
+        quarantined_ids: article ids whose row was quarantined.
     """
-    by_url = {(e["url"]): e for e in extracted}
+    by_url = {e["url"]: e for e in extracted}
     rows = []
     for r in results:
         content_hash = hashlib.sha256(r.body).hexdigest() if r.body is not None else None
-        disposition, reason, article = _disposition(r, by_url.get(r.url), content_hash, articles_by_content, quarantined_content)
+        disposition, reason, article = _disposition(r, by_url.get(r.url), valid_ids, quarantined_ids)
         rows.append(
             {
                 "run_id": run_id,
@@ -203,7 +206,12 @@ def fetch_log_rows(
     return frame
 
 
-def _disposition(result, extracted, content_hash, articles_by_content, quarantined_content):
+def extracted_article_id(row: dict) -> str:
+    """The article a page belongs to: the hash of its (same-site) canonical URL."""
+    return make_article_id(row.get("canonical_url") or row["url"])
+
+
+def _disposition(result, extracted, valid_ids, quarantined_ids):
     if result.outcome == "error":
         return "error", None, None
     if result.outcome in _REFUSALS:
@@ -218,20 +226,23 @@ def _disposition(result, extracted, content_hash, articles_by_content, quarantin
         return "error", f"extract failed: {extracted['extract_error']}", None
     if not extracted.get("is_article"):
         return "skipped", "not an article", None
-    if content_hash in articles_by_content:
-        return "article", None, articles_by_content[content_hash]
-    if content_hash in quarantined_content:
-        return "quarantined", None, None
+    article = extracted_article_id(extracted)
+    if article in valid_ids:
+        return "article", None, article
+    if article in quarantined_ids:
+        return "quarantined", None, article
     return "error", "article lost between stages", None
 
 
-def url_state_rows(requests: list[FetchRequest], results: list[FetchResult], articles_by_content: dict[str, str]) -> pd.DataFrame:
+def url_state_rows(requests: list[FetchRequest], results: list[FetchResult], extracted: list[dict], valid_ids: set[str]) -> pd.DataFrame:
     """Crawl state of each page URL; validators survive a 304 that does not repeat them."""
+    by_url = {e["url"]: e for e in extracted if e.get("is_article")}
     rows = []
     for request, r in zip(requests, results):
         if r.outcome not in ("ok", "not_modified"):
             continue
         content_hash = hashlib.sha256(r.body).hexdigest() if r.body is not None else None
+        article = extracted_article_id(by_url[r.url]) if r.url in by_url else None
         rows.append(
             {
                 "url": request.url,
@@ -239,7 +250,7 @@ def url_state_rows(requests: list[FetchRequest], results: list[FetchResult], art
                 "etag": r.etag or request.etag,
                 "last_modified": r.last_modified or request.last_modified,
                 "content_hash": content_hash,
-                "article_id": articles_by_content.get(content_hash) if content_hash else None,
+                "article_id": article if article in valid_ids else None,
                 "last_status": r.status,
                 "last_outcome": r.outcome,
                 "last_fetched_at": r.fetched_at,
@@ -265,8 +276,7 @@ def read_validators(db_path: str | Path, urls: list[str]) -> dict[str, tuple[str
         con.register("_wanted", wanted)
         rows = con.execute(
             "SELECT s.url, s.etag, s.last_modified FROM url_state s JOIN _wanted w USING (url)"
-            " WHERE s.content_hash IS NOT NULL AND (s.etag IS NOT NULL OR s.last_modified IS NOT NULL)"
-            " AND s.article_id IS NOT NULL"
+            " WHERE s.article_id IS NOT NULL AND (s.etag IS NOT NULL OR s.last_modified IS NOT NULL)"
         ).fetchall()
     finally:
         con.close()
@@ -288,11 +298,15 @@ def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None 
     try:
         loader.migrate(con)
         status = _article_status(con, batch.articles)
+        articles = batch.articles
+        if not articles.empty:
+            # A stored copy fetched at its canonical URL is never replaced by a copy from an alias URL.
+            articles = articles[[status.get(a) != "kept" for a in articles["article_id"]]]
         inserted: dict[str, int] = {}
         with loader.transaction(con):
             inserted["pages"], _ = loader.upsert(con, "pages", batch.pages)
             inserted["articles"], _ = loader.upsert(
-                con, "articles", batch.articles, update=ARTICLE_UPDATE_COLUMNS, changed_when="content_hash"
+                con, "articles", articles, update=ARTICLE_UPDATE_COLUMNS, changed_when="content_hash"
             )
             changed = [aid for aid, state in status.items() if state in ("new", "updated")]
             if changed:
@@ -364,16 +378,20 @@ def table_counts(con) -> dict[str, int]:
 
 
 def _article_status(con, articles: pd.DataFrame) -> dict[str, str]:
-    """new / updated / unchanged for each incoming article, decided before the upsert."""
+    """new / updated / unchanged / kept (alias copy of a canonical row) per incoming article, before the upsert."""
     if articles.empty:
         return {}
-    con.register("_incoming_status", articles[["article_id", "content_hash"]])
+    con.register("_incoming_status", articles[["article_id", "content_hash", "url", "canonical_url"]])
     rows = con.execute(
-        "SELECT i.article_id, a.content_hash IS NULL AS is_new, a.content_hash IS DISTINCT FROM i.content_hash AS changed"
+        "SELECT i.article_id, a.article_id IS NULL AS is_new, a.content_hash IS DISTINCT FROM i.content_hash AS changed,"
+        " i.url <> i.canonical_url AND a.url = a.canonical_url AS alias_over_canonical"
         " FROM _incoming_status i LEFT JOIN articles a USING (article_id)"
     ).fetchall()
     con.unregister("_incoming_status")
-    return {aid: "new" if is_new else ("updated" if changed else "unchanged") for aid, is_new, changed in rows}
+    out = {}
+    for aid, is_new, changed, alias in rows:
+        out[aid] = "new" if is_new else "kept" if alias else "updated" if changed else "unchanged"
+    return out
 
 
 def _per_source(batch: RunBatch, status: dict[str, str]) -> dict[str, dict[str, int]]:

@@ -9,6 +9,7 @@ from tasks.fetch import FetchRequest, FetchResult
 from tasks.load import RunBatch, article_rows, fetch_log_rows, load_batch, page_rows, start_run, text_hash, url_state_rows
 from tasks.validate import empty_quarantine
 from warehouse import loader
+from wirehouse.urls import article_id
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 BODY = "<html><body><p>{}</p></body></html>"
@@ -40,9 +41,10 @@ def test_canonical_pair_becomes_one_row_from_the_canonical_url():
     assert len(rows) == 1 and rows.loc[0, "url"] == "https://x.org/2026/s"
 
 
-def test_text_hash_ignores_case_and_punctuation_only():
-    assert text_hash("Hello, World!") == text_hash("hello world")
-    assert text_hash("hello world") != text_hash("hello there world")
+def test_text_hash_ignores_case_punctuation_and_short_lines():
+    story = "The ministers met in Vilnius on Monday to discuss air defence.\nThey agreed to meet again in May next year."
+    assert text_hash(story) == text_hash("5 May 2026 — Anna Nowak\n" + story.upper().replace(".", "!"))
+    assert text_hash(story) != text_hash(story.replace("Monday", "Tuesday"))
 
 
 def test_every_fetch_gets_one_disposition():
@@ -59,8 +61,8 @@ def test_every_fetch_gets_one_disposition():
     ex = [extracted("https://x.org/a", ok), extracted("https://x.org/stub", stub, is_article=False), extracted("https://x.org/q", BODY.format("q"))]
     frame = fetch_log_rows(
         "run", results, ex,
-        articles_by_content={hashlib.sha256(ok.encode()).hexdigest(): "aaaaaaaaaaaaaaaa"},
-        quarantined_content={hashlib.sha256(BODY.format("q").encode()).hexdigest()},
+        valid_ids={article_id("https://x.org/a")},
+        quarantined_ids={article_id("https://x.org/q")},
     )
     got = dict(zip(frame["url"], zip(frame["disposition"], frame["reason"].fillna(""))))
     assert got == {
@@ -74,9 +76,28 @@ def test_every_fetch_gets_one_disposition():
     }
 
 
+def test_alias_copy_never_replaces_the_canonical_row(tmp_path):
+    db = tmp_path / "w.duckdb"
+    canonical, alias = BODY.format("canonical"), BODY.format("print view")
+    for run_id, url, body in (("r1", "https://x.org/2026/s", canonical), ("r2", "https://x.org/print/s", alias)):
+        results = [result(url, body=body)]
+        ex = [extracted(url, body, canonical="https://x.org/2026/s")]
+        articles = article_rows(ex, run_id, NOW)
+        start_run(db, run_id, None, "x")
+        report = load_batch(db, RunBatch(
+            run_id=run_id, pages=page_rows(results), articles=articles, entities=pd.DataFrame(), mentions=pd.DataFrame(),
+            events=pd.DataFrame(), fetch_log=fetch_log_rows(run_id, results, ex, set(articles["article_id"]), set()),
+            url_state=pd.DataFrame(), quarantine=empty_quarantine(),
+        ))
+    assert report.totals()["updated"] == 0
+    con = loader.connect(db, read_only=True)
+    assert con.execute("SELECT url FROM articles").fetchall() == [("https://x.org/2026/s",)]
+    con.close()
+
+
 def test_validators_survive_a_304_without_them():
     request = FetchRequest("https://x.org/a", "s", etag='"v1"', last_modified="Mon, 02 Nov 2026 10:00:00 GMT")
-    frame = url_state_rows([request], [result("https://x.org/a", outcome="not_modified", status=304)], {})
+    frame = url_state_rows([request], [result("https://x.org/a", outcome="not_modified", status=304)], [], set())
     assert frame.loc[0, "etag"] == '"v1"' and frame.loc[0, "last_modified"].startswith("Mon")
 
 
@@ -84,7 +105,7 @@ def _batch(run_id, bodies):
     results = [result(f"https://x.org/{i}", body=b, etag=f'"{i}"') for i, b in enumerate(bodies)]
     ex = [extracted(r.url, b) | {"text": f"Story {i}: " + "The minister met his counterpart. " * 20} for i, (r, b) in enumerate(zip(results, bodies))]
     articles = article_rows(ex, run_id, NOW)
-    by_content = dict(zip(articles["content_hash"], articles["article_id"]))
+    valid = set(articles["article_id"])
     mentions = pd.DataFrame(
         {"article_id": articles["article_id"], "entity_id": "e" * 16, "text": "Story", "start_char": 0, "end_char": 5, "label": "ORG", "sentence": 0}
     )
@@ -92,7 +113,7 @@ def _batch(run_id, bodies):
     requests = [FetchRequest(r.url, "s") for r in results]
     return RunBatch(
         run_id=run_id, pages=page_rows(results), articles=articles, entities=entities, mentions=mentions, events=pd.DataFrame(),
-        fetch_log=fetch_log_rows(run_id, results, ex, by_content, set()), url_state=url_state_rows(requests, results, by_content),
+        fetch_log=fetch_log_rows(run_id, results, ex, valid, set()), url_state=url_state_rows(requests, results, ex, valid),
         quarantine=empty_quarantine(), discovered={"s": len(bodies)},
     )
 

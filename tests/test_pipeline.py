@@ -1,0 +1,118 @@
+"""End to end: the real ingest flow (Prefect test harness) on the sample site served on loopback,
+into a real DuckDB file, checked against samples/expected.json; then a rerun that must add nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from warehouse import loader
+
+pytestmark = pytest.mark.xdist_group("prefect")
+EXPECTED = json.loads((Path(__file__).resolve().parents[1] / "samples" / "expected.json").read_text(encoding="utf-8"))
+TABLES = ("articles", "entities", "mentions", "pages", "quarantine")
+
+
+@pytest.fixture(scope="module")
+def runs(prefect_harness, sample_site, sample_sources, tmp_path_factory):
+    from flows.ingest import ingest
+
+    db = str(tmp_path_factory.mktemp("wh") / "wirehouse.duckdb")
+    first = ingest(sources_file=str(sample_sources), db_path=db, return_state=True)
+    con = loader.connect(db, read_only=True)
+    counts_after_first = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    con.close()
+    second = ingest(sources_file=str(sample_sources), db_path=db, return_state=True)
+    return {"db": db, "first": first, "second": second, "counts_after_first": counts_after_first, "bases": sample_site.base_urls}
+
+
+def url(runs, publisher, path):
+    return runs["bases"][publisher] + path
+
+
+def query(runs, sql, params=None):
+    con = loader.connect(runs["db"], read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def test_runs_complete(runs):
+    assert runs["first"].is_completed(), runs["first"].message
+    assert runs["second"].is_completed(), runs["second"].message
+    assert runs["first"].result()["totals"]["new"] == len(EXPECTED["articles"])
+
+
+def test_every_article_exactly_once_with_title_and_date(runs):
+    rows = query(runs, "SELECT canonical_url, title, published_at, text, source FROM articles")
+    by_url = {r[0]: r for r in rows}
+    assert len(rows) == len(EXPECTED["articles"])
+    for article in EXPECTED["articles"]:
+        row = by_url.get(url(runs, article["publisher"], article["path"]))
+        assert row is not None, article["path"]
+        assert row[1] == article["title"]
+        assert (row[2].isoformat() if row[2] else None) == article["published"], article["path"]
+        assert row[4] == article["publisher"]
+        for snippet in article["body_snippets"]:
+            assert snippet in row[3], (article["path"], snippet)
+
+
+def test_no_boilerplate_in_text(runs):
+    for (text,) in query(runs, "SELECT text FROM articles"):
+        for phrase in EXPECTED["boilerplate"]:
+            assert phrase not in text
+
+
+def test_cp1252_page_decoded(runs):
+    trap = EXPECTED["traps"]["cp1252"]
+    (text,) = query(runs, "SELECT text FROM articles WHERE url = ?", [url(runs, trap["publisher"], trap["path"])])[0]
+    assert "â€" not in text and "\ufffd" not in text
+    article = next(a for a in EXPECTED["articles"] if a["path"] == trap["path"])
+    assert article["body_snippets"][0] in text
+
+
+def test_republished_story_points_at_original(runs):
+    trap = EXPECTED["traps"]["republished"]
+    copy = query(runs, "SELECT canonical_url, duplicate_of FROM articles WHERE url = ?", [url(runs, trap["publisher"], trap["path"])])
+    original = query(runs, "SELECT article_id FROM articles WHERE url = ?", [url(runs, trap["original"]["publisher"], trap["original"]["path"])])
+    # the cross-site canonical is ignored: the copy keeps its own URL, and is marked a duplicate
+    assert copy[0][0] == url(runs, trap["publisher"], trap["path"])
+    assert copy[0][1] == original[0][0]
+
+
+def test_traps_end_as_expected_in_fetch_log(runs):
+    run_id = runs["first"].result()["run_id"]
+    log = {
+        (r[0], r[1]): (r[2], r[3], r[4])
+        for r in query(runs, "SELECT url, kind, outcome, disposition, reason FROM fetch_log WHERE run_id = ?", [run_id])
+    }
+    t = EXPECTED["traps"]
+    assert log[(url(runs, "horizon-brief", t["dead_link"]["path"]), "page")][:2] == ("error", "error")
+    assert log[(url(runs, "horizon-brief", t["robots"]["path"]), "page")] == ("robots", "skipped", "robots")
+    assert log[(url(runs, "meridian", t["too_large"]["path"]), "page")] == ("too_large", "skipped", "too_large")
+    assert log[(url(runs, "meridian", t["non_article"]["path"]), "page")] == ("ok", "skipped", "not an article")
+    assert log[(url(runs, "meridian", t["canonical_pair"]["duplicate"]), "page")][1] == "article"
+    # every page URL has exactly one row and one disposition; tracking duplicates were never fetched
+    page_urls = [k[0] for k in log if k[1] == "page"]
+    assert len(page_urls) == len(set(page_urls))
+    assert not any("utm_" in u or "fbclid" in u for u in page_urls)
+
+
+def test_rerun_adds_nothing(runs):
+    after = {t: query(runs, f"SELECT count(*) FROM {t}")[0][0] for t in TABLES}
+    assert after == runs["counts_after_first"]
+    totals = runs["second"].result()["totals"]
+    assert totals["new"] == 0 and totals["updated"] == 0
+    assert totals["not_modified"] >= len(EXPECTED["articles"])
+    statuses = [r[0] for r in query(runs, "SELECT status FROM runs ORDER BY started_at")]
+    assert statuses == ["completed", "completed"]
+
+
+def test_entities_found(runs):
+    (mentions,) = query(runs, "SELECT count(*) FROM mentions")[0]
+    assert mentions > 5 * len(EXPECTED["articles"])
+    gpes = {r[0] for r in query(runs, "SELECT name FROM entities WHERE type = 'GPE'")}
+    assert {"Russia", "China"} & gpes

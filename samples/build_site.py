@@ -322,7 +322,9 @@ def build(articles_file: Path = HERE / "articles.json") -> dict:
         write(root / a["path"].lstrip("/"), page_horizon(a, related_for("horizon-brief", a), dated=a is not undated))
         record(a, published=None if a is undated else a["date"])
     source = bal[3]
-    repub = dict(source, publisher="horizon-brief", slug="republished-" + source["slug"], date=source["date"])
+    # Republished two days after the original, as syndication goes.
+    repub_date = date.fromordinal(date.fromisoformat(source["date"]).toordinal() + 2).isoformat()
+    repub = dict(source, publisher="horizon-brief", slug="republished-" + source["slug"], date=repub_date)
     repub["path"] = f"/briefs/{repub['slug']}.html"
     write(root / repub["path"].lstrip("/"), page_horizon(repub, related_for("horizon-brief", hor[0]), canonical=b("baltic-desk") + source["path"]))
     record(repub, republished_from={"publisher": "baltic-desk", "path": source["path"]})

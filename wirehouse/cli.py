@@ -224,6 +224,8 @@ def _cell(value) -> str:
 
     if value is None or (not hasattr(value, "__len__") and pd.isna(value)):
         return ""
+    if isinstance(value, pd.Timestamp) and value.tzinfo is None and value == value.normalize():
+        value = value.date()  # a DATE column comes back from pandas as midnight timestamps
     text = str(value).replace("\n", " ")
     return text if len(text) <= 60 else text[:57] + "..."
 

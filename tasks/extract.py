@@ -32,7 +32,7 @@ _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
 # Containers that are never the article, recognised by a class/id token starting with one of
 # these words (donation boxes, newsletters, related posts, cookie banners, footers). Measured on
 # the Zyte benchmark: broader lists (share, social, comment, sidebar) cost F1 there.
-BOILERPLATE_PREFIXES = ("donat", "newsletter", "related", "cookie")
+BOILERPLATE_PREFIXES = ("donat", "newsletter", "related", "cookie", "byline", "dateline")
 BOILERPLATE_TOKENS = frozenset({"foot", "footer"})
 _KEEP_TAGS = frozenset({"html", "body", "article", "main"})
 _TOKEN_SPLIT = re.compile(r"[\s_-]+")

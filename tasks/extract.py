@@ -63,17 +63,7 @@ def extract_text(html: str, url: str | None = None, options: ExtractOptions = DE
         return ""
     if options.prune_boilerplate:
         _prune_boilerplate(tree)
-    text = trafilatura.extract(
-        tree,
-        url=url,
-        fast=options.fast,
-        favor_precision=options.favor_precision,
-        favor_recall=options.favor_recall,
-        include_comments=options.include_comments,
-        include_tables=options.include_tables,
-        with_metadata=False,
-    )
-    return text or ""
+    return trafilatura.extract(tree, url=url, with_metadata=False, **_trafilatura_settings(options)) or ""
 
 
 def extract_article(html: str, url: str, options: ExtractOptions = DEFAULT_OPTIONS) -> dict | None:
@@ -98,16 +88,7 @@ def extract_article(html: str, url: str, options: ExtractOptions = DEFAULT_OPTIO
     published = _published_date(tree, options)
     if options.prune_boilerplate:
         _prune_boilerplate(tree)
-    document = trafilatura.bare_extraction(
-        tree,
-        url=url,
-        fast=options.fast,
-        favor_precision=options.favor_precision,
-        favor_recall=options.favor_recall,
-        include_comments=options.include_comments,
-        include_tables=options.include_tables,
-        with_metadata=True,
-    )
+    document = trafilatura.bare_extraction(tree, url=url, with_metadata=True, **_trafilatura_settings(options))
     if document is None:
         return None
     meta = document.as_dict() if hasattr(document, "as_dict") else dict(document)
@@ -161,6 +142,16 @@ def extract_batch(pages: list[dict], options: ExtractOptions = DEFAULT_OPTIONS) 
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _trafilatura_settings(options: ExtractOptions) -> dict:
+    return {
+        "fast": options.fast,
+        "favor_precision": options.favor_precision,
+        "favor_recall": options.favor_recall,
+        "include_comments": options.include_comments,
+        "include_tables": options.include_tables,
+    }
 
 
 def _parse(html: str):

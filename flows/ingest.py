@@ -24,6 +24,7 @@ from tasks.load import (
     RunBatch,
     SUMMARY_COLUMNS,
     article_rows,
+    content_hash,
     fail_run,
     fetch_log_rows,
     load_task,
@@ -121,7 +122,7 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
         fetcher.close()
 
     pages = [
-        {"url": r.url, "final_url": r.final_url, "source": r.source, "html": r.text, "content_hash": _sha(r.body)}
+        {"url": r.url, "final_url": r.final_url, "source": r.source, "html": r.text, "content_hash": content_hash(r.body)}
         for r in results
         if r.outcome == "ok" and r.text is not None
     ]
@@ -176,9 +177,3 @@ def _publish_summary(summary: dict) -> None:
     rows = [{"source": name, **{k: counts.get(k, 0) for k in SUMMARY_COLUMNS}} for name, counts in sorted(summary["per_source"].items())]
     rows.append({"source": "TOTAL", **summary["totals"]})
     create_table_artifact(key="ingest-summary", table=rows, description=f"Run {summary['run_id']}: {_headline(summary)}")
-
-
-def _sha(body: bytes | None) -> str | None:
-    import hashlib
-
-    return hashlib.sha256(body).hexdigest() if body is not None else None

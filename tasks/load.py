@@ -74,6 +74,11 @@ class LoadReport:
 # ---------------------------------------------------------------- shaping rows
 
 
+def content_hash(body: bytes | None) -> str | None:
+    """The address of a raw page in ``pages``: sha256 of its bytes."""
+    return hashlib.sha256(body).hexdigest() if body is not None else None
+
+
 def text_hash(text: str) -> str:
     """Hash of a story's prose: its lines of at least `MIN_PROSE_WORDS` words, case-folded, punctuation
     dropped. Datelines, bylines and captions differ between templates; the story's sentences do not."""
@@ -87,7 +92,7 @@ def page_rows(results: list[FetchResult]) -> pd.DataFrame:
     rows = {}
     for r in results:
         if r.outcome == "ok" and r.body is not None and r.kind == "page":
-            digest = hashlib.sha256(r.body).hexdigest()
+            digest = content_hash(r.body)
             rows.setdefault(
                 digest,
                 {
@@ -176,7 +181,7 @@ def fetch_log_rows(
     by_url = {e["url"]: e for e in extracted}
     rows = []
     for r in results:
-        content_hash = hashlib.sha256(r.body).hexdigest() if r.body is not None else None
+        digest = content_hash(r.body)
         disposition, reason, article = _disposition(r, by_url.get(r.url), valid_ids, quarantined_ids)
         rows.append(
             {
@@ -191,7 +196,7 @@ def fetch_log_rows(
                 "error": r.error,
                 "final_url": r.final_url,
                 "article_id": article,
-                "content_hash": content_hash,
+                "content_hash": digest,
                 "bytes": int(r.bytes or 0),
                 "elapsed_ms": float(r.elapsed or 0.0) * 1000.0,
                 "attempts": int(r.attempts or 0),
@@ -241,7 +246,6 @@ def url_state_rows(requests: list[FetchRequest], results: list[FetchResult], ext
     for request, r in zip(requests, results):
         if r.outcome not in ("ok", "not_modified"):
             continue
-        content_hash = hashlib.sha256(r.body).hexdigest() if r.body is not None else None
         article = extracted_article_id(by_url[r.url]) if r.url in by_url else None
         rows.append(
             {
@@ -249,7 +253,7 @@ def url_state_rows(requests: list[FetchRequest], results: list[FetchResult], ext
                 "source": request.source,
                 "etag": r.etag or request.etag,
                 "last_modified": r.last_modified or request.last_modified,
-                "content_hash": content_hash,
+                "content_hash": content_hash(r.body),
                 "article_id": article if article in valid_ids else None,
                 "last_status": r.status,
                 "last_outcome": r.outcome,

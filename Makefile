@@ -30,8 +30,7 @@ test: install
 
 # A local Prefect server (SQLite under ~/.prefect) plus the scheduled `ingest` deployment.
 serve: install
-	@$(BIN)/prefect config set PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api >/dev/null
-	$(BIN)/wirehouse serve --start-server --port $(PREFECT_PORT)
+	$(BIN)/wirehouse serve --start-server --port $(PREFECT_PORT) $(if $(WIREHOUSE_CRON),--cron "$(WIREHOUSE_CRON)")
 
 bench: install
 	$(BIN)/python bench/extraction.py ../shared/benchmarks/zyte-article-extraction

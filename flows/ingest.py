@@ -36,6 +36,7 @@ from tasks.load import (
 from tasks.validate import empty_quarantine, validate_task
 from warehouse.loader import DEFAULT_DB, WarehouseBusy, WarehouseError, writer_lock
 from wirehouse.config import ConfigError, SourcesConfig, load_sources
+from wirehouse.urls import url_host
 
 EXTRACT_CHUNK = 50     # pages per extract task: visible progress, bounded memory
 TASK_WORKERS = 4
@@ -53,8 +54,8 @@ def fetch_options(config: SourcesConfig, contact_url: str | None = None) -> Fetc
         kwargs["read_timeout"] = float(settings["timeout"])
     if settings.get("max_bytes"):
         kwargs["max_bytes"] = int(settings["max_bytes"])
-    # One fetcher serves all sources; the politest source setting wins for shared hosts.
-    kwargs["host_delay"] = max(s.host_delay for s in config.sources)
+    # The floor for hosts no source names; each source's own hosts get its delay (see `_fetcher`).
+    kwargs["host_delay"] = min(s.host_delay for s in config.sources)
     return FetchOptions(**kwargs)
 
 
@@ -100,7 +101,7 @@ def ingest(
 
 def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions, log) -> dict:
     now = datetime.now(timezone.utc)
-    fetcher = Fetcher(options)
+    fetcher = _fetcher(config, options)
     try:
         discovery = discover_task(config, fetcher)
         log.info("discovered %d candidate URLs from %d sources", len(discovery.candidates), len(config.sources))
@@ -163,6 +164,15 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
     _publish_summary(summary)
     get_run_logger().info(_headline(summary))
     return summary
+
+
+def _fetcher(config: SourcesConfig, options: FetchOptions) -> Fetcher:
+    """One fetcher for the run; each source's hosts get that source's delay (the politest wins on a shared host)."""
+    fetcher = Fetcher(options)
+    for source in config.sources:
+        for url in (*source.feeds, *source.sitemaps, *source.pages, *source.urls):
+            fetcher.set_host_delay(url_host(url), source.host_delay)
+    return fetcher
 
 
 def _headline(summary: dict) -> str:

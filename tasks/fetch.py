@@ -454,6 +454,11 @@ class Fetcher:
 
     # ---- politeness ----------------------------------------------------------------------------
 
+    def set_host_delay(self, host: str, seconds: float) -> None:
+        """Raise the delay between requests to one host (a source's own politeness setting)."""
+        with self._lock:
+            self._host_delay[host.lower()] = max(self._host_delay.get(host.lower(), 0.0), seconds)
+
     def _wait_for_host(self, host: str) -> None:
         """Sleep until ``host_delay`` (or Crawl-delay) has passed since the last start to ``host``."""
         with self._lock:

@@ -793,3 +793,15 @@ def test_fetch_never_raises_on_internal_error(server, fetcher, monkeypatch):
     monkeypatch.setattr(fetch_mod, "_decode_body", boom)
     result = fetcher.fetch(req(server.url("/ok")))
     assert result.outcome == "error" and "boom" in result.error and "\n" not in result.error
+
+
+def test_set_host_delay_raises_delay_for_that_host_only():
+    slept = []
+    clock = [0.0]
+    fetcher = Fetcher(FetchOptions(host_delay=0.0), sleep=slept.append, clock=lambda: clock[0])
+    fetcher.set_host_delay("slow.example", 2.0)
+    fetcher._wait_for_host("slow.example")
+    fetcher._wait_for_host("slow.example")
+    fetcher._wait_for_host("fast.example")
+    fetcher._wait_for_host("fast.example")
+    assert slept == [2.0]

@@ -1,0 +1,104 @@
+"""Event coding against the PLOVER gold standard records (dev half).
+
+Usage: python bench/events.py ../shared/benchmarks/plover-gsr-dev [--show-misses N]
+
+Per sentence: type right when some coded event has the gold PLOVER type (older gold names mapped
+to PLOVER 2: DEMAND -> REQUEST, DISAPPROVE and INVESTIGATE -> ACCUSE, FIGHT -> ASSAULT); dyad right
+when such an event's actor1 code is among the gold source codes and its actor2 code among the gold
+target codes (a sentence with no gold target accepts no actor2, or one of the other sources).
+Also prints throughput of the annotation stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+OLD_NAMES = {"DEMAND": "REQUEST", "DISAPPROVE": "ACCUSE", "INVESTIGATE": "ACCUSE", "FIGHT": "ASSAULT"}
+
+
+def _codes(actors) -> set[str]:
+    if not isinstance(actors, list):
+        return set()
+    return {a.get("code") for a in actors if isinstance(a, dict) and a.get("code")}
+
+
+def _actor_code(actor) -> str | None:
+    if not actor:
+        return None
+    return "IGO" if actor.get("igo_code") else actor.get("country_code")
+
+
+def score(records: list[dict], outputs: list[dict]) -> dict:
+    type_hits = dyad_hits = 0
+    per_type: Counter = Counter()
+    per_type_hit: Counter = Counter()
+    misses = []
+    for record, output in zip(records, outputs):
+        gold = OLD_NAMES.get(record["event"], record["event"])
+        per_type[gold] += 1
+        sources, targets = _codes(record.get("source")), _codes(record.get("target"))
+        matching = [e for e in output["events"] if e["plover_type"] == gold]
+        if matching:
+            type_hits += 1
+            per_type_hit[gold] += 1
+        dyad = False
+        for event in matching:
+            a1, a2 = _actor_code(event["actor1"]), _actor_code(event["actor2"])
+            if a1 in sources and (a2 in targets if targets else (a2 is None or a2 in sources)):
+                dyad = True
+        dyad_hits += dyad
+        if not dyad:
+            misses.append((record, output, gold))
+    n = len(records)
+    return {
+        "sentences": n,
+        "type_share": type_hits / n if n else 0.0,
+        "dyad_share": dyad_hits / n if n else 0.0,
+        "per_type": {t: f"{per_type_hit[t]}/{per_type[t]}" for t in sorted(per_type)},
+        "misses": misses,
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--show-misses", type=int, default=0)
+    args = parser.parse_args(argv)
+    path = args.folder / "events.json"
+    if not path.is_file():
+        print(f"error: {path} not found", file=sys.stderr)
+        return 2
+    records = json.loads(path.read_text(encoding="utf-8"))
+    from tasks.annotate import annotate_records, load_pipeline
+
+    started = time.perf_counter()
+    load_pipeline()
+    load_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    outputs = annotate_records([{"id": r["id"], "text": r["text"]} for r in records])
+    seconds = time.perf_counter() - started
+    result = score(records, outputs)
+    events = sum(len(o["events"]) for o in outputs)
+    print(f"PLOVER GSR dev: {result['sentences']} sentences, {events} events coded")
+    print(f"  type right (gold PLOVER type among coded events): {result['type_share']:.3f}  (target >= 0.60)")
+    print(f"  dyad right (actor1 in gold source, actor2 in gold target): {result['dyad_share']:.3f}  (target >= 0.45)")
+    print("  per type: " + ", ".join(f"{t} {v}" for t, v in result["per_type"].items()))
+    print(f"  pipeline load {load_seconds:.1f} s; annotation {seconds:.2f} s = {len(records) / seconds:.0f} sentences/s")
+    for record, output, gold in result["misses"][: args.show_misses]:
+        coded = [
+            (e["plover_type"], e["cameo_code"], e["trigger"], _actor_code(e["actor1"]), _actor_code(e["actor2"]))
+            for e in output["events"]
+        ]
+        print(f"- {gold} src={sorted(_codes(record.get('source')))} tgt={sorted(_codes(record.get('target')))}: {record['text']}\n    coded: {coded}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Resolve the date expressions of news text against the article's publication date.
+
+"August 10" in a piece published 2021-08-13 is 2021-08-10 (day); "In July" is 2021-07 (month);
+"last week", weekdays, "earlier this year", "two days ago" likewise. A report in the past tense
+never resolves to a date after publication; the future tense looks forward; when the tense is
+unknown the nearest candidate wins.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+PAST, FUTURE, UNKNOWN = "past", "future", "unknown"
+PRECISIONS = ("day", "week", "month", "year")
+
+MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+MONTHS["sept"] = 9
+WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
+NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "several": 3, "a few": 3, "few": 3,
+}
+_MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d{2})"
+_PATTERNS = [
+    ("iso", re.compile(r"\b(?P<year>(?:19|20)\d{2})-(?P<month>\d{2})-(?P<day>\d{2})\b")),
+    ("mdy", re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b", re.I)),
+    ("dmy", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b", re.I)),
+    ("md", re.compile(rf"\b{_MONTH}\s+{_DAY}\b(?!\s*(?:,\s*)?(?:19|20)\d{{2}})", re.I)),
+    ("dm", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}\b", re.I)),
+    ("my", re.compile(rf"\b{_MONTH},?\s+(?:of\s+)?{_YEAR}\b", re.I)),
+    ("m", re.compile(rf"\b(?:early|mid|mid-|late|end of|beginning of|in|since|during|until|by)?\s*-?{_MONTH}\b", re.I)),
+    ("y", re.compile(rf"\b{_YEAR}\b")),
+]
+_RELATIVE = [
+    (re.compile(r"\b(?:today|tonight|this (?:morning|afternoon|evening))\b", re.I), ("day", 0)),
+    (re.compile(r"\b(?:yesterday|last night)\b", re.I), ("day", -1)),
+    (re.compile(r"\btomorrow\b", re.I), ("day", 1)),
+    (re.compile(r"\blast week(?:end)?\b|\bprevious week\b|\bweek before\b", re.I), ("week", -1)),
+    (re.compile(r"\bthis week(?:end)?\b|\bearlier this week\b", re.I), ("week", 0)),
+    (re.compile(r"\bnext week(?:end)?\b", re.I), ("week", 1)),
+    (re.compile(r"\blast month\b|\bprevious month\b", re.I), ("month", -1)),
+    (re.compile(r"\bthis month\b|\bearlier this month\b", re.I), ("month", 0)),
+    (re.compile(r"\bnext month\b", re.I), ("month", 1)),
+    (re.compile(r"\blast year\b|\bprevious year\b", re.I), ("year", -1)),
+    (re.compile(r"\b(?:this|earlier this|later this) year\b", re.I), ("year", 0)),
+    (re.compile(r"\bnext year\b", re.I), ("year", 1)),
+]
+_AGO = re.compile(
+    r"\b(?P<n>\d+|a few|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|few)\s+"
+    r"(?P<unit>day|week|month|year)s?\s+ago\b",
+    re.I,
+)
+_WEEKDAY = re.compile(r"\b(?P<rel>last|next|this|on|)\s*(?P<weekday>" + "|".join(WEEKDAYS) + r")\b", re.I)
+
+
+@dataclass(frozen=True)
+class ResolvedDate:
+    date: date
+    precision: str      # day / week / month / year
+    text: str           # the expression it came from
+
+
+def resolve(expression: str, published: date | None, tense: str = UNKNOWN) -> ResolvedDate | None:
+    """The date an expression means, read against the publication date.
+
+    Args:
+        expression: a date phrase ("on August 10", "In July", "last week", "Tuesday").
+        published: the article's publication date; without it only dates with a year resolve.
+        tense: PAST, FUTURE or UNKNOWN, from the verb the date belongs to.
+
+    Returns:
+        A `ResolvedDate` (month and year precision give the first day of the period), or None.
+    """
+    text = expression.strip()
+    if not text:
+        return None
+    for kind, pattern in _PATTERNS:
+        match = pattern.search(text)
+        if match is None:
+            continue
+        found = _from_match(kind, match, published, tense)
+        if found is not None:
+            return ResolvedDate(found[0], found[1], text)
+    if published is None:
+        return None
+    for pattern, (unit, step) in _RELATIVE:
+        if pattern.search(text):
+            return ResolvedDate(*_shift(published, unit, step), text)
+    match = _AGO.search(text)
+    if match:
+        n = match.group("n").lower()
+        count = int(n) if n.isdigit() else NUMBER_WORDS.get(n, 1)
+        return ResolvedDate(*_shift(published, match.group("unit").lower(), -count), text)
+    match = _WEEKDAY.search(text)
+    if match:
+        return ResolvedDate(_weekday(published, WEEKDAYS[match.group("weekday").lower()], match.group("rel").lower(), tense), "day", text)
+    return None
+
+
+def _from_match(kind: str, match: re.Match, published: date | None, tense: str) -> tuple[date, str] | None:
+    groups = match.groupdict()
+    month = groups.get("month")
+    if month is not None:
+        month = int(month) if month.isdigit() else MONTHS.get(month.lower().rstrip("."))
+        if month is None or not 1 <= month <= 12:
+            return None
+    year = int(groups["year"]) if groups.get("year") else None
+    day = int(groups["day"]) if groups.get("day") else None
+    try:
+        if kind in {"iso", "mdy", "dmy"}:
+            return date(year, month, day), "day"
+        if kind == "my":
+            return date(year, month, 1), "month"
+        if kind == "y":
+            return date(year, 1, 1), "year"
+        if published is None:
+            return None
+        if kind in {"md", "dm"}:
+            return _nearest_year(published, tense, lambda y: date(y, month, day)), "day"
+        if kind == "m":
+            return _nearest_year(published, tense, lambda y: date(y, month, 1), month_level=True), "month"
+    except ValueError:   # 31 June, 30 February
+        return None
+    return None
+
+
+def _nearest_year(published: date, tense: str, make, month_level: bool = False) -> date:
+    """Place a yearless date: on or before publication (past), on or after (future), else nearest."""
+    anchor = published.replace(day=1) if month_level else published
+    candidates = []
+    for year in (published.year - 1, published.year, published.year + 1):
+        try:
+            candidates.append(make(year))
+        except ValueError:   # 29 February in a common year
+            continue
+    if not candidates:
+        raise ValueError("no such date")
+    before = [c for c in candidates if c <= anchor]
+    after = [c for c in candidates if c >= anchor]
+    if tense == PAST and before:
+        return max(before)
+    if tense == FUTURE and after:
+        return min(after)
+    return min(candidates, key=lambda c: (abs((c - anchor).days), c > anchor))
+
+
+def _shift(published: date, unit: str, step: int) -> tuple[date, str]:
+    if unit == "day":
+        return published + timedelta(days=step), "day"
+    if unit == "week":
+        start = published - timedelta(days=published.weekday())   # weeks start on Monday
+        return start + timedelta(weeks=step), "week"
+    if unit == "month":
+        index = published.year * 12 + published.month - 1 + step
+        return date(index // 12, index % 12 + 1, 1), "month"
+    return date(published.year + step, 1, 1), "year"
+
+
+def _weekday(published: date, weekday: int, rel: str, tense: str) -> date:
+    back = (published.weekday() - weekday) % 7
+    if rel == "next" or (tense == FUTURE and rel != "last"):
+        ahead = (weekday - published.weekday()) % 7 or 7
+        return published + timedelta(days=ahead)
+    if rel == "last" and back == 0:
+        back = 7
+    return published - timedelta(days=back)

@@ -1,0 +1,656 @@
+"""Event coding on the dependency parse: who did what to whom, when and where (CAMEO and PLOVER).
+
+For each sentence, a trigger (a verb, or a nominalisation under a light verb: "held talks",
+"completed joint military exercises", "is in talks with") is looked up in the CAMEO lexicon
+(tasks/data/cameo_triggers.tsv). Mood then recodes it: "will/promised/offered to" + cooperation
+is an intent (03x), "threatened to" or "will" + force a threat (13x), "demanded/urged ... to" a
+demand (10x), negated or refused cooperation a rejection (12x).
+
+Actors come from the parse: the subject (or the "by" agent of a passive) is actor 1; objects and
+with/to/against/between phrases give actor 2; "Hungarian officials", "Russia's envoy" and
+"troops from Tajikistan" resolve to the entity inside the noun phrase; conjoined actors make one
+event per dyad, GDELT style. Locations come from locative phrases (in/at/near a place), dates
+from the DATE phrase attached to the trigger, resolved against the publication date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from dataclasses import dataclass, field
+from datetime import date
+
+from tasks import cameo, dates
+from tasks.annotate import ANNOTATOR_VERSION, Mention
+
+EVENT_COLUMNS = [
+    "event_id", "article_id", "sentence_index", "sentence", "trigger", "trigger_start", "event_date",
+    "date_precision", "date_text", "cameo_code", "cameo_root", "plover_type", "quad_class", "goldstein",
+    "confidence", "actor1_entity_id", "actor1_text", "actor1_name", "actor1_country_code", "actor1_igo_code",
+    "actor2_entity_id", "actor2_text", "actor2_name", "actor2_country_code", "actor2_igo_code",
+    "location_entity_id", "location_name", "location_country_code", "location_geonames_id", "coder_version",
+]
+MAX_DYADS_PER_TRIGGER = 6
+LIGHT_VERBS = frozenset(
+    {
+        "hold", "have", "conduct", "stage", "carry", "launch", "begin", "start", "continue", "complete",
+        "finish", "conclude", "organize", "organise", "make", "take", "pay", "issue", "lodge", "impose",
+        "open", "mount", "announce", "resume", "end", "undertake", "perform", "call", "give", "deliver",
+        "provide", "offer", "sign", "reach", "join", "attend", "be",
+    }
+)
+HAPPEN_VERBS = frozenset({"take", "happen", "occur", "begin", "start", "end", "conclude", "continue", "follow", "kill", "wound"})
+INTENT_GOVERNORS = frozenset(
+    {"promise", "pledge", "vow", "offer", "agree", "commit", "prepare", "plan", "intend", "decide", "expect", "hope", "want", "seek", "aim", "ready", "prepared", "committed", "willing"}
+)
+THREAT_GOVERNORS = frozenset({"threaten", "warn", "swear"})
+DEMAND_GOVERNORS = frozenset({"demand", "urge", "insist", "press", "ask", "call", "order", "tell", "instruct", "require"})
+REJECT_GOVERNORS = frozenset({"refuse", "reject", "decline", "fail", "oppose"})
+SAY_VERBS = frozenset({"say", "announce", "state", "declare", "tell", "add", "report", "insist", "reiterate", "stress", "conclude"})
+FUTURE_AUX = frozenset({"will", "would", "shall", "'ll", "wo"})
+DEMAND_AUX = frozenset({"must", "should"})
+TARGET_PREPS = frozenset({"with", "to", "against", "toward", "towards", "on", "into", "upon", "over", "at", "from", "for"})
+LOCATIVE_PREPS = frozenset({"in", "at", "near", "inside", "outside"})
+RECIPROCAL = frozenset({"040", "046", "057", "060", "061", "062", "190", "0"})
+PRONOUNS = frozenset({"it", "they", "he", "she", "we", "its", "their", "his", "her"})
+JOINT_WORDS = frozenset({"joint", "together", "combined", "bilateral", "trilateral"})
+NP_DEPS = frozenset({"compound", "amod", "poss", "nmod", "appos", "prep", "pobj", "conj", "cc"})
+PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+CLAUSE_DEPS = frozenset({"relcl", "acl", "advcl", "ccomp", "xcomp", "punct", "mark", "csubj", "parataxis"})
+# Verbs whose direct object is the topic, not a party: "discussed bilateral relations".
+TOPIC_OBJECT_VERBS = frozenset({"discuss", "negotiate", "sign", "ratify", "debate", "consider", "review", "examine", "study", "conclude", "reach", "investigate", "probe"})
+
+
+@dataclass
+class Actor:
+    text: str
+    name: str | None
+    country_code: str | None
+    igo_code: str | None
+    entity_id: str | None
+
+    def code(self) -> str | None:
+        """The actor's code for dyads: ISO alpha-3, or 'IGO' for an intergovernmental body."""
+        if self.igo_code:
+            return "IGO"
+        return self.country_code
+
+    def as_json(self) -> dict:
+        return {"text": self.text, "name": self.name, "country_code": self.country_code, "igo_code": self.igo_code}
+
+
+@dataclass
+class Location:
+    name: str
+    country_code: str | None
+    geonames_id: int | None
+    entity_id: str | None
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "country_code": self.country_code, "geonames_id": self.geonames_id}
+
+
+@dataclass
+class Event:
+    cameo_code: str
+    trigger: str
+    trigger_start: int
+    sentence: str
+    sentence_index: int
+    actor1: Actor | None
+    actor2: Actor | None
+    event_date: date | None
+    date_precision: str | None
+    date_text: str | None
+    location: Location | None
+    confidence: float
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def plover_type(self) -> str | None:
+        return cameo.plover_type(self.cameo_code)
+
+    def as_json(self) -> dict:
+        return {
+            "cameo_code": self.cameo_code,
+            "cameo_root": cameo.root(self.cameo_code),
+            "plover_type": self.plover_type,
+            "quad_class": cameo.quad_class(self.cameo_code),
+            "goldstein": cameo.goldstein(self.cameo_code),
+            "confidence": self.confidence,
+            "actor1": self.actor1.as_json() if self.actor1 else None,
+            "actor2": self.actor2.as_json() if self.actor2 else None,
+            "event_date": self.event_date.isoformat() if self.event_date else None,
+            "date_precision": self.date_precision,
+            "location": self.location.as_json() if self.location else None,
+            "trigger": self.trigger,
+            "sentence": self.sentence,
+        }
+
+
+def code_events(doc, mentions: list[Mention], published: date | None) -> list[Event]:
+    """Code the events of one parsed document.
+
+    Args:
+        doc: a spaCy Doc with the parse.
+        mentions: the linked entity mentions of the doc (tasks.annotate.link_mentions).
+        published: the publication date that anchors relative dates, or None.
+
+    Returns:
+        Events in text order, one per trigger and dyad.
+    """
+    by_token: dict[int, Mention] = {}
+    for mention in mentions:
+        for i in range(mention.token_start, mention.token_end):
+            by_token[i] = mention
+    events: list[Event] = []
+    for index, sent in enumerate(doc.sents):
+        coder = _SentenceCoder(doc, sent, index, by_token, published)
+        events.extend(coder.code())
+    return events
+
+
+class _SentenceCoder:
+    def __init__(self, doc, sent, index: int, by_token: dict[int, Mention], published: date | None):
+        self.doc = doc
+        self.sent = sent
+        self.index = index
+        self.by_token = by_token
+        self.published = published
+        self.lexicon = cameo.triggers()
+
+    # ---- triggers ---------------------------------------------------------------------------
+    def code(self) -> list[Event]:
+        events: list[Event] = []
+        claimed: set[int] = set()   # tokens already used as a trigger (a governed verb, a light verb's noun)
+        for token in self.sent:
+            if token.i in claimed:
+                continue
+            found = self._verb_trigger(token) if token.pos_ in {"VERB", "AUX"} else None
+            if found is None and token.pos_ in {"VERB", "AUX"} and token.lemma_.lower() in LIGHT_VERBS:
+                found = self._light_verb_trigger(token)
+            if found is None and token.pos_ in {"NOUN", "PROPN"}:
+                found = self._noun_trigger(token)
+            if found is None:
+                continue
+            code, trigger_tokens, anchor, used = found
+            claimed.update(used)
+            coded = self._mood(code, anchor, trigger_tokens)
+            if coded is None:
+                continue
+            code, trigger_tokens, anchor, claimed_more, actor1_override = coded
+            claimed.update(claimed_more)
+            events.extend(self._events(code, trigger_tokens, anchor, actor1_override))
+        return events
+
+    def _match(self, token, noun: bool) -> cameo.Trigger | None:
+        lemma = token.lemma_.lower()
+        entries = self.lexicon.get((noun, lemma))
+        if not entries and noun:
+            entries = self.lexicon.get((noun, token.lower_))
+        if not entries:
+            return None
+        children = list(token.children)
+        particles = {c.lower_ for c in children if c.dep_ in {"prt", "prep", "agent"}}
+        objects = set()
+        for c in children:
+            if c.dep_ in {"dobj", "attr", "dative", "nsubjpass", "oprd"}:
+                objects.add(c.lemma_.lower())
+                objects.update(f"{g.lemma_.lower()} {c.lemma_.lower()}" for g in c.children if g.dep_ in {"compound", "amod"})
+            if c.dep_ in {"prep", "prt"}:
+                for g in c.children:
+                    if g.dep_ == "pobj":
+                        objects.add(g.lemma_.lower())
+            if c.dep_ == "xcomp":
+                objects.add(c.lemma_.lower())
+        for entry in entries:
+            if noun and " " in entry.lemma:
+                words = entry.lemma.split()
+                before = [t.lemma_.lower() for t in self.doc[max(token.i - len(words) + 1, 0) : token.i + 1]]
+                if before != words:
+                    continue
+            if entry.particle and entry.particle not in particles and entry.particle.split()[0] not in particles:
+                continue
+            if entry.object and entry.object not in objects:
+                continue
+            return entry
+        return None
+
+    def _verb_trigger(self, token):
+        entry = self._match(token, noun=False)
+        if entry is None:
+            return None
+        tokens = [token]
+        words = set((entry.particle or "").split())
+        objects = set((entry.object or "").split()[-1:])
+        for child in token.children:
+            if child.dep_ in {"prt", "prep"} and child.lower_ in words:
+                tokens.append(child)
+            elif child.lemma_.lower() in objects and child.dep_ in {"dobj", "attr", "dative", "nsubjpass", "oprd", "xcomp"}:
+                tokens.append(child)
+            elif child.dep_ == "prep":
+                tokens.extend(g for g in child.children if g.dep_ == "pobj" and g.lemma_.lower() in objects)
+        return entry.code, tokens, token, {t.i for t in tokens}
+
+    def _light_verb_trigger(self, token):
+        for child in token.children:
+            targets = [child]
+            if child.dep_ == "prep":   # "is in talks with", "took part in drills"
+                targets = [g for g in child.children if g.dep_ == "pobj"]
+            elif child.dep_ not in {"dobj", "attr", "nsubjpass", "oprd"}:
+                continue
+            for noun in targets:
+                entry = self._match(noun, noun=True)
+                if entry is not None:
+                    tokens = [token, child, noun] if child is not noun else [token, noun]
+                    return self._noun_code(entry, noun), tokens, token, {t.i for t in tokens}
+        return None
+
+    def _noun_trigger(self, token):
+        # A nominalisation as subject of "take place"/"began", or standing alone with an actor
+        # inside its phrase ("Russian-Uzbek drills held near ...", "talks between X and Y").
+        entry = self._match(token, noun=True)
+        if entry is None:
+            return None
+        head = token.head
+        if token.dep_ in {"nsubj", "nsubjpass"} and head.lemma_.lower() in HAPPEN_VERBS:
+            return self._noun_code(entry, token), [token], token, {token.i}
+        if token.dep_ in {"dobj", "pobj", "attr"} and head.lemma_.lower() in LIGHT_VERBS:
+            return None   # the light verb codes it, with the verb's subject as actor
+        if any(self._np_actors(token, include_self=False)):
+            return self._noun_code(entry, token), [token], token, {token.i}
+        return None
+
+    def _noun_code(self, entry: cameo.Trigger, noun) -> str:
+        if entry.code in {"062", "150"}:   # exercises and drills: together with others = cooperation
+            modifiers = {c.lower_ for c in noun.children} | {c.lower_ for c in noun.head.children}
+            joint = bool(modifiers & JOINT_WORDS) or any(c.dep_ == "prep" and c.lower_ == "with" for c in noun.children)
+            joint = joint or len(self._np_actors(noun, include_self=False)) >= 2   # "Russian-Uzbek drills"
+            return "062" if joint else "150"
+        return entry.code
+
+    # ---- mood -------------------------------------------------------------------------------
+    def _mood(self, code: str, anchor, trigger_tokens):
+        """Recode for intent, threat, demand and rejection; returns None when negated conflict."""
+        root = cameo.root(code)
+        claimed: set[int] = set()
+        actor1_override = None
+        children = list(anchor.children)
+        negated = any(c.dep_ == "neg" for c in children)
+        auxes = {c.lower_ for c in children if c.dep_ in {"aux", "auxpass"}}
+        governor = anchor.head if anchor.dep_ in {"xcomp", "ccomp"} and anchor.head is not anchor else None
+        if governor is not None and governor.dep_ == "acomp":   # "is prepared to", "committed to"
+            governor = governor
+        gov_lemma = governor.lemma_.lower() if governor is not None else ""
+        if governor is not None and gov_lemma in INTENT_GOVERNORS | THREAT_GOVERNORS | DEMAND_GOVERNORS | REJECT_GOVERNORS:
+            trigger_tokens = [governor, *trigger_tokens]
+            claimed.add(governor.i)
+            gov_negated = any(c.dep_ == "neg" for c in governor.children)
+            if gov_lemma in REJECT_GOVERNORS or gov_negated:
+                code = REJECT_OR_NONE(root)
+            elif gov_lemma in THREAT_GOVERNORS:
+                code = cameo.THREAT_BY_ROOT.get(root, "130") if int(root) >= 9 else "130"
+            elif gov_lemma in DEMAND_GOVERNORS:
+                code = cameo.DEMAND_BY_ROOT.get(root, "100") if int(root) <= 8 else "100"
+            elif int(root) <= 8:
+                code = cameo.INTENT_BY_ROOT.get(root, "030")
+            else:
+                code = cameo.THREAT_BY_ROOT.get(root, "130")
+            anchor = governor
+            return (code, trigger_tokens, anchor, claimed, None) if code else None
+        if negated:
+            code = REJECT_OR_NONE(root)
+            return (code, trigger_tokens, anchor, claimed, None) if code else None
+        if auxes & DEMAND_AUX and governor is not None and gov_lemma in SAY_VERBS:
+            # "X said Y must withdraw": a demand by X of Y
+            actor1_override = governor
+            return ("100" if int(root) <= 8 else "100", [governor, *trigger_tokens], governor, {governor.i}, anchor)
+        if auxes & FUTURE_AUX:
+            if int(root) <= 8 and root not in {"01", "03"}:
+                code = cameo.INTENT_BY_ROOT.get(root, "030")
+            elif int(root) >= 16 or root in {"12", "14"}:
+                code = cameo.THREAT_BY_ROOT.get(root, code)
+        return code, trigger_tokens, anchor, claimed, actor1_override
+
+    # ---- actors, place, date ----------------------------------------------------------------
+    def _events(self, code: str, trigger_tokens, anchor, demand_target) -> list[Event]:
+        actor1_tokens, actor2_tokens = self._roles(anchor, trigger_tokens)
+        if demand_target is not None:   # "X said Y must ...": Y is the target
+            actor2_tokens = self._subjects(demand_target)
+        actors1 = self._resolve(actor1_tokens)
+        actors2 = [a for a in self._resolve(actor2_tokens)]
+        location = self._location(anchor, trigger_tokens, actors1 + actors2)
+        if cameo.root(code) == "04" and code in {"042"} and not actors2 and location is not None:
+            # "a delegation visited Ashgabat": the host is the country of the place
+            actors2 = [Actor(location.name, location.name, location.country_code, None, location.entity_id)]
+        for a in list(actors2):
+            if location is not None and a.entity_id == location.entity_id and code != "042":
+                actors2.remove(a)
+        if not actors1 and not actors2:
+            return []
+        if not actor2_tokens and len(actors1) >= 2 and (code in RECIPROCAL or cameo.root(code) in {"04", "05", "06", "19"}):
+            pairs = list(itertools.permutations(actors1, 2))
+        else:
+            pairs = list(itertools.product(actors1 or [None], actors2 or [None]))
+        pairs = [(a, b) for a, b in pairs if not (a and b and a.entity_id == b.entity_id)]
+        if not pairs:
+            return []
+        when = self._date(anchor, trigger_tokens)
+        trigger_text = " ".join(t.text for t in sorted(trigger_tokens, key=lambda t: t.i))
+        events = []
+        for actor1, actor2 in pairs[:MAX_DYADS_PER_TRIGGER]:
+            confidence = 0.4 + 0.2 * bool(actor1 and actor1.code()) + 0.2 * bool(actor2 and actor2.code()) + 0.1 * bool(when and when.text) + 0.1 * bool(location)
+            events.append(
+                Event(
+                    cameo_code=code,
+                    trigger=trigger_text,
+                    trigger_start=min(t.idx for t in trigger_tokens),
+                    sentence=self.sent.text.strip(),
+                    sentence_index=self.index,
+                    actor1=actor1,
+                    actor2=actor2,
+                    event_date=when.date if when else self.published,
+                    date_precision=when.precision if when else None,
+                    date_text=when.text if when else None,
+                    location=location,
+                    confidence=round(min(confidence, 1.0), 2),
+                )
+            )
+        return events
+
+    def _subjects(self, verb) -> list:
+        seen = set()
+        while verb is not None and verb.i not in seen:
+            seen.add(verb.i)
+            subjects = [c for c in verb.children if c.dep_ in {"nsubj", "csubj"}]
+            if subjects:
+                return subjects
+            agents = [g for c in verb.children if c.dep_ == "agent" for g in c.children if g.dep_ == "pobj"]
+            if agents:
+                return agents
+            if verb.dep_ in {"xcomp", "conj", "advcl", "ccomp", "acomp"} and verb.head is not verb:
+                verb = verb.head
+            elif verb.dep_ in {"relcl", "acl"} and verb.head is not verb:
+                return [verb.head] if verb.dep_ == "relcl" else []
+            else:
+                break
+        return []
+
+    def _roles(self, anchor, trigger_tokens) -> tuple[list, list]:
+        trigger_ids = {t.i for t in trigger_tokens}
+        actor1 = self._subjects(anchor)
+        passive = [c for c in anchor.children if c.dep_ == "nsubjpass"]
+        actor2 = []
+        if passive:
+            actor1 = [g for c in anchor.children if c.dep_ == "agent" for g in c.children if g.dep_ == "pobj"]
+            actor2 = passive
+        noun_triggers = [t for t in trigger_tokens if t.pos_ in {"NOUN", "PROPN"}]
+        for noun in noun_triggers:   # "a Taliban delegation's visit", "Russian-Uzbek drills"
+            inner = [c for c in noun.children if c.dep_ in {"compound", "amod", "poss", "nmod"} and c.i not in trigger_ids]
+            inner += [g for c in inner for g in c.children if g.dep_ in {"amod", "compound"} and g.i in self.by_token]
+            if inner and not actor1:
+                actor1 = inner
+            for prep in (c for c in noun.children if c.dep_ == "prep"):
+                objects = [g for g in prep.children if g.dep_ == "pobj"]
+                if prep.lower_ == "between" and objects:
+                    conj = [objects[0], *objects[0].conjuncts]
+                    if actor1:
+                        actor2.extend(conj)
+                    else:
+                        actor1, actor2 = conj[:1], conj[1:]
+                elif prep.lower_ == "by" and objects and not actor1:
+                    actor1 = objects
+                elif prep.lower_ in TARGET_PREPS and prep.lower_ not in LOCATIVE_PREPS:
+                    actor2.extend(objects)
+        for token in trigger_tokens:
+            for child in token.children:
+                if child.i in trigger_ids:
+                    continue
+                if child.dep_ in {"dobj", "dative", "iobj", "attr"} and not noun_triggers:
+                    if child.dep_ == "dobj" and token.lemma_.lower() in TOPIC_OBJECT_VERBS:
+                        continue
+                    actor2.append(child)
+                elif child.dep_ == "prep" and child.lower_ in TARGET_PREPS and child.lower_ not in LOCATIVE_PREPS:
+                    actor2.extend(g for g in child.children if g.dep_ == "pobj")
+                elif child.dep_ == "prep" and child.lower_ == "between":
+                    objects = [g for g in child.children if g.dep_ == "pobj"]
+                    if objects:
+                        actor2.extend([objects[0], *objects[0].conjuncts])
+                elif child.dep_ == "dobj" and noun_triggers:
+                    pass
+            # "called on X to ...": the object of the particle is the target
+        for token in trigger_tokens:
+            if token.dep_ == "xcomp":
+                for child in token.children:
+                    if child.dep_ in {"dobj", "dative"}:
+                        actor2.append(child)
+        return actor1, actor2
+
+    def _resolve(self, tokens) -> list[Actor]:
+        actors: list[Actor] = []
+        seen: set[str] = set()
+        for token in tokens:
+            for heads in ([token, *token.conjuncts],):
+                for head in heads:
+                    for actor in self._np_actors(head, include_self=True):
+                        key = actor.entity_id or actor.text
+                        if key not in seen:
+                            seen.add(key)
+                            actors.append(actor)
+        return actors
+
+    def _np_actors(self, head, include_self: bool) -> list[Actor]:
+        """The entities a noun phrase stands for.
+
+        The head's own entity; else, when the phrase lists people ("envoy X, minister Y and
+        envoy Z"), each person; else the nearest entity inside the phrase and its conjuncts
+        ("troops from Tajikistan and Uzbekistan", "Hungarian and Romanian officials").
+        """
+        if include_self and head.lower_ in PRONOUNS:
+            antecedent = self._antecedent(head)
+            return self._np_actors(antecedent, True) if antecedent is not None else []
+        if include_self and head.i in self.by_token:
+            actor = self._actor(self.by_token[head.i])
+            if actor is not None and not (head.conjuncts and self._persons_in(head)):
+                return [actor]
+        persons = self._persons_in(head)
+        if persons:
+            return persons
+        found: list[Actor] = []
+        frontier = [c for c in head.children if c.dep_ in NP_DEPS]
+        depth = 0
+        while frontier and depth < 4:
+            next_frontier = []
+            for token in sorted(frontier, key=lambda t: abs(t.i - head.i)):
+                if token.dep_ == "prep" and token.lower_ not in ({"of", "from", "for", "in"} if depth == 0 else {"of", "from", "for"}):
+                    continue
+                mention = self.by_token.get(token.i)
+                if mention is not None:
+                    # conjuncts ("Tajikistan and Uzbekistan") and hyphen pairs ("Russian-Uzbek")
+                    joined = [c for c in token.children if c.dep_ in {"amod", "compound"} and c.i in self.by_token]
+                    for other in [token, *token.conjuncts, *joined]:
+                        other_mention = self.by_token.get(other.i)
+                        actor = self._actor(other_mention) if other_mention else None
+                        if actor is not None and all(actor.entity_id != f.entity_id for f in found):
+                            found.append(actor)
+                    continue
+                next_frontier.extend(c for c in token.children if c.dep_ in NP_DEPS)
+            if found:
+                break
+            frontier = next_frontier
+            depth += 1
+        return found
+
+    def _persons_in(self, head) -> list[Actor]:
+        """Every person named in a noun phrase (its clauses and locative phrases left out)."""
+        stack, persons, seen = [head], [], set()
+        while stack:
+            token = stack.pop()
+            mention = self.by_token.get(token.i)
+            if mention is not None and mention.label == "PERSON" and mention.entity.entity_id not in seen:
+                seen.add(mention.entity.entity_id)
+                persons.append((token.i, self._actor(mention)))
+            for child in token.children:
+                if child.dep_ in CLAUSE_DEPS or (child.dep_ == "prep" and child.lower_ in LOCATIVE_PREPS):
+                    continue
+                stack.append(child)
+        return [actor for _, actor in sorted(persons, key=lambda p: p[0]) if actor is not None]
+
+    def _antecedent(self, pronoun):
+        """'Hungary said it will support ...': the subject of the governing clause."""
+        verb = pronoun.head
+        seen = {pronoun.i}
+        while verb is not None and verb.i not in seen:
+            seen.add(verb.i)
+            head = verb.head
+            if head is verb:
+                break
+            for child in head.children:
+                if child.dep_ in {"nsubj", "nsubjpass"} and child.i not in seen and child.lower_ not in PRONOUNS:
+                    return child
+            verb = head
+        return None
+
+    def _actor(self, mention: Mention) -> Actor | None:
+        entity = mention.entity
+        if mention.label in PLACE_LABELS | {"NORP", "ORG", "PERSON"}:
+            return Actor(
+                text=mention.text, name=entity.name, country_code=entity.country_code,
+                igo_code=entity.igo_code, entity_id=entity.entity_id,
+            )
+        return None
+
+    def _location(self, anchor, trigger_tokens, actors: list[Actor]) -> Location | None:
+        actor_ids = {a.entity_id for a in actors}
+        candidates = []
+        scopes = [anchor, *trigger_tokens]
+        if anchor.head is not anchor:
+            scopes.append(anchor.head)
+        for scope in scopes:
+            for child in scope.children:
+                if child.dep_ == "prep" and child.lower_ in LOCATIVE_PREPS:
+                    candidates.extend(g for g in child.children if g.dep_ == "pobj")
+        if any(t.lemma_.lower() in {"visit", "arrive", "travel", "fly"} for t in trigger_tokens):
+            candidates.extend(c for t in trigger_tokens for c in t.children if c.dep_ in {"dobj", "pobj"})
+            candidates.extend(g for t in trigger_tokens for c in t.children if c.dep_ == "prep" for g in c.children if g.dep_ == "pobj")
+        # else a place named after in/at/near within the event's own clause, its topic left out
+        # ("held talks with the chief of the office in Qatar", not "discussed ... missions in Afghanistan")
+        candidates.extend(t for t in self._clause(anchor) if t.dep_ == "pobj" and t.head.lower_ in LOCATIVE_PREPS)
+        for token in candidates:
+            mention = self._place_in(token)
+            if mention is not None and (mention.entity.entity_id not in actor_ids or any(t.lemma_.lower() == "visit" for t in trigger_tokens)):
+                entity = mention.entity
+                return Location(name=entity.name, country_code=entity.country_code, geonames_id=entity.geonames_id, entity_id=entity.entity_id)
+        return None
+
+    def _clause(self, anchor) -> list:
+        tokens, stack = [], [anchor]
+        while stack:
+            token = stack.pop()
+            tokens.append(token)
+            for child in token.children:
+                if child.dep_ in CLAUSE_DEPS and child.dep_ != "punct":
+                    continue
+                if child.dep_ == "dobj" and token.lemma_.lower() in TOPIC_OBJECT_VERBS:
+                    continue
+                stack.append(child)
+        return sorted(tokens, key=lambda t: t.i)
+
+    def _place_in(self, token) -> Mention | None:
+        mention = self.by_token.get(token.i)
+        if mention is not None and mention.label in PLACE_LABELS:
+            return mention
+        for child in token.subtree:
+            mention = self.by_token.get(child.i)
+            if mention is not None and mention.label in PLACE_LABELS:
+                return mention
+        return None
+
+    def _date(self, anchor, trigger_tokens) -> dates.ResolvedDate | None:
+        date_ents = [e for e in self.sent.ents if e.label_ == "DATE"]
+        if not date_ents:
+            return None
+        tense = _tense(anchor)
+        scope = {anchor.i, *(t.i for t in trigger_tokens)}
+        attached = []
+        for ent in date_ents:
+            token = ent.root
+            steps = 0
+            while token.head is not token and steps < 4:
+                token = token.head
+                steps += 1
+                if token.i in scope:
+                    attached.append(ent)
+                    break
+        for ent in attached + [e for e in date_ents if e not in attached]:
+            own_tense = tense if ent in attached else _tense(_governing_verb(ent.root))
+            resolved = dates.resolve(ent.text, self.published, own_tense)
+            if resolved is not None:
+                if own_tense == dates.PAST and self.published and resolved.date > self.published:
+                    continue
+                return resolved
+        return None
+
+
+def _governing_verb(token):
+    steps = 0
+    while token.pos_ not in {"VERB", "AUX"} and token.head is not token and steps < 6:
+        token = token.head
+        steps += 1
+    return token
+
+
+def REJECT_OR_NONE(root: str) -> str | None:
+    """Negated or refused cooperation is a rejection; negated conflict is no event."""
+    if int(root) <= 8:
+        return cameo.REJECT_BY_ROOT.get(root, "120")
+    if root in {"12"}:
+        return None
+    return None
+
+
+def _tense(verb) -> str:
+    auxes = {c.lower_ for c in verb.children if c.dep_ in {"aux", "auxpass"}}
+    if auxes & FUTURE_AUX or verb.tag_ == "VB" and "to" in auxes:
+        return dates.FUTURE
+    if verb.tag_ in {"VBD", "VBN"} or auxes & {"had", "has", "have", "was", "were", "did"}:
+        return dates.PAST
+    return dates.UNKNOWN
+
+
+def event_id(article_id: str, event: Event) -> str:
+    key = "|".join(
+        str(x) for x in (
+            article_id, event.sentence_index, event.trigger_start, event.cameo_code,
+            event.actor1.entity_id if event.actor1 else "", event.actor2.entity_id if event.actor2 else "",
+        )
+    )
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def event_rows(article_id: str, events: list[Event]) -> list[dict]:
+    """Warehouse rows for one article's events."""
+    rows = []
+    for e in events:
+        a1, a2, loc = e.actor1, e.actor2, e.location
+        rows.append(
+            {
+                "event_id": event_id(article_id, e), "article_id": article_id, "sentence_index": e.sentence_index,
+                "sentence": e.sentence, "trigger": e.trigger, "trigger_start": e.trigger_start,
+                "event_date": e.event_date, "date_precision": e.date_precision, "date_text": e.date_text,
+                "cameo_code": e.cameo_code, "cameo_root": cameo.root(e.cameo_code), "plover_type": e.plover_type,
+                "quad_class": cameo.quad_class(e.cameo_code), "goldstein": cameo.goldstein(e.cameo_code),
+                "confidence": e.confidence,
+                "actor1_entity_id": a1.entity_id if a1 else None, "actor1_text": a1.text if a1 else None,
+                "actor1_name": a1.name if a1 else None, "actor1_country_code": a1.country_code if a1 else None,
+                "actor1_igo_code": a1.igo_code if a1 else None,
+                "actor2_entity_id": a2.entity_id if a2 else None, "actor2_text": a2.text if a2 else None,
+                "actor2_name": a2.name if a2 else None, "actor2_country_code": a2.country_code if a2 else None,
+                "actor2_igo_code": a2.igo_code if a2 else None,
+                "location_entity_id": loc.entity_id if loc else None, "location_name": loc.name if loc else None,
+                "location_country_code": loc.country_code if loc else None,
+                "location_geonames_id": loc.geonames_id if loc else None,
+                "coder_version": ANNOTATOR_VERSION,
+            }
+        )
+    return rows

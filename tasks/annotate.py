@@ -66,7 +66,8 @@ TITLE_SECTORS = {
     "senator": "LEG", "sen.": "LEG", "rep.": "LEG", "congressman": "LEG", "congresswoman": "LEG",
     "lawmaker": "LEG", "speaker": "LEG", "mp": "LEG", "judge": "JUD", "justice": "JUD",
     "prosecutor": "JUD", "attorney general": "JUD", "chairman": "BUS", "chief executive": "BUS",
-    "ceo": "BUS", "pope": "REL", "cardinal": "REL", "archbishop": "REL", "ayatollah": "REL",
+    "ceo": "BUS", "mediator": "IGO", "negotiator": "GOV", "representative": "GOV", "commissioner": "GOV",
+    "pope": "REL", "cardinal": "REL", "archbishop": "REL", "ayatollah": "REL",
 }
 TITLE_WORDS = frozenset(
     w for title in TITLE_SECTORS for w in title.split()
@@ -76,6 +77,8 @@ TITLE_WORDS = frozenset(
         "economy", "trade", "energy", "justice", "health", "presidential", "special", "chief", "head",
         "top", "senior", "first", "state", "national", "security", "adviser", "advisor", "army",
         "military", "navy", "air", "force", "lieutenant", "major", "ministry", "spokesman", "spokeswoman",
+        "junior", "mediator", "negotiator", "representative", "delegate", "commissioner", "observer",
+        "opposition", "rebel", "party", "-", "secretary-general", "lt.", "maj.", "brig.", "gen.", "col.", "capt.", "sgt.",
     }
 )
 _TITLE_HEADS = frozenset(t.split()[-1] for t in TITLE_SECTORS)
@@ -315,7 +318,13 @@ def _link(span, gaz, document_countries: set[str], persons: dict[str, str]) -> E
     if label == "PERSON":
         name = persons.get(text, text)
         role, sector, affiliation = person_role(span, gaz)
-        return Entity(entity_id=entity_id(name, "PERSON"), name=name, type="PERSON", country_code=affiliation, role=role, sector=sector)
+        igo = None
+        if affiliation and affiliation.startswith("IGO:"):
+            igo, affiliation = affiliation[4:], None
+        return Entity(
+            entity_id=entity_id(name, "PERSON"), name=name, type="PERSON", country_code=affiliation,
+            igo_code=igo, role=role, sector=sector,
+        )
     country_code = None
     if label == "ORG":
         first = text.split()[0]
@@ -336,9 +345,16 @@ def person_role(span, gaz) -> tuple[str | None, str | None, str | None]:
         i -= 1
     title_tokens = doc[i + 1 : span.start]
     affiliation = None
-    if i >= sent_start:
+    if i >= sent_start and title_tokens:
+        if doc[i].lower_ in {"'s", "’s"} and i > sent_start:   # "Niger's ambassador Brah Mohamane"
+            i -= 1
         before = doc[i]
         affiliation = gaz.demonym(before.text) or gaz.country(before.text)
+        if affiliation is None and before.ent_type_ in {"ORG", "GPE"}:
+            ent = next((e for e in doc.ents if e.start <= i < e.end), None)
+            if ent is not None:
+                org = gaz.organization(ent.text)
+                affiliation = (org.igo_code and "IGO:" + org.igo_code) or (org and org.country_code) or gaz.country(ent.text) if org else gaz.country(ent.text) or gaz.capital_of(ent.text)
     if not title_tokens:
         title_tokens, found = _title_before_comma(span, gaz)
         affiliation = affiliation or found

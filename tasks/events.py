@@ -36,12 +36,13 @@ LIGHT_VERBS = frozenset(
         "hold", "have", "conduct", "stage", "carry", "launch", "begin", "start", "continue", "complete",
         "finish", "conclude", "organize", "organise", "make", "take", "pay", "issue", "lodge", "impose",
         "open", "mount", "announce", "resume", "end", "undertake", "perform", "call", "give", "deliver",
-        "provide", "offer", "sign", "reach", "join", "attend", "be",
+        "provide", "offer", "sign", "reach", "join", "attend", "be", "reiterate", "repeat", "renew", "voice",
+        "express", "put", "file",
     }
 )
 HAPPEN_VERBS = frozenset({"take", "happen", "occur", "begin", "start", "end", "conclude", "continue", "follow", "kill", "wound"})
 INTENT_GOVERNORS = frozenset(
-    {"promise", "pledge", "vow", "offer", "agree", "commit", "prepare", "plan", "intend", "decide", "expect", "hope", "want", "seek", "aim", "ready", "prepared", "committed", "willing"}
+    {"promise", "pledge", "vow", "offer", "agree", "commit", "prepare", "plan", "intend", "expect", "hope", "want", "seek", "aim", "ready", "prepared", "committed", "willing"}
 )
 THREAT_GOVERNORS = frozenset({"threaten", "warn", "swear"})
 DEMAND_GOVERNORS = frozenset({"demand", "urge", "insist", "press", "ask", "call", "order", "tell", "instruct", "require"})
@@ -56,6 +57,22 @@ PRONOUNS = frozenset({"it", "they", "he", "she", "we", "its", "their", "his", "h
 JOINT_WORDS = frozenset({"joint", "together", "combined", "bilateral", "trilateral"})
 NP_DEPS = frozenset({"compound", "amod", "poss", "nmod", "appos", "prep", "pobj", "conj", "cc"})
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+# Generic agents (after the CAMEO agents dictionary): their country comes from the sentence.
+AGENT_SECTORS = {
+    "government": "GOV", "administration": "GOV", "president": "GOV", "minister": "GOV", "ministry": "GOV",
+    "cabinet": "GOV", "official": "GOV", "authority": "GOV", "regime": "GOV", "leader": "GOV",
+    "diplomat": "GOV", "embassy": "GOV", "envoy": "GOV", "spokesman": "GOV", "spokeswoman": "GOV",
+    "parliament": "LEG", "lawmaker": "LEG", "legislature": "LEG", "senate": "LEG", "court": "JUD",
+    "judge": "JUD", "prosecutor": "JUD", "army": "MIL", "military": "MIL", "troop": "MIL", "soldier": "MIL",
+    "force": "MIL", "navy": "MIL", "junta": "MIL", "warship": "MIL", "police": "COP", "policeman": "COP",
+    "rebel": "REB", "guerrilla": "REB", "insurgent": "REB", "militant": "REB", "militia": "REB",
+    "separatist": "REB", "opposition": "OPP", "party": "PTY", "protester": "CVL", "demonstrator": "CVL",
+    "student": "EDU", "worker": "LAB", "farmer": "AGR", "landowner": "AGR", "refugee": "REF",
+    "people": "CVL", "civilian": "CVL", "villager": "CVL", "resident": "CVL", "citizen": "CVL",
+    "prisoner": "CVL", "fundamentalist": "REL", "activist": "CVL",
+}
+NON_ACTOR_TYPES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
+MOVEMENT_VERBS = frozenset({"arrive", "deploy", "send", "dispatch", "enter"})
 CLAUSE_DEPS = frozenset({"relcl", "acl", "advcl", "ccomp", "xcomp", "punct", "mark", "csubj", "parataxis"})
 # Verbs whose direct object is the topic, not a party: "discussed bilateral relations".
 TOPIC_OBJECT_VERBS = frozenset({"discuss", "negotiate", "sign", "ratify", "debate", "consider", "review", "examine", "study", "conclude", "reach", "investigate", "probe"})
@@ -68,6 +85,8 @@ class Actor:
     country_code: str | None
     igo_code: str | None
     entity_id: str | None
+    sector: str | None = None
+    needs_country: bool = False   # a generic agent ("rebels") or a titled person: country from context
 
     def code(self) -> str | None:
         """The actor's code for dyads: ISO alpha-3, or 'IGO' for an intergovernmental body."""
@@ -76,7 +95,10 @@ class Actor:
         return self.country_code
 
     def as_json(self) -> dict:
-        return {"text": self.text, "name": self.name, "country_code": self.country_code, "igo_code": self.igo_code}
+        return {
+            "text": self.text, "name": self.name, "country_code": self.country_code, "igo_code": self.igo_code,
+            "sector": self.sector,
+        }
 
 
 @dataclass
@@ -166,6 +188,13 @@ class _SentenceCoder:
         for token in self.sent:
             if token.i in claimed:
                 continue
+            demand = self._must_demand(token)
+            if demand is not None:
+                claimed.update(demand[3])
+                events.extend(self._events(demand[0], demand[1], demand[2], token))
+                continue
+            if token.pos_ in {"VERB", "AUX"} and self._governs_trigger(token):
+                continue   # "threatened to launch an offensive": coded once, at "launch"
             found = self._verb_trigger(token) if token.pos_ in {"VERB", "AUX"} else None
             if found is None and token.pos_ in {"VERB", "AUX"} and token.lemma_.lower() in LIGHT_VERBS:
                 found = self._light_verb_trigger(token)
@@ -183,6 +212,32 @@ class _SentenceCoder:
             events.extend(self._events(code, trigger_tokens, anchor, actor1_override))
         return events
 
+    def _must_demand(self, token):
+        """ "Russia said that Sudan must return ...": a demand by the speaker of the one who must act."""
+        if token.pos_ not in {"VERB", "AUX"} or token.dep_ != "ccomp" or token.head.lemma_.lower() not in SAY_VERBS | {"conclude"}:
+            return None
+        if not any(c.dep_ == "aux" and c.lower_ in DEMAND_AUX for c in token.children):
+            return None
+        entry = self._match(token, noun=False)
+        root = cameo.root(entry.code) if entry else None
+        code = cameo.DEMAND_BY_ROOT.get(root, "100") if root and int(root) <= 8 else "100"
+        return code, [token.head, token], token.head, {token.i, token.head.i}
+
+    def _governs_trigger(self, token) -> bool:
+        lemma = token.lemma_.lower()
+        if lemma not in INTENT_GOVERNORS | THREAT_GOVERNORS | DEMAND_GOVERNORS | REJECT_GOVERNORS:
+            return False
+        own = self._match(token, noun=False)
+        if own is not None and own.object is not None:
+            return False   # a pattern of its own ("urged ... to support") is more specific
+        for child in token.children:
+            if child.dep_ == "xcomp" and child.pos_ in {"VERB", "AUX"}:
+                if self._match(child, noun=False) is not None or (
+                    child.lemma_.lower() in LIGHT_VERBS and self._light_verb_trigger(child) is not None
+                ):
+                    return True
+        return False
+
     def _match(self, token, noun: bool) -> cameo.Trigger | None:
         lemma = token.lemma_.lower()
         entries = self.lexicon.get((noun, lemma))
@@ -195,8 +250,14 @@ class _SentenceCoder:
         objects = set()
         for c in children:
             if c.dep_ in {"dobj", "attr", "dative", "nsubjpass", "oprd"}:
-                objects.add(c.lemma_.lower())
-                objects.update(f"{g.lemma_.lower()} {c.lemma_.lower()}" for g in c.children if g.dep_ in {"compound", "amod"})
+                heads = [c, *c.conjuncts]   # "photographs and other military intelligence"
+                heads += [g for h in list(heads) for p in h.children if p.dep_ == "prep" and p.lower_ == "of" for g in p.children if g.dep_ == "pobj"]
+                for h in heads:
+                    objects.add(h.lemma_.lower())
+                    for g in h.children:
+                        if g.dep_ in {"compound", "amod"}:
+                            objects.add(f"{g.lemma_.lower()} {h.lemma_.lower()}")
+                            objects.add(g.lemma_.lower())   # "a mediation effort" names a mediation
             if c.dep_ in {"prep", "prt"}:
                 for g in c.children:
                     if g.dep_ == "pobj":
@@ -218,6 +279,10 @@ class _SentenceCoder:
 
     def _verb_trigger(self, token):
         entry = self._match(token, noun=False)
+        if token.lemma_.lower() in MOVEMENT_VERBS and any(
+            t.lemma_.lower().startswith("peacekeep") for c in token.children if c.dep_ in {"nsubj", "dobj", "nsubjpass"} for t in c.subtree
+        ):
+            return "074", [token], token, {token.i}   # peacekeepers arrive or are sent: CAMEO 074
         if entry is None:
             return None
         tokens = [token]
@@ -239,6 +304,7 @@ class _SentenceCoder:
                 targets = [g for g in child.children if g.dep_ == "pobj"]
             elif child.dep_ not in {"dobj", "attr", "nsubjpass", "oprd"}:
                 continue
+            targets = targets + [g for t in targets for p in t.children if p.dep_ == "prep" and p.lower_ == "of" for g in p.children if g.dep_ == "pobj"]
             for noun in targets:
                 entry = self._match(noun, noun=True)
                 if entry is not None:
@@ -279,9 +345,9 @@ class _SentenceCoder:
         negated = any(c.dep_ == "neg" for c in children)
         auxes = {c.lower_ for c in children if c.dep_ in {"aux", "auxpass"}}
         governor = anchor.head if anchor.dep_ in {"xcomp", "ccomp"} and anchor.head is not anchor else None
-        if governor is not None and governor.dep_ == "acomp":   # "is prepared to", "committed to"
-            governor = governor
         gov_lemma = governor.lemma_.lower() if governor is not None else ""
+        if anchor.dep_ == "ccomp" and gov_lemma not in {"demand", "insist", "threaten", "warn", "promise", "pledge", "vow", "agree"}:
+            governor, gov_lemma = None, ""   # "lifted the blockade, officials told AFP": reported, not governed
         if governor is not None and gov_lemma in INTENT_GOVERNORS | THREAT_GOVERNORS | DEMAND_GOVERNORS | REJECT_GOVERNORS:
             trigger_tokens = [governor, *trigger_tokens]
             claimed.add(governor.i)
@@ -319,6 +385,7 @@ class _SentenceCoder:
             actor2_tokens = self._subjects(demand_target)
         actors1 = self._resolve(actor1_tokens)
         actors2 = [a for a in self._resolve(actor2_tokens)]
+        self._fill_countries(actors1, actors2)
         location = self._location(anchor, trigger_tokens, actors1 + actors2)
         if cameo.root(code) == "04" and code in {"042"} and not actors2 and location is not None:
             # "a delegation visited Ashgabat": the host is the country of the place
@@ -390,6 +457,8 @@ class _SentenceCoder:
             inner += [g for c in inner for g in c.children if g.dep_ in {"amod", "compound"} and g.i in self.by_token]
             if inner and not actor1:
                 actor1 = inner
+            elif inner:   # "expelled two Russian diplomats": whose diplomats is the target
+                actor2.extend(inner)
             for prep in (c for c in noun.children if c.dep_ == "prep"):
                 objects = [g for g in prep.children if g.dep_ == "pobj"]
                 if prep.lower_ == "between" and objects:
@@ -406,7 +475,7 @@ class _SentenceCoder:
             for child in token.children:
                 if child.i in trigger_ids:
                     continue
-                if child.dep_ in {"dobj", "dative", "iobj", "attr"} and not noun_triggers:
+                if child.dep_ in {"dative", "iobj"} or (child.dep_ in {"dobj", "attr"} and not (noun_triggers and child.dep_ == "attr")):
                     if child.dep_ == "dobj" and token.lemma_.lower() in TOPIC_OBJECT_VERBS:
                         continue
                     actor2.append(child)
@@ -419,6 +488,13 @@ class _SentenceCoder:
                 elif child.dep_ == "dobj" and noun_triggers:
                     pass
             # "called on X to ...": the object of the particle is the target
+        actor2 = [t for t in actor2 if t.ent_type_ not in NON_ACTOR_TYPES]
+        if not actor2:
+            # "demanded that the US cancel ...", "its demand that Israel ease ...": the one asked is the target
+            for token in trigger_tokens:
+                for child in token.children:
+                    if child.dep_ in {"ccomp", "acl"} and token.lemma_.lower() in DEMAND_GOVERNORS | {"demand", "call", "appeal", "request"}:
+                        actor2.extend(c for c in child.children if c.dep_ in {"nsubj", "nsubjpass"})
         for token in trigger_tokens:
             if token.dep_ == "xcomp":
                 for child in token.children:
@@ -430,14 +506,47 @@ class _SentenceCoder:
         actors: list[Actor] = []
         seen: set[str] = set()
         for token in tokens:
-            for heads in ([token, *token.conjuncts],):
-                for head in heads:
-                    for actor in self._np_actors(head, include_self=True):
-                        key = actor.entity_id or actor.text
-                        if key not in seen:
-                            seen.add(key)
-                            actors.append(actor)
+            for head in [token, *token.conjuncts]:
+                found = self._np_actors(head, include_self=True)
+                if not found:
+                    agent = self._agent(head)
+                    found = [agent] if agent else []
+                for actor in found:
+                    key = actor.entity_id or actor.text
+                    if key not in seen:
+                        seen.add(key)
+                        actors.append(actor)
         return actors
+
+    def _agent(self, head) -> Actor | None:
+        sector = AGENT_SECTORS.get(head.lemma_.lower())
+        if sector is None or head.ent_type_ in NON_ACTOR_TYPES:
+            return None
+        left = min((t.i for t in head.subtree if t.dep_ in {"amod", "compound", "det", "nummod"} and t.head == head), default=head.i)
+        return Actor(text=self.doc[left : head.i + 1].text, name=None, country_code=None, igo_code=None,
+                     entity_id=None, sector=sector, needs_country=True)
+
+    def _fill_countries(self, actors1: list[Actor], actors2: list[Actor]) -> None:
+        """Give agents and titled people without a country the sentence's country (Petrarch's habit):
+        the first country named that is not the other side's, else, for a target, the actor's own
+        ("Sudan's government lifted the curfew imposed on its people")."""
+        countries = []
+        for i in range(self.sent.start, self.sent.end):
+            mention = self.by_token.get(i)
+            code = mention.entity.country_code if mention is not None else None
+            if code and code not in countries:
+                countries.append(code)
+        if not countries:
+            return
+        codes1 = {a.country_code for a in actors1 if a.country_code}
+        codes2 = {a.country_code for a in actors2 if a.country_code}
+        for actor in actors1:
+            if actor.needs_country and actor.country_code is None:
+                actor.country_code = next((c for c in countries if c not in codes2), None)
+        codes1 = {a.country_code for a in actors1 if a.country_code}
+        for actor in actors2:
+            if actor.needs_country and actor.country_code is None:
+                actor.country_code = next((c for c in countries if c not in codes1), None) or next(iter(codes1), None)
 
     def _np_actors(self, head, include_self: bool) -> list[Actor]:
         """The entities a noun phrase stands for.
@@ -462,7 +571,12 @@ class _SentenceCoder:
         while frontier and depth < 4:
             next_frontier = []
             for token in sorted(frontier, key=lambda t: abs(t.i - head.i)):
-                if token.dep_ == "prep" and token.lower_ not in ({"of", "from", "for", "in"} if depth == 0 else {"of", "from", "for"}):
+                if token.dep_ == "prep" and token.lower_ not in ({"of", "from", "for", "in", "by", "with", "against"} if depth == 0 else {"of", "from", "for", "by", "with", "against"}):
+                    continue
+                if token.dep_ == "poss" and token.lower_ in PRONOUNS:   # "their forces": whose
+                    antecedent = self._antecedent(token)
+                    if antecedent is not None:
+                        found.extend(a for a in self._np_actors(antecedent, True) if all(a.entity_id != f.entity_id for f in found))
                     continue
                 mention = self.by_token.get(token.i)
                 if mention is not None:
@@ -514,9 +628,11 @@ class _SentenceCoder:
     def _actor(self, mention: Mention) -> Actor | None:
         entity = mention.entity
         if mention.label in PLACE_LABELS | {"NORP", "ORG", "PERSON"}:
+            titled = mention.label == "PERSON" and entity.role is not None
             return Actor(
                 text=mention.text, name=entity.name, country_code=entity.country_code,
-                igo_code=entity.igo_code, entity_id=entity.entity_id,
+                igo_code=entity.igo_code, entity_id=entity.entity_id, sector=entity.sector,
+                needs_country=titled and entity.country_code is None and entity.igo_code is None,
             )
         return None
 

@@ -145,7 +145,8 @@ def build(data_dir: Path = DATA_DIR) -> Gazetteer:
     """Read the gazetteer tables into lookup dictionaries."""
     gaz = Gazetteer()
     patterns: set[tuple[str, str]] = set()
-    for row in _read_tsv(data_dir / "countries.tsv"):
+    rows = sorted(_read_tsv(data_dir / "countries.tsv"), key=lambda r: -int(r["population"] or 0))
+    for row in rows:   # most populous first: a shared name or demonym goes to the bigger country
         country = Country(
             iso3=row["iso3"],
             name=row["name"],
@@ -167,7 +168,8 @@ def build(data_dir: Path = DATA_DIR) -> Gazetteer:
             gaz.country_names.setdefault(normalize(text).casefold(), iso3)
             if text not in AMBIGUOUS_NAMES:
                 patterns.add(("GPE", text))
-        elif kind == "demonym":
+        elif kind == "demonym":   # hand-kept demonyms win over the packages' ("French" is France, not ATF)
+            gaz.demonyms[text] = iso3
             _add_demonym(gaz, text, iso3, patterns)
         else:
             gaz.demonyms[text] = iso3

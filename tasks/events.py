@@ -291,8 +291,11 @@ class _SentenceCoder:
         for child in token.children:
             if child.dep_ in {"prt", "prep"} and child.lower_ in words:
                 tokens.append(child)
-            elif child.lemma_.lower() in objects and child.dep_ in {"dobj", "attr", "dative", "nsubjpass", "oprd", "xcomp"}:
-                tokens.append(child)
+            elif child.dep_ in {"dobj", "attr", "dative", "nsubjpass", "oprd", "xcomp"} and (
+                child.lemma_.lower() in objects
+                or any(g.dep_ in {"compound", "amod"} and g.lemma_.lower() in objects for g in child.children)
+            ):
+                tokens.append(child)   # "launched a mediation effort": the effort carries the parties
             elif child.dep_ == "prep":
                 tokens.extend(g for g in child.children if g.dep_ == "pobj" and g.lemma_.lower() in objects)
         return entry.code, tokens, token, {t.i for t in tokens}
@@ -520,7 +523,7 @@ class _SentenceCoder:
 
     def _agent(self, head) -> Actor | None:
         sector = AGENT_SECTORS.get(head.lemma_.lower())
-        if sector is None or head.ent_type_ in NON_ACTOR_TYPES:
+        if sector is None or head.pos_ not in {"NOUN", "PROPN"} or head.ent_type_ in NON_ACTOR_TYPES:
             return None
         left = min((t.i for t in head.subtree if t.dep_ in {"amod", "compound", "det", "nummod"} and t.head == head), default=head.i)
         return Actor(text=self.doc[left : head.i + 1].text, name=None, country_code=None, igo_code=None,

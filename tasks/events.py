@@ -71,6 +71,8 @@ AGENT_SECTORS = {
     "people": "CVL", "civilian": "CVL", "villager": "CVL", "resident": "CVL", "citizen": "CVL",
     "prisoner": "CVL", "fundamentalist": "REL", "activist": "CVL",
 }
+# Nouns for what is hit or held in a place: "fired at targets in Jericho" targets Jericho.
+TARGET_PLACES = frozenset({"target", "position", "area", "village", "town", "city", "home", "camp", "base", "region", "territory", "office"})
 NON_ACTOR_TYPES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
 MOVEMENT_VERBS = frozenset({"arrive", "deploy", "send", "dispatch", "enter"})
 CLAUSE_DEPS = frozenset({"relcl", "acl", "advcl", "ccomp", "xcomp", "punct", "mark", "csubj", "parataxis"})
@@ -87,6 +89,7 @@ class Actor:
     entity_id: str | None
     sector: str | None = None
     needs_country: bool = False   # a generic agent ("rebels") or a titled person: country from context
+    via_demonym: bool = False     # "Ugandan opposition": the country came from a nationality word
 
     def code(self) -> str | None:
         """The actor's code for dyads: ISO alpha-3, or 'IGO' for an intergovernmental body."""
@@ -360,7 +363,10 @@ class _SentenceCoder:
             elif gov_lemma in THREAT_GOVERNORS:
                 code = cameo.THREAT_BY_ROOT.get(root, "130") if int(root) >= 9 else "130"
             elif gov_lemma in DEMAND_GOVERNORS:
-                code = cameo.DEMAND_BY_ROOT.get(root, "100") if int(root) <= 8 else "100"
+                if gov_lemma == "order" and int(root) >= 14:
+                    code = code   # an authority's order to repress or strike is the act itself
+                else:
+                    code = cameo.DEMAND_BY_ROOT.get(root, "100") if int(root) <= 8 else "100"
             elif int(root) <= 8:
                 code = cameo.INTENT_BY_ROOT.get(root, "030")
             else:
@@ -498,6 +504,12 @@ class _SentenceCoder:
                 for child in token.children:
                     if child.dep_ in {"ccomp", "acl"} and token.lemma_.lower() in DEMAND_GOVERNORS | {"demand", "call", "appeal", "request"}:
                         actor2.extend(c for c in child.children if c.dep_ in {"nsubj", "nsubjpass"})
+        if not actor2:
+            # "opened fire to disperse demonstrators": the purpose clause names the target
+            for token in trigger_tokens:
+                for child in token.children:
+                    if child.dep_ in {"advcl", "xcomp"} and any(g.dep_ == "aux" and g.lower_ == "to" for g in child.children):
+                        actor2.extend(g for g in child.children if g.dep_ == "dobj")
         for token in trigger_tokens:
             if token.dep_ == "xcomp":
                 for child in token.children:
@@ -541,8 +553,9 @@ class _SentenceCoder:
                 countries.append(code)
         if not countries:
             return
-        codes1 = {a.country_code for a in actors1 if a.country_code}
-        codes2 = {a.country_code for a in actors2 if a.country_code}
+        # A target named by its country ("against Russia") is foreign to the actor; one named by a
+        # nationality ("Ugandan opposition candidates") is as likely the actor's own people.
+        codes2 = {a.country_code for a in actors2 if a.country_code and not a.via_demonym}
         for actor in actors1:
             if actor.needs_country and actor.country_code is None:
                 actor.country_code = next((c for c in countries if c not in codes2), None)
@@ -574,7 +587,10 @@ class _SentenceCoder:
         while frontier and depth < 4:
             next_frontier = []
             for token in sorted(frontier, key=lambda t: abs(t.i - head.i)):
-                if token.dep_ == "prep" and token.lower_ not in ({"of", "from", "for", "in", "by", "with", "against"} if depth == 0 else {"of", "from", "for", "by", "with", "against"}):
+                allowed = {"of", "from", "for", "by", "with", "against"}
+                if depth == 0 or token.head.lemma_.lower() in TARGET_PLACES:
+                    allowed = allowed | {"in"}   # "officials in Kabul", "targets in Jericho"
+                if token.dep_ == "prep" and token.lower_ not in allowed:
                     continue
                 if token.dep_ == "poss" and token.lower_ in PRONOUNS:   # "their forces": whose
                     antecedent = self._antecedent(token)
@@ -636,6 +652,7 @@ class _SentenceCoder:
                 text=mention.text, name=entity.name, country_code=entity.country_code,
                 igo_code=entity.igo_code, entity_id=entity.entity_id, sector=entity.sector,
                 needs_country=titled and entity.country_code is None and entity.igo_code is None,
+                via_demonym=mention.label == "NORP",
             )
         return None
 

@@ -17,7 +17,7 @@ from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks.discover import discover_task
-from tasks.entities import entities_task
+from tasks.annotate import annotate_task, merge_rows
 from tasks.extract import extract_task
 from tasks.fetch import FetchOptions, FetchRequest, Fetcher, fetch_task
 from tasks.load import (
@@ -39,6 +39,7 @@ from wirehouse.config import ConfigError, SourcesConfig, load_sources
 from wirehouse.urls import url_host
 
 EXTRACT_CHUNK = 50     # pages per extract task: visible progress, bounded memory
+ANNOTATE_CHUNK = 100   # articles per annotate task (one nlp.pipe pass each)
 TASK_WORKERS = 4
 
 
@@ -132,18 +133,27 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
 
     articles = article_rows(extracted, run_id, now)
     checked = validate_task(articles, "articles", "article_id", run_id)
-    named = entities_task(checked.valid)
+    valid = checked.valid
+    # Sequential tasks: the spaCy pipeline is shared, and each task is already a batched nlp.pipe.
+    named = merge_rows([annotate_task(valid.iloc[i : i + ANNOTATE_CHUNK]) for i in range(0, len(valid), ANNOTATE_CHUNK)])
     checked_entities = validate_task(named.entities, "entities", "entity_id", run_id)
-    mentions = named.mentions
+    mentions, events = named.mentions, named.events
     if checked_entities.failed_keys:
-        mentions = mentions[~mentions["entity_id"].isin(checked_entities.failed_keys)]
+        failed = checked_entities.failed_keys
+        mentions = mentions[~mentions["entity_id"].isin(failed)]
+        for column in ("actor1_entity_id", "actor2_entity_id", "location_entity_id"):
+            events = events[~events[column].isin(failed)]
     if not mentions.empty:
         mentions = mentions.assign(_key=mentions["article_id"] + ":" + mentions["start_char"].astype(str))
     checked_mentions = validate_task(mentions, "mentions", "_key", run_id)
+    checked_events = validate_task(events, "events", "event_id", run_id)
 
     valid_ids = set(checked.valid["article_id"]) if not checked.valid.empty else set()
     quarantine = pd.concat(
-        [q for q in (checked.quarantine, checked_entities.quarantine, checked_mentions.quarantine) if not q.empty]
+        [
+            q for q in (checked.quarantine, checked_entities.quarantine, checked_mentions.quarantine, checked_events.quarantine)
+            if not q.empty
+        ]
         or [empty_quarantine()],
         ignore_index=True,
     )
@@ -153,7 +163,7 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
         articles=checked.valid,
         entities=checked_entities.valid,
         mentions=checked_mentions.valid.drop(columns="_key", errors="ignore"),
-        events=pd.DataFrame(),
+        events=checked_events.valid,
         fetch_log=fetch_log_rows(run_id, discovery.fetches + results, extracted, valid_ids, checked.failed_keys),
         url_state=url_state_rows(requests, results, extracted, valid_ids),
         quarantine=quarantine,

@@ -21,11 +21,12 @@ FETCH_KINDS = ["page", "feed", "sitemap", "listing"]
 ENTITY_TYPES = [
     "PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "LAW", "PRODUCT", "WORK_OF_ART", "LANGUAGE",
 ]
-DATE_PRECISIONS = ["day", "month", "year"]
-PLOVER_TYPES = [
-    "AGREE", "ACCUSE", "AID", "ASSAULT", "COERCE", "CONSULT", "COOPERATE", "DEMAND", "DISAPPROVE",
-    "MOBILIZE", "PROTEST", "REJECT", "REQUEST", "RETREAT", "SANCTION", "SUPPORT", "THREATEN", "CONCEDE",
+DATE_PRECISIONS = ["day", "week", "month", "year"]
+PLOVER_TYPES = [   # PLOVER 2 event types
+    "AGREE", "ACCUSE", "AID", "ASSAULT", "COERCE", "CONCEDE", "CONSULT", "COOPERATE", "MOBILIZE",
+    "PROTEST", "REJECT", "REQUEST", "RETREAT", "SANCTION", "SUPPORT", "THREATEN",
 ]
+ALPHA3 = r"^[A-Z]{3}$"
 
 
 class _Strict(pa.DataFrameModel):
@@ -75,8 +76,13 @@ class EntitySchema(_Strict):
     entity_id: Series[str] = pa.Field(str_matches=HEX16, unique=True)
     name: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 300})
     type: Series[str] = pa.Field(isin=ENTITY_TYPES)
-    country_code: Series[str] = pa.Field(nullable=True, str_matches=r"^[A-Z]{3}$")
+    country_code: Series[str] = pa.Field(nullable=True, str_matches=ALPHA3)
     geonames_id: Series[pd.Int64Dtype()] = pa.Field(nullable=True, ge=1)  # type: ignore[valid-type]
+    latitude: Series[float] = pa.Field(nullable=True, ge=-90, le=90)
+    longitude: Series[float] = pa.Field(nullable=True, ge=-180, le=180)
+    igo_code: Series[str] = pa.Field(nullable=True, str_matches=r"^[A-Z0-9]{2,10}$")
+    sector: Series[str] = pa.Field(nullable=True)
+    role: Series[str] = pa.Field(nullable=True, str_length={"max_value": 200})
 
 
 class MentionSchema(_Strict):
@@ -86,6 +92,8 @@ class MentionSchema(_Strict):
     start_char: Series[int] = pa.Field(ge=0)
     end_char: Series[int] = pa.Field(ge=1)
     label: Series[str] = pa.Field(isin=ENTITY_TYPES)
+    sentence_start: Series[int] = pa.Field(ge=0)
+    sentence_end: Series[int] = pa.Field(ge=1)
 
     @pa.dataframe_check(name="span_is_ordered")
     def _span_ordered(cls, df: pd.DataFrame) -> pd.Series:
@@ -95,14 +103,38 @@ class MentionSchema(_Strict):
     def _span_length(cls, df: pd.DataFrame) -> pd.Series:
         return df["text"].str.len() == (df["end_char"] - df["start_char"])
 
+    @pa.dataframe_check(name="mention_inside_sentence")
+    def _inside_sentence(cls, df: pd.DataFrame) -> pd.Series:
+        return (df["sentence_start"] <= df["start_char"]) & (df["end_char"] <= df["sentence_end"])
+
 
 class EventSchema(_Strict):
     event_id: Series[str] = pa.Field(str_matches=HEX16, unique=True)
     article_id: Series[str] = pa.Field(str_matches=HEX16)
-    date_precision: Series[str] = pa.Field(nullable=True, isin=DATE_PRECISIONS)
-    cameo_code: Series[str] = pa.Field(nullable=True, str_matches=r"^\d{2,4}$")
-    plover_type: Series[str] = pa.Field(nullable=True, isin=PLOVER_TYPES)
+    sentence_index: Series[int] = pa.Field(ge=0)
     sentence: Series[str] = pa.Field(str_length={"min_value": 1})
+    trigger: Series[str] = pa.Field(str_length={"min_value": 1})
+    trigger_start: Series[int] = pa.Field(ge=0)
+    event_date: Series[pd.Timestamp] = pa.Field(nullable=True)
+    date_precision: Series[str] = pa.Field(nullable=True, isin=DATE_PRECISIONS)
+    cameo_code: Series[str] = pa.Field(str_matches=r"^\d{3,4}$")
+    cameo_root: Series[str] = pa.Field(str_matches=r"^(0[1-9]|1\d|20)$")
+    plover_type: Series[str] = pa.Field(nullable=True, isin=PLOVER_TYPES)
+    quad_class: Series[int] = pa.Field(isin=[1, 2, 3, 4])
+    goldstein: Series[float] = pa.Field(ge=-10, le=10)
+    confidence: Series[float] = pa.Field(ge=0, le=1)
+    actor1_country_code: Series[str] = pa.Field(nullable=True, str_matches=ALPHA3)
+    actor2_country_code: Series[str] = pa.Field(nullable=True, str_matches=ALPHA3)
+    location_country_code: Series[str] = pa.Field(nullable=True, str_matches=ALPHA3)
+    coder_version: Series[str] = pa.Field(str_length={"min_value": 1})
+
+    @pa.dataframe_check(name="code_matches_root")
+    def _code_root(cls, df: pd.DataFrame) -> pd.Series:
+        return df["cameo_code"].str[:2] == df["cameo_root"]
+
+    @pa.dataframe_check(name="has_an_actor")
+    def _has_actor(cls, df: pd.DataFrame) -> pd.Series:
+        return df["actor1_text"].notna() | df["actor2_text"].notna()
 
 
 class FetchLogSchema(_Strict):

@@ -724,6 +724,12 @@ def annotation_rows(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame,
     for column in ("start_char", "end_char", "sentence", "sentence_start", "sentence_end"):
         mention_frame[column] = mention_frame[column].astype("int64")
     event_frame = pd.DataFrame(events, columns=EVENT_COLUMNS)
+    event_frame["event_date"] = pd.to_datetime(event_frame["event_date"])
+    for column in ("sentence_index", "trigger_start", "quad_class"):
+        event_frame[column] = event_frame[column].astype("int64")
+    for column in ("goldstein", "confidence"):
+        event_frame[column] = event_frame[column].astype("float64")
+    event_frame["location_geonames_id"] = event_frame["location_geonames_id"].astype("Int64")
     return entity_frame, mention_frame, event_frame
 
 
@@ -769,6 +775,21 @@ class AnnotationRows:
     entities: pd.DataFrame
     mentions: pd.DataFrame
     events: pd.DataFrame
+
+
+def merge_rows(parts: list[AnnotationRows]) -> AnnotationRows:
+    """Join the rows of several annotate batches: one entity row per id, its first known values kept."""
+    if not parts:
+        return AnnotationRows(*annotation_rows(pd.DataFrame(columns=["article_id", "text", "language"])))
+    entities = pd.concat([p.entities for p in parts], ignore_index=True)
+    if not entities.empty:
+        entities = entities.groupby("entity_id", as_index=False, sort=False).first()[ENTITY_COLUMNS]
+        entities["geonames_id"] = entities["geonames_id"].astype("Int64")
+    return AnnotationRows(
+        entities=entities,
+        mentions=pd.concat([p.mentions for p in parts], ignore_index=True),
+        events=pd.concat([p.events for p in parts], ignore_index=True),
+    )
 
 
 @task(name="annotate", cache_policy=NO_CACHE)

@@ -26,6 +26,7 @@ from wirehouse.urls import article_id as make_article_id
 
 logger = logging.getLogger(__name__)
 
+ENTITY_FILL_COLUMNS = ("country_code", "geonames_id", "latitude", "longitude", "igo_code", "sector", "role")
 ARTICLE_UPDATE_COLUMNS = (
     "url", "canonical_url", "final_url", "source", "title", "author", "published_at", "language", "site_name",
     "description", "categories", "tags", "image", "text", "word_count", "text_hash", "content_hash",
@@ -317,13 +318,17 @@ def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None 
                 # Mentions of a changed article are replaced, never appended to.
                 con.register("_changed", pd.DataFrame({"article_id": changed}))
                 con.execute("DELETE FROM mentions WHERE article_id IN (SELECT article_id FROM _changed)")
+                con.execute("DELETE FROM events WHERE article_id IN (SELECT article_id FROM _changed)")
                 con.unregister("_changed")
                 mentions = batch.mentions[batch.mentions["article_id"].isin(changed)] if not batch.mentions.empty else batch.mentions
+                events = batch.events[batch.events["article_id"].isin(changed)] if not batch.events.empty else batch.events
             else:
                 mentions = batch.mentions.iloc[0:0]
-            inserted["entities"], _ = loader.upsert(con, "entities", batch.entities)
+                events = batch.events.iloc[0:0]
+            # An entity keeps its first row; a later mention only fills what was unknown (a role).
+            inserted["entities"], _ = loader.upsert(con, "entities", batch.entities, update=ENTITY_FILL_COLUMNS, fill_only=True)
             inserted["mentions"], _ = loader.upsert(con, "mentions", mentions)
-            inserted["events"], _ = loader.upsert(con, "events", batch.events)
+            inserted["events"], _ = loader.upsert(con, "events", events)
             inserted["quarantine"], _ = loader.upsert(
                 con, "quarantine", batch.quarantine, update=("failed_checks", "url", "content_hash", "row_json", "run_id", "quarantined_at")
             )

@@ -202,6 +202,7 @@ def upsert(
     frame: pd.DataFrame,
     update: tuple[str, ...] | None = None,
     changed_when: str | None = None,
+    fill_only: bool = False,
 ) -> tuple[int, int]:
     """Insert a DataFrame set-based; rows whose key exists are updated (or ignored).
 
@@ -214,6 +215,7 @@ def upsert(
         frame: rows to load; columns are matched by name, missing ones load as NULL.
         update: the columns to overwrite on conflict; None or () means keep the stored row.
         changed_when: a column whose difference (stored vs incoming) makes an update worth doing.
+        fill_only: update only stored NULLs (COALESCE): what is known stays, what was unknown is filled.
 
     Returns:
         (inserted, updated) row counts.
@@ -231,7 +233,10 @@ def upsert(
         column_list = ", ".join(columns)
         sql = f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {view} "
         if update:
-            sets = ", ".join(f"{c} = excluded.{c}" for c in update)
+            if fill_only:
+                sets = ", ".join(f"{c} = COALESCE({table}.{c}, excluded.{c})" for c in update)
+            else:
+                sets = ", ".join(f"{c} = excluded.{c}" for c in update)
             sql += f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
             if changed_when:
                 sql += f" WHERE {table}.{changed_when} IS DISTINCT FROM excluded.{changed_when}"

@@ -1,4 +1,4 @@
-"""The `wirehouse` command: ingest, demo, query, serve.
+"""The `wirehouse` command: ingest, demo, query, serve, annotate.
 
 Exit codes (a contract): 0 the run completed (some URLs may have failed: see fetch_log),
 1 the run failed as a whole, 2 usage or configuration error. Errors are one line, no traceback.
@@ -59,6 +59,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--max-rows", type=int, default=100)
 
+    p = sub.add_parser(
+        "annotate",
+        help="JSON lines in ({id, text, published_at?}) -> entities and events out, one line per input",
+        description=(
+            "Reads JSON lines {\"id\", \"text\", \"published_at\"?} on stdin and writes one JSON line per input: "
+            "{\"id\", \"entities\": [...], \"events\": [...]} (see README). A bad line gets an {\"id\", \"error\"} "
+            "line in its place and a message on stderr; the exit code is then 1."
+        ),
+    )
+    p.add_argument("--batch-size", type=int, default=64, help="lines annotated per nlp.pipe pass (default 64)")
+
     p = sub.add_parser("serve", help="serve the ingest deployment on a cron schedule (needs a Prefect server)")
     p.add_argument("--sources", default=DEFAULT_SOURCES)
     p.add_argument("--db", default=DEFAULT_DB)
@@ -73,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _quiet_prefect(getattr(args, "verbose", False))
     try:
-        handler = {"ingest": cmd_ingest, "demo": cmd_demo, "query": cmd_query, "serve": cmd_serve}[args.command]
+        handler = {
+            "ingest": cmd_ingest, "demo": cmd_demo, "query": cmd_query, "serve": cmd_serve, "annotate": cmd_annotate,
+        }[args.command]
         return handler(args)
     except CliError as exc:
         print(f"wirehouse: error: {exc}", file=sys.stderr)
@@ -171,6 +184,71 @@ def cmd_demo(args) -> int:
         print(f"-- warehouse/queries/{name}.sql")
         print(_run_query(args.db, name, "table", 20))
     return EXIT_OK
+
+
+# ---------------------------------------------------------------- annotate
+
+
+def _annotate_record(line_number: int, line: str) -> dict:
+    """One input line as a record, or raise ValueError with a one-line reason."""
+    import json
+    from datetime import date
+
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"line {line_number}: not JSON ({exc.msg})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"line {line_number}: expected a JSON object")
+    if "id" not in record:
+        raise ValueError(f"line {line_number}: missing \"id\"")
+    if not isinstance(record.get("text"), str):
+        raise ValueError(f"line {line_number}: \"text\" must be a string")
+    published = record.get("published_at")
+    if published is not None:
+        try:
+            date.fromisoformat(str(published)[:10])
+        except ValueError:
+            raise ValueError(f"line {line_number}: \"published_at\" is not an ISO date: {str(published)[:40]!r}") from None
+    return record
+
+
+def cmd_annotate(args) -> int:
+    import json
+
+    from tasks.annotate import annotate_records
+
+    if args.batch_size < 1:
+        raise CliError("--batch-size must be at least 1", EXIT_USAGE)
+    failures = 0
+    pending: list[tuple[int, dict | str]] = []   # (line number, record or error line)
+
+    def flush() -> None:
+        records = [r for _, r in pending if isinstance(r, dict)]
+        results = iter(annotate_records(records)) if records else iter(())
+        for _, item in pending:
+            out = next(results) if isinstance(item, dict) else json.loads(item)
+            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        pending.clear()
+
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            pending.append((number, _annotate_record(number, line)))
+        except ValueError as exc:
+            failures += 1
+            print(f"wirehouse annotate: {exc}", file=sys.stderr)
+            try:
+                bad_id = json.loads(line).get("id")
+            except Exception:
+                bad_id = None
+            pending.append((number, json.dumps({"id": bad_id, "line": number, "error": str(exc)})))
+        if len(pending) >= args.batch_size:
+            flush()
+    flush()
+    return EXIT_FAILED if failures else EXIT_OK
 
 
 # ---------------------------------------------------------------- query

@@ -71,6 +71,8 @@ AGENT_SECTORS = {
     "people": "CVL", "civilian": "CVL", "villager": "CVL", "resident": "CVL", "citizen": "CVL",
     "prisoner": "CVL", "fundamentalist": "REL", "activist": "CVL",
 }
+TOPIC_PREPS = frozenset({"on", "about", "over", "regarding"})
+TITLE_NOUNS = frozenset({"envoy", "minister", "ambassador", "president", "spokesman", "spokeswoman", "adviser", "advisor", "secretary", "chief", "commander", "mediator", "representative"})
 # Nouns for what is hit or held in a place: "fired at targets in Jericho" targets Jericho.
 TARGET_PLACES = frozenset({"target", "position", "area", "village", "town", "city", "home", "camp", "base", "region", "territory", "office"})
 NON_ACTOR_TYPES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
@@ -389,7 +391,7 @@ class _SentenceCoder:
 
     # ---- actors, place, date ----------------------------------------------------------------
     def _events(self, code: str, trigger_tokens, anchor, demand_target) -> list[Event]:
-        actor1_tokens, actor2_tokens = self._roles(anchor, trigger_tokens)
+        actor1_tokens, actor2_tokens = self._roles(anchor, trigger_tokens, code)
         if demand_target is not None:   # "X said Y must ...": Y is the target
             actor2_tokens = self._subjects(demand_target)
         actors1 = self._resolve(actor1_tokens)
@@ -452,7 +454,7 @@ class _SentenceCoder:
                 break
         return []
 
-    def _roles(self, anchor, trigger_tokens) -> tuple[list, list]:
+    def _roles(self, anchor, trigger_tokens, code: str) -> tuple[list, list]:
         trigger_ids = {t.i for t in trigger_tokens}
         actor1 = self._subjects(anchor)
         passive = [c for c in anchor.children if c.dep_ == "nsubjpass"]
@@ -481,9 +483,13 @@ class _SentenceCoder:
                 elif prep.lower_ in TARGET_PREPS and prep.lower_ not in LOCATIVE_PREPS:
                     actor2.extend(objects)
         for token in trigger_tokens:
+            if token.dep_ == "prep" and token.lower_ in TARGET_PREPS:   # "spoke with X": the particle's object
+                actor2.extend(g for g in token.children if g.dep_ == "pobj" and g.i not in trigger_ids)
             for child in token.children:
                 if child.i in trigger_ids:
                     continue
+                if child.dep_ == "prep" and child.lower_ in TOPIC_PREPS and cameo.root(code) in {"04", "05"}:
+                    continue   # "met X on Afghanistan": what was discussed, not who
                 if child.dep_ in {"dative", "iobj"} or (child.dep_ in {"dobj", "attr"} and not (noun_triggers and child.dep_ == "attr")):
                     if child.dep_ == "dobj" and token.lemma_.lower() in TOPIC_OBJECT_VERBS:
                         continue
@@ -581,6 +587,9 @@ class _SentenceCoder:
         persons = self._persons_in(head)
         if persons:
             return persons
+        appositive = self._appositive_person(head)
+        if appositive is not None:   # "Russia's special envoy on Afghanistan, Zamir Kabulov,"
+            return [appositive]
         found: list[Actor] = []
         frontier = [c for c in head.children if c.dep_ in NP_DEPS]
         depth = 0
@@ -613,6 +622,20 @@ class _SentenceCoder:
             frontier = next_frontier
             depth += 1
         return found
+
+    def _appositive_person(self, head) -> Actor | None:
+        if head.lemma_.lower() not in AGENT_SECTORS and head.lower_ not in TITLE_NOUNS:
+            return None
+        after = head.right_edge.i + 1
+        if after < self.sent.end and self.doc[after].lower_ in {"on", "to", "for", "in"}:
+            after += 1   # "envoy on Afghanistan, X": skip the envoy's brief
+            while after < self.sent.end and self.doc[after].pos_ == "PROPN":
+                after += 1
+        if after + 1 < self.sent.end and self.doc[after].text == ",":
+            mention = self.by_token.get(after + 1)
+            if mention is not None and mention.label == "PERSON" and mention.token_start == after + 1:
+                return self._actor(mention)
+        return None
 
     def _persons_in(self, head) -> list[Actor]:
         """Every person named in a noun phrase (its clauses and locative phrases left out)."""

@@ -71,6 +71,7 @@ AGENT_SECTORS = {
     "people": "CVL", "civilian": "CVL", "villager": "CVL", "resident": "CVL", "citizen": "CVL",
     "prisoner": "CVL", "fundamentalist": "REL", "activist": "CVL",
 }
+QUANTITY_NOUNS = frozenset({"dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million", "millions", "group", "number", "crowd", "band", "party", "team", "delegation"})
 TOPIC_PREPS = frozenset({"on", "about", "over", "regarding"})
 TITLE_NOUNS = frozenset({"envoy", "minister", "ambassador", "president", "spokesman", "spokeswoman", "adviser", "advisor", "secretary", "chief", "commander", "mediator", "representative"})
 # Nouns for what is hit or held in a place: "fired at targets in Jericho" targets Jericho.
@@ -410,7 +411,7 @@ class _SentenceCoder:
             pairs = list(itertools.permutations(actors1, 2))
         else:
             pairs = list(itertools.product(actors1 or [None], actors2 or [None]))
-        pairs = [(a, b) for a, b in pairs if not (a and b and a.entity_id == b.entity_id)]
+        pairs = [(a, b) for a, b in pairs if not (a and b and a.entity_id is not None and a.entity_id == b.entity_id)]
         if not pairs:
             return []
         when = self._date(anchor, trigger_tokens)
@@ -469,7 +470,7 @@ class _SentenceCoder:
             if inner and not actor1:
                 actor1 = inner
             elif inner:   # "expelled two Russian diplomats": whose diplomats is the target
-                actor2.extend(inner)
+                actor2.extend(t for t in inner if t.i in self.by_token)
             for prep in (c for c in noun.children if c.dep_ == "prep"):
                 objects = [g for g in prep.children if g.dep_ == "pobj"]
                 if prep.lower_ == "between" and objects:
@@ -503,7 +504,7 @@ class _SentenceCoder:
                 elif child.dep_ == "dobj" and noun_triggers:
                     pass
             # "called on X to ...": the object of the particle is the target
-        actor2 = [t for t in actor2 if t.ent_type_ not in NON_ACTOR_TYPES]
+        actor2 = [t for t in actor2 if t.ent_type_ not in NON_ACTOR_TYPES or t.lemma_.lower() in QUANTITY_NOUNS]
         if not actor2:
             # "demanded that the US cancel ...", "its demand that Israel ease ...": the one asked is the target
             for token in trigger_tokens:
@@ -540,8 +541,12 @@ class _SentenceCoder:
         return actors
 
     def _agent(self, head) -> Actor | None:
+        if head.lemma_.lower() in QUANTITY_NOUNS:   # "thousands of students", "a group of rebels"
+            of = [g for c in head.children if c.dep_ == "prep" and c.lower_ == "of" for g in c.children if g.dep_ == "pobj"]
+            if of:
+                return self._agent(of[0])
         sector = AGENT_SECTORS.get(head.lemma_.lower())
-        if sector is None or head.pos_ not in {"NOUN", "PROPN"} or head.ent_type_ in NON_ACTOR_TYPES:
+        if sector is None or head.pos_ not in {"NOUN", "PROPN"} or head.ent_type_ in NON_ACTOR_TYPES - {"NORP"}:
             return None
         left = min((t.i for t in head.subtree if t.dep_ in {"amod", "compound", "det", "nummod"} and t.head == head), default=head.i)
         return Actor(text=self.doc[left : head.i + 1].text, name=None, country_code=None, igo_code=None,

@@ -1,30 +1,88 @@
+"""The annotation stage: NER with the gazetteer rule layers, linking, person names and roles."""
+
 import pandas as pd
 
-from schemas import EntitySchema, MentionSchema
-from tasks.entities import entity_id, entity_name, extract_entities
+from schemas import EntitySchema, EventSchema, MentionSchema
+from tasks.annotate import annotate_records, annotation_rows, entity_id, entity_name
 
-TEXT = (
-    "Russian Defense Minister Sergei Shoigu said on August 10 that Russian forces will hold drills near the "
-    "Afghan border. On August 11, Mullah Abdul Ghani Baradar met Zamir Kabulov in Doha, Qatar. "
-    "NATO and the United Nations issued statements."
+# Written for these tests in the manner of a think-tank brief (not a benchmark text).
+BRIEF = (
+    "Russia completed joint military exercises with troops from Tajikistan and Uzbekistan on August 10 as the "
+    "Taliban advanced in northern Afghanistan. Russian Defense Minister Sergei Shoigu said the CSTO stands ready. "
+    "On August 11, Mullah Abdul Ghani Baradar had separate meetings with Turkmen Deputy Foreign Minister Vepa "
+    "Hajiev and Uzbek officials in Qatar. The spokesman in Doha said that Baradar and Hajiev discussed border issues. "
+    "In July, a Taliban delegation visited Ashgabat. NATO and the UN are watching Kabul."
 )
 
 
-def test_entities_and_mentions_line_up_with_text():
+def _annotate(text=BRIEF, published="2021-08-13"):
+    return annotate_records([{"id": "x", "text": text, "published_at": published}])[0]
+
+
+def _by_text(result):
+    found = {}
+    for e in result["entities"]:
+        found.setdefault(e["text"], e)
+    return found
+
+
+def test_countries_demonyms_places_are_linked():
+    found = _by_text(_annotate())
+    assert (found["Russia"]["type"], found["Russia"]["country_code"], found["Russia"]["geonames_id"]) == ("GPE", "RUS", 2017370)
+    assert (found["Turkmen"]["type"], found["Turkmen"]["name"], found["Turkmen"]["country_code"]) == ("NORP", "Turkmenistan", "TKM")
+    ashgabat = found["Ashgabat"]   # the bare model calls it a person
+    assert (ashgabat["type"], ashgabat["geonames_id"], ashgabat["country_code"]) == ("GPE", 162183, "TKM")
+    assert abs(ashgabat["latitude"] - 37.95) < 0.01 and abs(ashgabat["longitude"] - 58.38) < 0.01
+    assert (found["Doha"]["geonames_id"], found["Doha"]["country_code"]) == (290030, "QAT")
+    assert (found["Kabul"]["geonames_id"], found["Kabul"]["country_code"]) == (1138958, "AFG")
+    assert found["Tajikistan"]["type"] == "GPE"   # the model says NORP
+
+
+def test_people_merge_and_keep_their_office():
+    result = _annotate()
+    found = _by_text(result)
+    full, bare = found["Mullah Abdul Ghani Baradar"], found["Baradar"]
+    assert bare["type"] == "PERSON" and bare["entity_id"] == full["entity_id"] and bare["name"] == full["name"]
+    assert found["Hajiev"]["entity_id"] == found["Vepa Hajiev"]["entity_id"]
+    assert found["Hajiev"]["country_code"] == "TKM"   # inherited from "Turkmen Deputy Foreign Minister Vepa Hajiev"
+    shoigu = found["Sergei Shoigu"]
+    assert (shoigu["role"], shoigu["country_code"], shoigu["sector"]) == ("Defense Minister", "RUS", "GOV/MIL")
+    assert not any(e["text"] == "Defense" for e in result["entities"])   # a title fragment is not an organisation
+
+
+def test_organisations_carry_country_or_igo_codes():
+    found = _by_text(_annotate())
+    assert (found["Taliban"]["country_code"], found["Taliban"]["sector"]) == ("AFG", "REB")
+    assert found["NATO"]["igo_code"] == "NATO"
+    assert found["CSTO"]["igo_code"] == "CSTO"
+    assert found["UN"]["igo_code"] == "UNO" and found["UN"]["name"] == "United Nations"
+
+
+def test_offsets_line_up():
+    result = _annotate()
+    for e in result["entities"]:
+        assert BRIEF[e["start"] : e["end"]] == e["text"]
+
+
+def test_rows_validate_and_skip_other_languages():
     articles = pd.DataFrame(
-        {"article_id": ["0123456789abcdef", "1123456789abcdef"], "text": [TEXT, "Ein Text auf Deutsch über Berlin."], "language": ["en", "de"]}
+        {
+            "article_id": ["0123456789abcdef", "1123456789abcdef"],
+            "text": [BRIEF, "Ein Text auf Deutsch über Berlin und Moskau."],
+            "language": ["en", "de"],
+            "published_at": [pd.Timestamp("2021-08-13"), pd.NaT],
+        }
     )
-    rows = extract_entities(articles)
-    names = set(zip(rows.entities["name"], rows.entities["type"]))
-    assert ("Sergei Shoigu", "PERSON") in names
-    assert ("Qatar", "GPE") in names
-    assert not any(t in {"DATE", "CARDINAL"} for _, t in names)
-    for m in rows.mentions.itertuples():
-        assert TEXT[m.start_char : m.end_char] == m.text
-    assert set(rows.mentions["article_id"]) == {"0123456789abcdef"}  # the German text is skipped
-    assert rows.mentions["sentence"].max() >= 1
-    EntitySchema.validate(rows.entities, lazy=True)
-    MentionSchema.validate(rows.mentions, lazy=True)
+    entities, mentions, events = annotation_rows(articles)
+    assert set(mentions["article_id"]) == {"0123456789abcdef"}
+    assert entities["entity_id"].is_unique
+    for m in mentions.itertuples():
+        assert BRIEF[m.start_char : m.end_char] == m.text
+        assert m.sentence_start <= m.start_char < m.end_char <= m.sentence_end
+    EntitySchema.validate(entities, lazy=True)
+    MentionSchema.validate(mentions, lazy=True)
+    EventSchema.validate(events, lazy=True)
+    assert len(events) >= 5 and events["event_id"].is_unique
 
 
 def test_names_and_ids():
@@ -34,5 +92,5 @@ def test_names_and_ids():
 
 
 def test_empty_input():
-    rows = extract_entities(pd.DataFrame({"article_id": [], "text": [], "language": []}))
-    assert rows.entities.empty and rows.mentions.empty
+    entities, mentions, events = annotation_rows(pd.DataFrame({"article_id": [], "text": [], "language": []}))
+    assert entities.empty and mentions.empty and events.empty

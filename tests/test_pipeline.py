@@ -12,7 +12,8 @@ from warehouse import loader
 
 pytestmark = pytest.mark.xdist_group("prefect")
 EXPECTED = json.loads((Path(__file__).resolve().parents[1] / "samples" / "expected.json").read_text(encoding="utf-8"))
-TABLES = ("articles", "entities", "mentions", "pages", "quarantine")
+TABLES = ("articles", "entities", "mentions", "events", "pages", "quarantine")
+GOLD = [a for a in EXPECTED["articles"] if "gold" in a]
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +117,71 @@ def test_entities_found(runs):
     assert mentions > 5 * len(EXPECTED["articles"])
     gpes = {r[0] for r in query(runs, "SELECT name FROM entities WHERE type = 'GPE'")}
     assert {"Russia", "China"} & gpes
+
+
+def test_events_coded(runs):
+    (events,) = query(runs, "SELECT count(*) FROM events")[0]
+    assert events >= len(EXPECTED["articles"])
+    (doubled,) = query(runs, "SELECT count(*) - count(DISTINCT event_id) FROM events")[0]
+    assert doubled == 0
+    (orphans,) = query(runs, "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = e.article_id)")[0]
+    assert orphans == 0
+
+
+def _gold_article_id(runs, article):
+    rows = query(runs, "SELECT article_id, text FROM articles WHERE url = ?", [url(runs, article["publisher"], article["path"])])
+    assert len(rows) == 1
+    return rows[0]
+
+
+@pytest.mark.parametrize("article", GOLD, ids=lambda a: a["path"])
+def test_gold_entities(runs, article):
+    article_id, text = _gold_article_id(runs, article)
+    rows = query(
+        runs,
+        "SELECT m.text, m.label, m.start_char, m.end_char, m.sentence_start, m.sentence_end, e.name, e.country_code, "
+        "e.geonames_id, e.igo_code, e.role, e.sector, e.latitude FROM mentions m JOIN entities e USING (entity_id) "
+        "WHERE m.article_id = ?",
+        [article_id],
+    )
+    found = [
+        dict(zip(("text", "type", "start", "end", "s_start", "s_end", "name", "country_code", "geonames_id", "igo_code", "role", "sector", "latitude"), r))
+        for r in rows
+    ]
+    for m in found:
+        assert text[m["start"] : m["end"]] == m["text"]
+        assert m["s_start"] <= m["start"] and m["end"] <= m["s_end"]
+    for expected in article["gold"]["entities"]:
+        matches = [m for m in found if m["text"] == expected["text"]]
+        assert matches, f"no mention {expected['text']!r}"
+        for m in matches:
+            for key, value in expected.items():
+                assert m[key] == value, (expected["text"], key, m[key], value)
+            if m["geonames_id"] is not None and m["type"] == "GPE" and m["name"] not in ("Russia", "Turkmenistan"):
+                assert m["latitude"] is not None   # cities carry coordinates
+
+
+@pytest.mark.parametrize("article", GOLD, ids=lambda a: a["path"])
+def test_gold_events_exactly(runs, article):
+    article_id, _ = _gold_article_id(runs, article)
+    rows = query(
+        runs,
+        "SELECT cameo_code, actor1_name, actor1_country_code, actor2_name, actor2_country_code, "
+        "strftime(event_date, '%Y-%m-%d'), date_precision, location_name, plover_type, quad_class, goldstein, "
+        "cameo_root, sentence, trigger FROM events WHERE article_id = ?",
+        [article_id],
+    )
+    got = sorted(
+        (r[0], (r[1], r[2]) if r[1] else None, (r[3], r[4]) if r[3] else None, r[5], r[6], r[7]) for r in rows
+    )
+    want = sorted(
+        (
+            e["cameo_code"], tuple(e["actor1"]) if e["actor1"] else None, tuple(e["actor2"]) if e["actor2"] else None,
+            e["event_date"], e["date_precision"], e["location"],
+        )
+        for e in article["gold"]["events"]
+    )
+    assert got == want
+    for r in rows:
+        assert r[11] == r[0][:2] and r[8] and r[9] in (1, 2, 3, 4) and -10 <= r[10] <= 10
+        assert r[13] and r[12]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from tasks import cameo, dates
-from tasks.annotate import ANNOTATOR_VERSION, Mention
+from tasks.annotate import ANNOTATOR_VERSION, TITLE_WORDS, Mention
 
 EVENT_COLUMNS = [
     "event_id", "article_id", "sentence_index", "sentence", "trigger", "trigger_start", "event_date",
@@ -591,10 +591,14 @@ class _SentenceCoder:
                 return [actor]
         persons = self._persons_in(head)
         if persons:
+            after = head.right_edge.i + 1   # "... Zamir Kabulov, and Turkmen Deputy Foreign Minister Vepa Hajiev"
+            if after < self.sent.end and self.doc[after].text in {",", "and"}:
+                known = {p.entity_id for p in persons}
+                persons += [p for p in self._people_from(after) if p.entity_id not in known]
             return persons
-        appositive = self._appositive_person(head)
-        if appositive is not None:   # "Russia's special envoy on Afghanistan, Zamir Kabulov,"
-            return [appositive]
+        appositive = self._appositive_people(head)
+        if appositive:   # "Russia's special envoy on Afghanistan, Zamir Kabulov,"
+            return appositive
         found: list[Actor] = []
         frontier = [c for c in head.children if c.dep_ in NP_DEPS]
         depth = 0
@@ -628,19 +632,36 @@ class _SentenceCoder:
             depth += 1
         return found
 
-    def _appositive_person(self, head) -> Actor | None:
+    def _appositive_people(self, head) -> list[Actor]:
+        """ "Russia's special envoy on Afghanistan, Zamir Kabulov, and Turkmen Deputy Foreign Minister
+        Vepa Hajiev": the people a title phrase introduces, the rest of the list included."""
         if head.lemma_.lower() not in AGENT_SECTORS and head.lower_ not in TITLE_NOUNS:
-            return None
+            return []
         after = head.right_edge.i + 1
         if after < self.sent.end and self.doc[after].lower_ in {"on", "to", "for", "in"}:
             after += 1   # "envoy on Afghanistan, X": skip the envoy's brief
             while after < self.sent.end and self.doc[after].pos_ == "PROPN":
                 after += 1
-        if after + 1 < self.sent.end and self.doc[after].text == ",":
-            mention = self.by_token.get(after + 1)
-            if mention is not None and mention.label == "PERSON" and mention.token_start == after + 1:
-                return self._actor(mention)
-        return None
+        if not (after + 1 < self.sent.end and self.doc[after].text == ","):
+            return []
+        return self._people_from(after + 1)
+
+    def _people_from(self, i: int) -> list[Actor]:
+        """People listed from token i on: titles, nationalities, commas and 'and' between names."""
+        people = []
+        while i < self.sent.end:
+            token = self.doc[i]
+            mention = self.by_token.get(i)
+            if mention is not None and mention.label == "PERSON" and mention.token_start == i:
+                actor = self._actor(mention)
+                if actor is not None:
+                    people.append(actor)
+                i = mention.token_end
+            elif token.text in {",", "and", "the"} or token.lower_ in TITLE_WORDS or (mention is not None and mention.label in {"NORP", "GPE"}):
+                i += 1
+            else:
+                break
+        return people
 
     def _persons_in(self, head) -> list[Actor]:
         """Every person named in a noun phrase (its clauses and locative phrases left out)."""

@@ -1,0 +1,94 @@
+"""Event coding: CAMEO codes, PLOVER types, dyads, dates and places from the parse.
+
+The sentences are written for these tests (news-style, not benchmark records)."""
+
+import pytest
+
+from schemas.models import PLOVER_TYPES
+from tasks import cameo
+from tasks.annotate import annotate_records
+
+PUBLISHED = "2024-05-15"   # a Wednesday
+
+
+def _events(text, published=PUBLISHED):
+    return annotate_records([{"id": 1, "text": text, "published_at": published}])[0]["events"]
+
+
+def _dyads(events):
+    return {
+        (e["cameo_code"], (e["actor1"] or {}).get("country_code"), (e["actor2"] or {}).get("country_code"))
+        for e in events
+    }
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # mood: threat, demand, rejection of cooperation, intent
+        ("Iran threatened on Tuesday to impose sanctions on Azerbaijan over the border dispute.", ("132", "IRN", "AZE")),
+        ("Germany said on Monday that Serbia must withdraw its troops from the border.", ("104", "DEU", "SRB")),
+        ("Pakistan refused to meet Indian negotiators in Geneva.", ("125", "PAK", "IND")),
+        ("Kenya said it will send aid to Haiti.", ("033", "KEN", "HTI")),
+        # plain verbs, nationalities and possessives as actors
+        ("Chinese warships fired on a Philippine supply vessel near the Spratly Islands last week.", ("193", "CHN", "PHL")),
+        ("Japan praised South Korea for its decision.", ("051", "JPN", "KOR")),
+        ("Turkey accused Greece of violating its airspace.", ("112", "TUR", "GRC")),
+        ("Ukraine rejected Russia's proposal for a ceasefire.", ("120", "UKR", "RUS")),
+        # a generic agent takes the country of the sentence
+        ("Egyptian police arrested dozens of protesters in Cairo on Friday.", ("173", "EGY", "EGY")),
+    ],
+)
+def test_codes_and_dyads(text, expected):
+    assert expected in _dyads(_events(text))
+
+
+def test_reciprocal_agreement_gives_both_directions_with_date_and_place():
+    events = _events("France and Germany signed a defence agreement in Berlin on March 3.")
+    assert _dyads(events) == {("057", "FRA", "DEU"), ("057", "DEU", "FRA")}
+    for e in events:
+        assert (e["event_date"], e["date_precision"]) == ("2024-03-03", "day")
+        assert e["location"]["name"] == "Berlin" and e["location"]["country_code"] == "DEU"
+        assert e["plover_type"] == "SUPPORT" and e["quad_class"] == 1
+
+
+def test_seed_like_events():
+    text = (
+        "Russia completed joint military exercises with troops from Tajikistan and Uzbekistan on August 10. "
+        "On August 11, Mullah Abdul Ghani Baradar had separate meetings with Russia's special envoy on Afghanistan, "
+        "Zamir Kabulov, and Turkmen Deputy Foreign Minister Vepa Hajiev in Qatar. In July, a Taliban delegation "
+        "visited Ashgabat."
+    )
+    events = _events(text, "2021-08-13")
+    drills = [e for e in events if e["trigger"].endswith("exercises")]
+    assert {(e["actor1"]["country_code"], e["actor2"]["country_code"]) for e in drills} == {("RUS", "TJK"), ("RUS", "UZB")}
+    assert all(e["cameo_code"] == "062" and e["event_date"] == "2021-08-10" and e["date_precision"] == "day" for e in drills)
+    meetings = [e for e in events if "meetings" in e["trigger"]]
+    assert {e["actor2"]["name"] for e in meetings} == {"Zamir Kabulov", "Vepa Hajiev"}
+    assert {e["actor2"]["country_code"] for e in meetings} == {"RUS", "TKM"}
+    for e in meetings:
+        assert e["cameo_code"].startswith("04") and e["event_date"] == "2021-08-11"
+        assert e["location"]["name"] == "Qatar" and e["location"]["country_code"] == "QAT"
+    (visit,) = [e for e in events if e["trigger"] == "visited"]
+    assert (visit["cameo_code"], visit["event_date"], visit["date_precision"]) == ("042", "2021-07-01", "month")
+    assert (visit["actor1"]["name"], visit["location"]["name"], visit["location"]["geonames_id"]) == ("Taliban", "Ashgabat", 162183)
+
+
+def test_no_event_without_an_actor_or_a_trigger():
+    assert _events("The weather was mild and the markets were calm on Tuesday.") == []
+    assert _events("It was agreed.") == []
+
+
+def test_cameo_tables_cover_the_lexicon():
+    codes = {t.code for entries in cameo.triggers().values() for t in entries}
+    assert len(codes) > 100
+    for code in codes | set(cameo.INTENT_BY_ROOT.values()) | set(cameo.THREAT_BY_ROOT.values()) | set(cameo.DEMAND_BY_ROOT.values()):
+        assert 1 <= int(cameo.root(code)) <= 20
+        assert -10 <= cameo.goldstein(code) <= 10
+        assert cameo.quad_class(code) in (1, 2, 3, 4)
+        plover = cameo.plover_type(code)
+        assert plover is None or plover in PLOVER_TYPES
+    assert cameo.plover_type("042") == "CONSULT" and cameo.plover_type("087") == "RETREAT"
+    assert cameo.plover_type("190") == "ASSAULT" and cameo.plover_type("100") == "REQUEST"
+    assert cameo.quad_class("062") == 2 and cameo.quad_class("112") == 3 and cameo.quad_class("193") == 4
+    assert cameo.goldstein("057") > cameo.goldstein("040") > 0 > cameo.goldstein("112") > cameo.goldstein("190")

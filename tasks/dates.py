@@ -85,6 +85,8 @@ def resolve(expression: str, published: date | None, tense: str = UNKNOWN) -> Re
         if match is None:
             continue
         found = _from_match(kind, match, published, tense)
+        if found is _INVALID:
+            return None   # "February 30" is no date, not "February"
         if found is not None:
             return ResolvedDate(found[0], found[1], text)
     if published is None:
@@ -126,8 +128,11 @@ def _from_match(kind: str, match: re.Match, published: date | None, tense: str) 
         if kind == "m":
             return _nearest_year(published, tense, lambda y: date(y, month, 1), month_level=True), "month"
     except ValueError:   # 31 June, 30 February
-        return None
+        return _INVALID
     return None
+
+
+_INVALID = object()
 
 
 def _nearest_year(published: date, tense: str, make, month_level: bool = False) -> date:

@@ -90,3 +90,38 @@ def test_serve_without_server_is_a_usage_error(tmp_path):
         env={k: v for k, v in __import__("os").environ.items() if k != "PREFECT_API_URL"},
     )
     assert_one_line_error(out, 2, "Prefect server")
+
+
+def test_annotate_json_lines_contract():
+    import json
+
+    lines = [
+        json.dumps({"id": "a", "text": "In July, a Taliban delegation visited Ashgabat.", "published_at": "2021-08-13"}),
+        "not json at all",
+        json.dumps({"id": 7, "text": "NATO condemned Russia on Monday."}),
+        json.dumps({"id": "no-text"}),
+        json.dumps({"id": "bad-date", "text": "x", "published_at": "yesterday"}),
+    ]
+    out = subprocess.run(
+        [WIREHOUSE, "annotate", "--batch-size", "2"], input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 3   # one line per bad input
+    results = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r.get("id") for r in results] == ["a", None, 7, "no-text", "bad-date"]   # one output per input, in order
+    first = results[0]
+    ashgabat = next(e for e in first["entities"] if e["text"] == "Ashgabat")
+    assert {k: ashgabat[k] for k in ("start", "end", "type", "name", "country_code", "geonames_id")} == {
+        "start": 38, "end": 46, "type": "GPE", "name": "Ashgabat", "country_code": "TKM", "geonames_id": 162183,
+    }
+    (visit,) = first["events"]
+    assert (visit["cameo_code"], visit["plover_type"], visit["event_date"], visit["date_precision"]) == ("042", "CONSULT", "2021-07-01", "month")
+    assert visit["actor1"]["name"] == "Taliban" and visit["location"]["geonames_id"] == 162183
+    assert set(visit) >= {"cameo_code", "plover_type", "actor1", "actor2", "event_date", "date_precision", "location", "trigger", "sentence"}
+    assert results[2]["events"][0]["event_date"] is None   # no publication date, no anchor for "Monday"
+    assert "error" in results[1] and "error" in results[3] and "error" in results[4]
+
+
+def test_annotate_empty_input_is_fine():
+    out = subprocess.run([WIREHOUSE, "annotate"], input="", capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout == ""

@@ -178,12 +178,13 @@ def entity_id(key: str, kind: str) -> str:
     return hashlib.sha256(f"{kind}|{key.casefold()}".encode("utf-8")).hexdigest()[:16]
 
 
-def annotate_docs(texts: Iterable[str], published: Iterable[date | None]) -> Iterator[Annotation]:
+def annotate_docs(texts: Iterable[str], published: Iterable[date | None], n_process: int = 1) -> Iterator[Annotation]:
     """Annotate texts with one `nlp.pipe` pass.
 
     Args:
         texts: article bodies.
         published: each text's publication date (anchors relative dates), or None.
+        n_process: spaCy worker processes for the model (the rule layers run in this process).
 
     Returns:
         One `Annotation` per text, in order.
@@ -192,7 +193,8 @@ def annotate_docs(texts: Iterable[str], published: Iterable[date | None]) -> Ite
 
     nlp = load_pipeline()
     gaz = gazetteer_module.load()
-    for doc, when in zip(nlp.pipe((t[:MAX_TEXT_CHARS] for t in texts), batch_size=BATCH_SIZE), published):
+    docs = nlp.pipe((t[:MAX_TEXT_CHARS] for t in texts), batch_size=BATCH_SIZE, n_process=n_process)
+    for doc, when in zip(docs, published):
         mentions = link_mentions(doc, gaz)
         yield Annotation(mentions=mentions, events=code_events(doc, mentions, when))
 
@@ -697,7 +699,8 @@ def annotation_rows(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame,
     if not articles.empty:
         wanted = articles[articles["language"].isna() | articles["language"].isin(NER_LANGUAGES)]
         published = [_as_date(p) for p in wanted.get("published_at", pd.Series([None] * len(wanted)))]
-        texts = [str(t) for t in wanted["text"]]
+        titles = wanted["title"] if "title" in wanted else pd.Series([None] * len(wanted), index=wanted.index)
+        texts = [_without_headline(str(t), title) for t, title in zip(wanted["text"], titles)]
         for article_id, annotation in zip(wanted["article_id"], annotate_docs(texts, published)):
             for m in annotation.mentions:
                 row = asdict(m.entity)
@@ -731,6 +734,14 @@ def annotation_rows(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame,
         event_frame[column] = event_frame[column].astype("float64")
     event_frame["location_geonames_id"] = event_frame["location_geonames_id"].astype("Int64")
     return entity_frame, mention_frame, event_frame
+
+
+def _without_headline(text: str, title) -> str:
+    """Blank a leading headline out (offsets kept): title case confuses NER, and the body reports
+    the same event in a proper sentence."""
+    if isinstance(title, str) and title and text.startswith(title):
+        return " " * len(title) + text[len(title):]
+    return text
 
 
 def _as_date(value) -> date | None:

@@ -415,6 +415,7 @@ class _SentenceCoder:
         if not pairs:
             return []
         when = self._date(anchor, trigger_tokens)
+        trigger_tokens = list({t.i: t for t in trigger_tokens}.values())
         trigger_text = " ".join(t.text for t in sorted(trigger_tokens, key=lambda t: t.i))
         events = []
         for actor1, actor2 in pairs[:MAX_DYADS_PER_TRIGGER]:

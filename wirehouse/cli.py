@@ -17,7 +17,7 @@ DEFAULT_DB = "warehouse/wirehouse.duckdb"
 DEFAULT_CRON = "*/30 * * * *"
 DEMO_PORT = 8765
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-DEMO_QUERIES = ("articles_by_source", "top_entities", "fetch_outcomes")
+DEMO_QUERIES = ("articles_by_source", "top_entities", "events_by_type", "recent_events", "fetch_outcomes")
 
 
 class CliError(Exception):

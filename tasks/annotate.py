@@ -306,6 +306,8 @@ def _fix_entities(doc, gaz) -> list:
             continue  # names are capitalised in English: "electro", "bush" are the model's noise
         if end - start == 1 and doc[start].lower_ in GENERIC_WORDS and not gaz.organization(doc[start].text):
             continue  # "Institute", "March" alone: a common word, not a name
+        if end - start == 1 and label != "NORP" and doc[start].pos_ in {"ADV", "VERB", "AUX", "ADP", "PRON", "DET"}:
+            continue  # "Nationally", "Played": a capitalised word at a sentence start
         text = doc[start:end].text
         if label in {"PERSON", "ORG", "NORP", "FAC"} and not gaz.organization(text):
             if gaz.country(text) and not gaz.demonym(text):
@@ -331,6 +333,7 @@ ORG_HEADS = frozenset(
         "organization", "organisation", "army", "navy", "corps", "police", "records", "press", "exchange",
         "network", "church", "parliament", "assembly", "court", "office", "band", "orchestra", "choir",
         "airlines", "airways", "railway", "railroad", "times", "post", "telegraph", "herald", "tribune",
+        "force", "forces", "guard", "command", "service",
     }
 )
 LOC_HEADS = {

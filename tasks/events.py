@@ -52,7 +52,7 @@ FUTURE_AUX = frozenset({"will", "would", "shall", "'ll", "wo"})
 DEMAND_AUX = frozenset({"must", "should"})
 TARGET_PREPS = frozenset({"with", "to", "against", "toward", "towards", "on", "into", "upon", "over", "at", "from", "for"})
 LOCATIVE_PREPS = frozenset({"in", "at", "near", "inside", "outside"})
-RECIPROCAL = frozenset({"040", "046", "057", "060", "061", "062", "190", "0"})
+RECIPROCAL = frozenset({"040", "046", "057", "060", "061", "062", "190"})   # "X and Y met": both directions
 PRONOUNS = frozenset({"it", "they", "he", "she", "we", "its", "their", "his", "her"})
 JOINT_WORDS = frozenset({"joint", "together", "combined", "bilateral", "trilateral"})
 NP_DEPS = frozenset({"compound", "amod", "poss", "nmod", "appos", "prep", "pobj", "conj", "cc"})
@@ -213,9 +213,9 @@ class _SentenceCoder:
             coded = self._mood(code, anchor, trigger_tokens)
             if coded is None:
                 continue
-            code, trigger_tokens, anchor, claimed_more, actor1_override = coded
+            code, trigger_tokens, anchor, claimed_more = coded
             claimed.update(claimed_more)
-            events.extend(self._events(code, trigger_tokens, anchor, actor1_override))
+            events.extend(self._events(code, trigger_tokens, anchor))
         return events
 
     def _must_demand(self, token):
@@ -350,7 +350,6 @@ class _SentenceCoder:
         """Recode for intent, threat, demand and rejection; returns None when negated conflict."""
         root = cameo.root(code)
         claimed: set[int] = set()
-        actor1_override = None
         children = list(anchor.children)
         negated = any(c.dep_ == "neg" for c in children)
         auxes = {c.lower_ for c in children if c.dep_ in {"aux", "auxpass"}}
@@ -363,7 +362,7 @@ class _SentenceCoder:
             claimed.add(governor.i)
             gov_negated = any(c.dep_ == "neg" for c in governor.children)
             if gov_lemma in REJECT_GOVERNORS or gov_negated:
-                code = REJECT_OR_NONE(root)
+                code = _rejection(root)
             elif gov_lemma in THREAT_GOVERNORS:
                 code = cameo.THREAT_BY_ROOT.get(root, "130") if int(root) >= 9 else "130"
             elif gov_lemma in DEMAND_GOVERNORS:
@@ -376,23 +375,19 @@ class _SentenceCoder:
             else:
                 code = cameo.THREAT_BY_ROOT.get(root, "130")
             anchor = governor
-            return (code, trigger_tokens, anchor, claimed, None) if code else None
+            return (code, trigger_tokens, anchor, claimed) if code else None
         if negated:
-            code = REJECT_OR_NONE(root)
-            return (code, trigger_tokens, anchor, claimed, None) if code else None
-        if auxes & DEMAND_AUX and governor is not None and gov_lemma in SAY_VERBS:
-            # "X said Y must withdraw": a demand by X of Y
-            actor1_override = governor
-            return ("100" if int(root) <= 8 else "100", [governor, *trigger_tokens], governor, {governor.i}, anchor)
+            code = _rejection(root)
+            return (code, trigger_tokens, anchor, claimed) if code else None
         if auxes & FUTURE_AUX:
             if int(root) <= 8 and root not in {"01", "03"}:
                 code = cameo.INTENT_BY_ROOT.get(root, "030")
             elif int(root) >= 16 or root in {"12", "14"}:
                 code = cameo.THREAT_BY_ROOT.get(root, code)
-        return code, trigger_tokens, anchor, claimed, actor1_override
+        return code, trigger_tokens, anchor, claimed
 
     # ---- actors, place, date ----------------------------------------------------------------
-    def _events(self, code: str, trigger_tokens, anchor, demand_target) -> list[Event]:
+    def _events(self, code: str, trigger_tokens, anchor, demand_target=None) -> list[Event]:
         actor1_tokens, actor2_tokens = self._roles(anchor, trigger_tokens, code)
         if demand_target is not None:   # "X said Y must ...": Y is the target
             actor2_tokens = self._subjects(demand_target)
@@ -787,13 +782,9 @@ def _governing_verb(token):
     return token
 
 
-def REJECT_OR_NONE(root: str) -> str | None:
-    """Negated or refused cooperation is a rejection; negated conflict is no event."""
-    if int(root) <= 8:
-        return cameo.REJECT_BY_ROOT.get(root, "120")
-    if root in {"12"}:
-        return None
-    return None
+def _rejection(root: str) -> str | None:
+    """Negated or refused cooperation is a rejection (12x); negated conflict is no event."""
+    return cameo.REJECT_BY_ROOT.get(root, "120") if int(root) <= 8 else None
 
 
 def _tense(verb) -> str:

@@ -142,3 +142,60 @@ def test_load_twice_adds_nothing_and_updates_changed(tmp_path):
     import gzip
 
     assert gzip.decompress(raw).startswith(b"<html>")
+
+
+def _annotated_batch(run_id, texts):
+    from tasks.annotate import annotation_rows
+
+    bodies = [BODY.format(t) for t in texts]
+    results = [result(f"https://x.org/{i}", body=b) for i, b in enumerate(bodies)]
+    ex = [extracted(r.url, b, text=t) | {"published_at": "2021-08-13"} for r, b, t in zip(results, bodies, texts)]
+    articles = article_rows(ex, run_id, NOW)
+    entities, mentions, events = annotation_rows(articles)
+    valid = set(articles["article_id"])
+    requests = [FetchRequest(r.url, "s") for r in results]
+    return RunBatch(
+        run_id=run_id, pages=page_rows(results), articles=articles, entities=entities, mentions=mentions, events=events,
+        fetch_log=fetch_log_rows(run_id, results, ex, valid, set()), url_state=url_state_rows(requests, results, ex, valid),
+        quarantine=empty_quarantine(), discovered={"s": len(bodies)},
+    )
+
+
+def test_events_and_linked_entities_load_idempotently(tmp_path):
+    db = tmp_path / "w.duckdb"
+    padding = " Analysts in Brussels expect more meetings of this kind before the end of the year."
+    texts = [
+        "On August 11, Mullah Abdul Ghani Baradar met Zamir Kabulov in Doha. Baradar said talks would go on." + padding,
+        "In July, a Taliban delegation visited Ashgabat. Turkmenistan shares a border with Afghanistan." + padding,
+    ]
+    counts = []
+    for run_id, batch_texts in (("r1", texts), ("r2", texts), ("r3", [texts[0].replace("August 11", "August 12"), texts[1]])):
+        start_run(db, run_id, None, "x")
+        report = load_batch(db, _annotated_batch(run_id, batch_texts))
+        counts.append({t: report.table_counts[t] for t in ("articles", "entities", "mentions", "events")})
+    assert counts[0]["events"] >= 2 and counts[0]["mentions"] >= 8
+    assert counts[1] == counts[0]                      # a rerun doubles nothing
+    assert counts[2] == counts[0]                      # a changed article's events are replaced, not added to
+    con = loader.connect(db, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) - count(DISTINCT event_id) FROM events").fetchone()[0] == 0
+        dates = {r[0] for r in con.execute("SELECT strftime(event_date, '%Y-%m-%d') FROM events WHERE cameo_code LIKE '04%' AND trigger = 'met'").fetchall()}
+        assert dates == {"2021-08-12"}
+        ashgabat = con.execute("SELECT geonames_id, country_code, latitude FROM entities WHERE name = 'Ashgabat'").fetchone()
+        assert ashgabat[:2] == (162183, "TKM") and ashgabat[2] is not None
+    finally:
+        con.close()
+
+
+def test_entity_rows_keep_what_is_known_and_fill_what_was_not(tmp_path):
+    db = tmp_path / "w.duckdb"
+    con = loader.connect(db)
+    try:
+        loader.migrate(con)
+        row = {"entity_id": "a" * 16, "name": "Vepa Hajiev", "type": "PERSON", "country_code": None, "role": None}
+        loader.upsert(con, "entities", pd.DataFrame([row]), update=("country_code", "role"), fill_only=True)
+        loader.upsert(con, "entities", pd.DataFrame([row | {"country_code": "TKM", "role": "Deputy Foreign Minister"}]), update=("country_code", "role"), fill_only=True)
+        loader.upsert(con, "entities", pd.DataFrame([row | {"country_code": "UZB"}]), update=("country_code", "role"), fill_only=True)
+        assert con.execute("SELECT country_code, role FROM entities").fetchall() == [("TKM", "Deputy Foreign Minister")]
+    finally:
+        con.close()

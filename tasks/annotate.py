@@ -308,6 +308,8 @@ def _fix_entities(doc, gaz) -> list:
             continue  # "Institute", "March" alone: a common word, not a name
         if end - start == 1 and label != "NORP" and doc[start].pos_ in {"ADV", "VERB", "AUX", "ADP", "PRON", "DET"}:
             continue  # "Nationally", "Played": a capitalised word at a sentence start
+        if any(t.pos_ == "VERB" and t.is_lower for t in doc[start:end]):
+            continue  # "Smith met Jones": a clause, not a name
         text = doc[start:end].text
         if label in {"PERSON", "ORG", "NORP", "FAC"} and not gaz.organization(text):
             if gaz.country(text) and not gaz.demonym(text):
@@ -562,13 +564,17 @@ def _person_names(spans) -> dict[str, str]:
         if name in canonical:
             continue
         tokens = name.split()
-        best = name
-        for candidate in full:
-            parts = candidate.split()
-            if len(parts) > len(tokens) and parts[-len(tokens):] == tokens:
-                if len(candidate) > len(best):
-                    best = candidate
-        canonical[name] = entity_name(best)
+        longer = {
+            entity_name(c) for c in full
+            if len(c.split()) > len(tokens) and c.split()[-len(tokens):] == tokens
+        }
+        # "Baradar" is the longest name ending so ("Mullah Abdul Ghani Baradar" over "Ghani Baradar"),
+        # unless two different people end so ("John Smith", "Anna Smith"): then it stays as written.
+        longest = max(longer, key=len) if longer else name
+        if all(longest.endswith(other) for other in longer):
+            canonical[name] = longest
+        else:
+            canonical[name] = name
     return canonical
 
 
@@ -726,6 +732,7 @@ def annotation_rows(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame,
                     }
                 )
             events.extend(event_rows(article_id, annotation.events))
+    _join_bare_surnames(entities, mentions, events)
     entity_frame = pd.DataFrame(list(entities.values()), columns=ENTITY_COLUMNS)
     entity_frame["geonames_id"] = entity_frame["geonames_id"].astype("Int64")
     for column in ("latitude", "longitude"):
@@ -741,6 +748,37 @@ def annotation_rows(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame,
         event_frame[column] = event_frame[column].astype("float64")
     event_frame["location_geonames_id"] = event_frame["location_geonames_id"].astype("Int64")
     return entity_frame, mention_frame, event_frame
+
+
+def _join_bare_surnames(entities: dict[str, dict], mentions: list[dict], events: list[dict]) -> None:
+    """Across the batch, a person named by surname only ("Baradar" in a piece that never gives the
+    full name) is the one full name in the batch that ends so, when exactly one does."""
+    by_surname: dict[str, set[str]] = {}
+    for entity in entities.values():
+        parts = entity["name"].split()
+        if entity["type"] == "PERSON" and len(parts) >= 2:
+            by_surname.setdefault(parts[-1], set()).add(entity["entity_id"])
+    remap = {}
+    for entity in list(entities.values()):
+        if entity["type"] == "PERSON" and " " not in entity["name"]:
+            full = by_surname.get(entity["name"], set())
+            if len(full) == 1:
+                target = next(iter(full))
+                remap[entity["entity_id"]] = target
+                for key, value in entity.items():   # what the bare mention knew (a role) is kept
+                    if entities[target].get(key) is None and value is not None:
+                        entities[target][key] = value
+                del entities[entity["entity_id"]]
+    if not remap:
+        return
+    for mention in mentions:
+        mention["entity_id"] = remap.get(mention["entity_id"], mention["entity_id"])
+    for event in events:
+        for prefix in ("actor1", "actor2"):
+            old = event[f"{prefix}_entity_id"]
+            if old in remap:
+                event[f"{prefix}_entity_id"] = remap[old]
+                event[f"{prefix}_name"] = entities[remap[old]]["name"]
 
 
 def _without_headline(text: str, title) -> str:

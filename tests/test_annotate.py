@@ -94,3 +94,24 @@ def test_names_and_ids():
 def test_empty_input():
     entities, mentions, events = annotation_rows(pd.DataFrame({"article_id": [], "text": [], "language": []}))
     assert entities.empty and mentions.empty and events.empty
+
+
+def test_a_bare_surname_joins_the_one_full_name_in_the_batch():
+    articles = pd.DataFrame(
+        {
+            "article_id": ["a" * 16, "b" * 16, "c" * 16],
+            "text": [
+                "Mullah Abdul Ghani Baradar met Russian officials in Doha on Monday.",
+                "Baradar visited Ashgabat in July and met Turkmen officials.",
+                "John Smith and Anna Smith spoke in London. On Tuesday, Smith flew to Paris.",   # two Smiths: left alone
+            ],
+            "language": ["en"] * 3,
+            "published_at": [pd.Timestamp("2021-08-13")] * 3,
+        }
+    )
+    entities, mentions, events = annotation_rows(articles)
+    names = dict(zip(entities["entity_id"], entities["name"]))
+    assert names[mentions.loc[mentions["text"] == "Baradar", "entity_id"].iloc[0]] == "Mullah Abdul Ghani Baradar"
+    assert (entities["name"] == "Baradar").sum() == 0
+    assert set(events["actor1_entity_id"].dropna()) <= set(entities["entity_id"])
+    assert "Smith" in set(entities["name"])

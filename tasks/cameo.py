@@ -60,6 +60,9 @@ THREAT_BY_ROOT = {
     "12": "131", "16": "132", "14": "133", "17": "137", "18": "138", "19": "138", "20": "138", "15": "138",
     "13": "130", "10": "130", "11": "130", "09": "130",
 }
+# Threats to do a specific thing have their own codes: to halt talks (134), to halt international
+# involvement (136), to use force (138).
+THREAT_BY_CODE = {"164": "134", "166": "136", "165": "136", "163": "132", "162": "132", "161": "131", "172": "137", "173": "137"}
 DEMAND_BY_ROOT = {"04": "102", "05": "102", "06": "101", "07": "103", "08": "104", "03": "100"}
 REJECT_BY_ROOT = {"02": "120", "03": "120", "04": "125", "05": "120", "06": "121", "07": "122", "08": "123"}
 
@@ -75,6 +78,11 @@ class Trigger:
     @property
     def specificity(self) -> int:
         return (self.particle is not None) + 2 * (self.object is not None)
+
+
+def threat_code(code: str) -> str:
+    """The 13x code for threatening to do `code`."""
+    return THREAT_BY_CODE.get(code) or THREAT_BY_ROOT.get(root(code), "130")
 
 
 def root(code: str) -> str:

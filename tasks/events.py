@@ -93,6 +93,7 @@ class Actor:
     sector: str | None = None
     needs_country: bool = False   # a generic agent ("rebels") or a titled person: country from context
     via_demonym: bool = False     # "Ugandan opposition": the country came from a nationality word
+    is_city: bool = False         # "a curfew in Algiers": a place, often the actor's own
 
     def code(self) -> str | None:
         """The actor's code for dyads: ISO alpha-3, or 'IGO' for an intergovernmental body."""
@@ -247,8 +248,11 @@ class _SentenceCoder:
     def _match(self, token, noun: bool) -> cameo.Trigger | None:
         lemma = token.lemma_.lower()
         entries = self.lexicon.get((noun, lemma))
-        if not entries and noun:
-            entries = self.lexicon.get((noun, token.lower_))
+        if not entries:
+            for candidate in _lemma_candidates(token.lower_, noun):   # the lemmatizer's slips: "staged" -> "stag"
+                entries = self.lexicon.get((noun, candidate))
+                if entries:
+                    break
         if not entries:
             return None
         children = list(token.children)
@@ -364,7 +368,7 @@ class _SentenceCoder:
             if gov_lemma in REJECT_GOVERNORS or gov_negated:
                 code = _rejection(root)
             elif gov_lemma in THREAT_GOVERNORS:
-                code = cameo.THREAT_BY_ROOT.get(root, "130") if int(root) >= 9 else "130"
+                code = cameo.threat_code(code) if int(root) >= 9 else "130"
             elif gov_lemma in DEMAND_GOVERNORS:
                 if gov_lemma == "order" and int(root) >= 14:
                     code = code   # an authority's order to repress or strike is the act itself
@@ -373,7 +377,7 @@ class _SentenceCoder:
             elif int(root) <= 8:
                 code = cameo.INTENT_BY_ROOT.get(root, "030")
             else:
-                code = cameo.THREAT_BY_ROOT.get(root, "130")
+                code = cameo.threat_code(code)
             anchor = governor
             return (code, trigger_tokens, anchor, claimed) if code else None
         if negated:
@@ -383,7 +387,7 @@ class _SentenceCoder:
             if int(root) <= 8 and root not in {"01", "03"}:
                 code = cameo.INTENT_BY_ROOT.get(root, "030")
             elif int(root) >= 16 or root in {"12", "14"}:
-                code = cameo.THREAT_BY_ROOT.get(root, code)
+                code = cameo.threat_code(code)
         return code, trigger_tokens, anchor, claimed
 
     # ---- actors, place, date ----------------------------------------------------------------
@@ -407,7 +411,11 @@ class _SentenceCoder:
             pairs = list(itertools.permutations(actors1, 2))
         else:
             pairs = list(itertools.product(actors1 or [None], actors2 or [None]))
-        pairs = [(a, b) for a, b in pairs if not (a and b and a.entity_id is not None and a.entity_id == b.entity_id)]
+        same = lambda a, b: a and b and a.entity_id is not None and a.entity_id == b.entity_id  # noqa: E731
+        kept = [(a, b) for a, b in pairs if not same(a, b)]
+        if not kept and actors1:   # "X reneged on his commitment": no one else is named
+            kept = [(a, None) for a in actors1]
+        pairs = kept
         if not pairs:
             return []
         when = self._date(anchor, trigger_tokens)
@@ -563,7 +571,7 @@ class _SentenceCoder:
             return
         # A target named by its country ("against Russia") is foreign to the actor; one named by a
         # nationality ("Ugandan opposition candidates") is as likely the actor's own people.
-        codes2 = {a.country_code for a in actors2 if a.country_code and not a.via_demonym}
+        codes2 = {a.country_code for a in actors2 if a.country_code and not (a.via_demonym or a.is_city)}
         for actor in actors1:
             if actor.needs_country and actor.country_code is None:
                 actor.country_code = next((c for c in countries if c not in codes2), None)
@@ -699,6 +707,7 @@ class _SentenceCoder:
                 igo_code=entity.igo_code, entity_id=entity.entity_id, sector=entity.sector,
                 needs_country=titled and entity.country_code is None and entity.igo_code is None,
                 via_demonym=mention.label == "NORP",
+                is_city=entity.latitude is not None,
             )
         return None
 
@@ -772,6 +781,17 @@ class _SentenceCoder:
                     continue
                 return resolved
         return None
+
+
+def _lemma_candidates(word: str, noun: bool) -> list[str]:
+    if noun:
+        return [word, word[:-1]] if word.endswith("s") else [word]
+    out = [word]
+    for suffix, replacements in (("ied", ("y",)), ("ed", ("e", "")), ("ing", ("e", "")), ("es", ("e", "")), ("s", ("",))):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            out.extend(word[: -len(suffix)] + r for r in replacements)
+            break
+    return out
 
 
 def _governing_verb(token):

@@ -414,6 +414,28 @@ def _label_by_context(span, gaz):
     return Span(doc, span.start, span.end, label=label)
 
 
+def _quoted_titles(doc, taken: set[int]) -> list:
+    """A short title-case run in quotation marks is a title: "Gentle On Your Mind", "Operation Sindoor".
+    Quoted speech is mostly lower case and stays out."""
+    from spacy.tokens import Span
+
+    found = []
+    for i, token in enumerate(doc):
+        if token.text not in _OPEN_QUOTES or i + 1 >= len(doc):
+            continue
+        for j in range(i + 2, min(i + 10, len(doc))):
+            if doc[j].text in _CLOSE_QUOTES:
+                words = [t for t in doc[i + 1 : j] if t.is_alpha]
+                capitalised = [t for t in words if t.is_title or t.is_upper]
+                if (
+                    words and doc[i + 1].is_title and len(capitalised) * 2 >= len(words) * 1 + 1
+                    and not taken.intersection(range(i + 1, j))
+                ):
+                    found.append(Span(doc, i + 1, j, label="WORK_OF_ART"))
+                break
+    return found
+
+
 def _described_as_place(span) -> bool:
     """ "X is a village in ...", "X, a town on the coast": the text says what X is."""
     root = span.root
@@ -454,7 +476,9 @@ def _unlabelled_names(doc, spans: list, gaz) -> list:
     taken = set()
     for span in spans:
         taken.update(range(span.start, span.end))
-    added = []
+    added = _quoted_titles(doc, taken)
+    for span in added:
+        taken.update(range(span.start, span.end))
     i = 0
     while i < len(doc):
         if doc[i].pos_ != "PROPN" or i in taken or doc[i].is_sent_start:

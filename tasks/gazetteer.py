@@ -99,15 +99,19 @@ class Gazetteer:
         Returns:
             The chosen `Place`, or None when the name is unknown.
         """
-        candidates = self.places.get(normalize(text).casefold())
+        key = normalize(text).casefold()
+        candidates = self.places.get(key)
         if not candidates:
             return None
+        # A place called so today beats one that once was (Pokrovsk in Ukraine, not Engels, once
+        # Pokrovsk); then a place in a country the text names; then the most populous.
+        primary = [c for c in candidates if c.name.casefold() == key] or candidates
         context = set(context_countries)
         if context:
-            for candidate in candidates:
+            for candidate in primary:
                 if candidate.country_code in context:
                     return candidate
-        return candidates[0]
+        return primary[0]
 
     def organization(self, text: str) -> Organization | None:
         return self.organizations.get(normalize(text).casefold())

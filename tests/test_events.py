@@ -92,3 +92,20 @@ def test_cameo_tables_cover_the_lexicon():
     assert cameo.plover_type("190") == "ASSAULT" and cameo.plover_type("100") == "REQUEST"
     assert cameo.quad_class("062") == 2 and cameo.quad_class("112") == 3 and cameo.quad_class("193") == 4
     assert cameo.goldstein("057") > cameo.goldstein("040") > 0 > cameo.goldstein("112") > cameo.goldstein("190")
+
+
+def test_hypotheticals_and_deadlines():
+    events = _events("Iran threatened to close the Strait of Hormuz if attacked.")
+    assert [e["plover_type"] for e in events] == ["THREATEN"]        # "if attacked" did not happen
+    (demand,) = _events("Chad demanded that French troops leave the country by January.")
+    assert (demand["cameo_code"], demand["actor1"]["country_code"], demand["actor2"]["country_code"]) == ("100", "TCD", "FRA")
+    assert demand["date_precision"] is None and demand["event_date"] == PUBLISHED   # a deadline is not the event's date
+
+
+def test_agreement_between_two_parties_and_current_place_names():
+    assert _dyads(_events("Israel and Hamas agreed on Sunday to extend the truce by two days.")) == {
+        ("030", "ISR", "PSE"), ("030", "PSE", "ISR"),
+    }
+    (repelled,) = _events("Ukraine's military said it repelled a Russian attack near Pokrovsk.")
+    assert (repelled["actor1"]["country_code"], repelled["actor2"]["country_code"]) == ("UKR", "RUS")
+    assert repelled["location"]["name"] == "Pokrovsk" and repelled["location"]["country_code"] == "UKR"

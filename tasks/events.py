@@ -37,7 +37,7 @@ LIGHT_VERBS = frozenset(
         "finish", "conclude", "organize", "organise", "make", "take", "pay", "issue", "lodge", "impose",
         "open", "mount", "announce", "resume", "end", "undertake", "perform", "call", "give", "deliver",
         "provide", "offer", "sign", "reach", "join", "attend", "be", "reiterate", "repeat", "renew", "voice",
-        "express", "put", "file",
+        "express", "put", "file", "approve",
     }
 )
 HAPPEN_VERBS = frozenset({"take", "happen", "occur", "begin", "start", "end", "conclude", "continue", "follow", "kill", "wound"})
@@ -279,6 +279,9 @@ class _SentenceCoder:
                         objects.add(g.lemma_.lower())
             if c.dep_ == "xcomp":
                 objects.add(c.lemma_.lower())
+            if c.dep_ in {"xcomp", "ccomp"}:
+                # "allowed UN inspectors to return": the one allowed is the clause's subject
+                objects.update(g.lemma_.lower() for g in c.children if g.dep_ in {"nsubj", "nsubjpass"})
         for entry in entries:
             if noun and " " in entry.lemma:
                 words = entry.lemma.split()
@@ -320,6 +323,8 @@ class _SentenceCoder:
         for child in token.children:
             targets = [child]
             if child.dep_ == "prep":   # "is in talks with", "took part in drills"
+                if child.lower_ not in {"in", "into", "under"}:   # "is in talks", "put under investigation"
+                    continue
                 targets = [g for g in child.children if g.dep_ == "pobj"]
             elif child.dep_ not in {"dobj", "attr", "nsubjpass", "oprd"}:
                 continue
@@ -617,6 +622,8 @@ class _SentenceCoder:
             next_frontier = []
             for token in sorted(frontier, key=lambda t: abs(t.i - head.i)):
                 allowed = {"of", "from", "for", "by", "with", "against"}
+                if depth == 0:
+                    allowed = allowed | {"between"}   # "talks between the government and the ELN"
                 if depth == 0 or token.head.lemma_.lower() in TARGET_PLACES:
                     allowed = allowed | {"in"}   # "officials in Kabul", "targets in Jericho"
                 if token.dep_ == "prep" and token.lower_ not in allowed:

@@ -109,3 +109,31 @@ def test_agreement_between_two_parties_and_current_place_names():
     (repelled,) = _events("Ukraine's military said it repelled a Russian attack near Pokrovsk.")
     assert (repelled["actor1"]["country_code"], repelled["actor2"]["country_code"]) == ("UKR", "RUS")
     assert repelled["location"]["name"] == "Pokrovsk" and repelled["location"]["country_code"] == "UKR"
+
+
+@pytest.mark.parametrize(
+    "text, plover, actor1, actor2",
+    [
+        ("Ethiopian troops withdrew from the disputed town of Badme on Monday.", "RETREAT", "ETH", None),
+        ("Serbian forces lifted the siege of the city after three months.", "RETREAT", "SRB", None),
+        ("Iraq allowed UN weapons inspectors to return.", "RETREAT", "IRQ", None),
+        ("Japan sent emergency relief supplies to Bangladesh after the floods.", "AID", "JPN", "BGD"),
+        ("Colombia extradited a drug lord to the United States.", "COOPERATE", "COL", "USA"),
+        ("India put its troops on high alert along the border with Pakistan.", "MOBILIZE", "IND", None),
+        ("Qatar cut diplomatic ties with Israel.", "SANCTION", "QAT", "ISR"),
+        ("The Turkish government banned the opposition newspaper.", "COERCE", "TUR", None),
+        ("Workers at the port went on strike to demand higher wages.", "PROTEST", None, None),
+        ("Armenia blamed Azerbaijan for the shelling of border villages.", "ACCUSE", "ARM", "AZE"),
+        ("Ukraine asked Germany for more tanks.", "REQUEST", "UKR", "DEU"),
+        ("Hungary vetoed the EU aid package for Ukraine.", "REJECT", "HUN", None),
+        ("Pakistan threatened to expel Afghan refugees.", "THREATEN", "PAK", "AFG"),
+        ("France apologized to Algeria for colonial-era abuses.", "SUPPORT", "FRA", "DZA"),
+    ],
+)
+def test_plover_types_across_the_codebook(text, plover, actor1, actor2):
+    events = [e for e in _events(text) if e["plover_type"] == plover]
+    assert events, _events(text)
+    if actor1:
+        assert actor1 in {(e["actor1"] or {}).get("country_code") for e in events}
+    if actor2:
+        assert actor2 in {(e["actor2"] or {}).get("country_code") for e in events}

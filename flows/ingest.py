@@ -5,6 +5,8 @@ Composition only: every step is a batched task from `tasks/`; no per-URL tasks.
 
 from __future__ import annotations
 
+import time
+
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -102,6 +104,7 @@ def ingest(
 
 def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions, log) -> dict:
     now = datetime.now(timezone.utc)
+    clock = _StageClock()
     fetcher = _fetcher(config, options)
     try:
         discovery = discover_task(config, fetcher)
@@ -122,6 +125,7 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
         results = fetch_task(requests, options, fetcher=fetcher)
     finally:
         fetcher.close()
+    clock.lap("discover+fetch")
 
     pages = [
         {"url": r.url, "final_url": r.final_url, "source": r.source, "html": r.text, "content_hash": content_hash(r.body)}
@@ -130,12 +134,15 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
     ]
     chunks = [pages[i : i + EXTRACT_CHUNK] for i in range(0, len(pages), EXTRACT_CHUNK)]
     extracted = [row for future in extract_task.map(chunks) for row in future.result()] if chunks else []
+    clock.lap("extract")
 
     articles = article_rows(extracted, run_id, now)
     checked = validate_task(articles, "articles", "article_id", run_id)
     valid = checked.valid
     # Sequential tasks: the spaCy pipeline is shared, and each task is already a batched nlp.pipe.
+    clock.lap("validate")
     named = merge_rows([annotate_task(valid.iloc[i : i + ANNOTATE_CHUNK]) for i in range(0, len(valid), ANNOTATE_CHUNK)])
+    clock.lap("annotate")
     checked_entities = validate_task(named.entities, "entities", "entity_id", run_id)
     mentions, events = named.mentions, named.events
     if checked_entities.failed_keys:
@@ -169,11 +176,29 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
         quarantine=quarantine,
         discovered=discovery.per_source,
     )
+    clock.lap("validate")
     report = load_task(db_path, batch)
-    summary = {"run_id": run_id, "per_source": report.per_source, "totals": report.totals(), "tables": report.table_counts}
+    clock.lap("load")
+    summary = {
+        "run_id": run_id, "per_source": report.per_source, "totals": report.totals(), "tables": report.table_counts,
+        "stage_seconds": clock.seconds,
+    }
     _publish_summary(summary)
     get_run_logger().info(_headline(summary))
     return summary
+
+
+class _StageClock:
+    """Wall seconds per stage of a run (a stage named twice adds up)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = round(self.seconds.get(stage, 0.0) + now - self._last, 3)
+        self._last = now
 
 
 def _fetcher(config: SourcesConfig, options: FetchOptions) -> Fetcher:

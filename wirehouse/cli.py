@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sources", default=DEFAULT_SOURCES, help=f"sources TOML file (default {DEFAULT_SOURCES})")
     p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB warehouse file (default {DEFAULT_DB})")
     p.add_argument("--contact-url", help="contact URL sent in the User-Agent")
+    p.add_argument("--summary-json", metavar="FILE", help="also write the run summary (counts, stage seconds) as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="show Prefect's run logs")
 
     p = sub.add_parser("demo", help="serve the bundled sample site on loopback and ingest it")
@@ -132,7 +133,15 @@ def _state_message(state) -> str:
 def cmd_ingest(args) -> int:
     started = time.perf_counter()
     summary = run_ingest(args.sources, args.db, args.contact_url)
-    _print_summary(summary, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    _print_summary(summary, seconds)
+    if args.summary_json:
+        import json
+
+        try:
+            Path(args.summary_json).write_text(json.dumps({**summary, "wall_seconds": round(seconds, 3)}, indent=1), encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot write {args.summary_json}: {exc.strerror or exc}") from None
     return EXIT_OK
 
 
@@ -146,6 +155,9 @@ def _print_summary(summary: dict, seconds: float) -> None:
     tables = summary.get("tables") or {}
     if tables:
         print("warehouse rows: " + ", ".join(f"{k} {v}" for k, v in tables.items()))
+    stages = summary.get("stage_seconds") or {}
+    if stages:
+        print("stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
 
 
 def _table(header: list[str], rows: list[list]) -> str:

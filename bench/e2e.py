@@ -1,0 +1,173 @@
+"""End to end: `wirehouse ingest` on a folder of HTML pages served on loopback, against a naive serial
+loop over the same pages (trafilatura.extract + the spaCy model, nothing else), in one run.
+
+Usage: python bench/e2e.py CORPUS_DIR [--copies N] [--skip-rerun]
+
+CORPUS_DIR holds HTML pages (*.html or *.html.gz), directly or in an html/ folder, for example
+../shared/benchmarks/zyte-article-extraction. With --copies N every page is served N times under
+distinct URLs with a distinct first paragraph, to make a bigger corpus from a small one.
+
+Prints: wall seconds of both, the ratio ingest/naive (target <= 0.7), the rerun's share of the first
+run (target <= 0.1), per-stage seconds of the ingest run, and peak RSS of the ingest process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
+
+
+def load_pages(folder: Path, copies: int) -> dict[str, bytes]:
+    """URL path -> page bytes; copies get a distinct marker paragraph so their text differs."""
+    source = folder / "html" if (folder / "html").is_dir() else folder
+    files = sorted(p for p in source.iterdir() if p.name.endswith((".html", ".html.gz", ".htm")))
+    pages = {}
+    for path in files:
+        raw = path.read_bytes()
+        html = gzip.decompress(raw) if path.name.endswith(".gz") else raw
+        stem = path.name.split(".")[0]
+        for copy in range(copies):
+            body = html
+            if copy:   # a distinct first paragraph right after <body ...>: distinct text, distinct hash
+                marker = f"<p>Copy {copy} of page {stem}: a distinct opening line for the benchmark corpus.</p>".encode()
+                match = re.search(rb"<body[^>]*>", html, re.I)
+                at = match.end() if match else 0
+                body = html[:at] + marker + html[at:]
+            pages[f"/{stem}-{copy}.html"] = body
+    return pages
+
+
+class _Site:
+    def __init__(self, pages: dict[str, bytes]):
+        self.pages = pages
+        handler = self._handler()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _handler(self):
+        pages = self.pages
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                body = pages.get(self.path.split("?")[0])
+                if self.path == "/robots.txt":
+                    body = b"User-agent: *\nAllow: /\n"
+                if body is None:
+                    self.send_error(404)
+                    return
+                etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain" if self.path == "/robots.txt" else "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("ETag", etag)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def run_ingest(sources: Path, db: Path, summary: Path) -> tuple[float, dict]:
+    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_TASKS_DEFAULT_NO_CACHE="true", DO_NOT_TRACK="1")
+    started = time.perf_counter()
+    out = subprocess.run(
+        [WIREHOUSE, "ingest", "--sources", str(sources), "--db", str(db), "--summary-json", str(summary)],
+        capture_output=True, text=True, env=env,
+    )
+    seconds = time.perf_counter() - started
+    if out.returncode != 0:
+        raise SystemExit(f"ingest failed ({out.returncode}): {out.stderr.strip()[-500:]}")
+    return seconds, json.loads(summary.read_text())
+
+
+def naive(pages: dict[str, bytes]) -> float:
+    """The floor: a serial loop that only extracts and runs the model."""
+    import spacy
+    import trafilatura
+
+    from tasks.annotate import SPACY_MODEL
+
+    started = time.perf_counter()
+    nlp = spacy.load(SPACY_MODEL)
+    for body in pages.values():
+        text = trafilatura.extract(body.decode("utf-8", errors="replace"))
+        if text:
+            nlp(text)
+    return time.perf_counter() - started
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--copies", type=int, default=1)
+    parser.add_argument("--skip-rerun", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.corpus.is_dir():
+        print(f"error: {args.corpus} is not a folder", file=sys.stderr)
+        return 2
+    pages = load_pages(args.corpus, args.copies)
+    if not pages:
+        print(f"error: no HTML pages in {args.corpus}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="wh-e2e-") as tmp, _Site(pages) as site:
+        tmp = Path(tmp)
+        sources = tmp / "sources.toml"
+        urls = ",\n  ".join(json.dumps(site.base + path) for path in pages)
+        sources.write_text(
+            f'[[sources]]\nname = "corpus"\nallow_private_network = true\nhost_delay = 0\nmax_pages = {len(pages) + 10}\n'
+            f"urls = [\n  {urls}\n]\n",
+            encoding="utf-8",
+        )
+        db = tmp / "w.duckdb"
+        first_seconds, first = run_ingest(sources, db, tmp / "s1.json")
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        rerun = None
+        if not args.skip_rerun:
+            rerun = run_ingest(sources, db, tmp / "s2.json")
+        naive_seconds = naive(pages)
+    totals = first["totals"]
+    print(f"corpus: {len(pages)} pages from {args.corpus} (x{args.copies}); {os.cpu_count()} CPUs")
+    print(f"  ingest   {first_seconds:7.1f} s  ({totals.get('new', 0)} new articles; peak RSS {peak_rss_mb:.0f} MB)")
+    print("           stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in first.get("stage_seconds", {}).items()))
+    print(f"  naive    {naive_seconds:7.1f} s  (serial trafilatura.extract + spaCy, in this process)")
+    print(f"  ratio ingest/naive: {first_seconds / naive_seconds:.2f}  (target <= 0.7)")
+    if rerun is not None:
+        print(f"  rerun    {rerun[0]:7.1f} s  = {rerun[0] / first_seconds:.2f} of the first run (target <= 0.10); "
+              f"not modified {rerun[1]['totals'].get('not_modified', 0)}")
+        print("           stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in rerun[1].get("stage_seconds", {}).items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,6 @@
 """The `wirehouse` console script: exit codes and one-line errors, run as a real subprocess."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -87,7 +88,7 @@ def test_serve_without_server_is_a_usage_error(tmp_path):
     sources.write_text('[[sources]]\nname = "a"\nurls = ["https://x.org/a-b-c"]\n')
     out = subprocess.run(
         [WIREHOUSE, "serve", "--sources", str(sources)], capture_output=True, text=True, timeout=60,
-        env={k: v for k, v in __import__("os").environ.items() if k != "PREFECT_API_URL"},
+        env={k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"},
     )
     assert_one_line_error(out, 2, "Prefect server")
 
@@ -125,3 +126,39 @@ def test_annotate_json_lines_contract():
 def test_annotate_empty_input_is_fine():
     out = subprocess.run([WIREHOUSE, "annotate"], input="", capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout == ""
+
+
+def test_a_local_prefect_server_is_used_when_one_answers(monkeypatch):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from wirehouse import cli
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200 if self.path == "/api/health" else 404)
+            self.end_headers()
+            self.wfile.write(b"true")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/api"
+        monkeypatch.delenv("PREFECT_API_URL", raising=False)
+        monkeypatch.setenv("WIREHOUSE_LOCAL_SERVER_URL", url)
+        cli._use_local_server()
+        assert os.environ["PREFECT_API_URL"] == url
+        monkeypatch.delenv("PREFECT_API_URL")
+        monkeypatch.setenv("WIREHOUSE_LOCAL_SERVER", "0")   # opted out
+        cli._use_local_server()
+        assert "PREFECT_API_URL" not in os.environ
+    finally:
+        server.shutdown()
+        server.server_close()
+    monkeypatch.delenv("WIREHOUSE_LOCAL_SERVER")
+    monkeypatch.setenv("WIREHOUSE_LOCAL_SERVER_URL", url)   # nothing answers there any more
+    cli._use_local_server()
+    assert "PREFECT_API_URL" not in os.environ

@@ -81,9 +81,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _use_local_server() -> None:
+    """Run on the local Prefect server when one answers (the run shows in its UI, and the ~10 s start
+    of a temporary server is saved); else Prefect starts a temporary one. Must run before prefect's import."""
+    if os.environ.get("PREFECT_API_URL") or os.environ.get("WIREHOUSE_LOCAL_SERVER", "1") == "0":
+        return
+    from wirehouse.server import healthy
+
+    api_url = os.environ.get("WIREHOUSE_LOCAL_SERVER_URL", "http://127.0.0.1:4200/api")
+    if healthy(api_url, timeout=0.5):
+        os.environ["PREFECT_API_URL"] = api_url
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _quiet_prefect(getattr(args, "verbose", False))
+    if args.command in {"ingest", "demo"}:
+        _use_local_server()
     try:
         handler = {
             "ingest": cmd_ingest, "demo": cmd_demo, "query": cmd_query, "serve": cmd_serve, "annotate": cmd_annotate,

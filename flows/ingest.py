@@ -5,8 +5,8 @@ Composition only: every step is a batched task from `tasks/`; no per-URL tasks.
 
 from __future__ import annotations
 
+import os
 import time
-
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,6 +35,7 @@ from tasks.load import (
     start_run,
     url_state_rows,
 )
+from tasks import workers
 from tasks.validate import empty_quarantine, validate_task
 from warehouse.loader import DEFAULT_DB, WarehouseBusy, WarehouseError, writer_lock
 from wirehouse.config import ConfigError, SourcesConfig, load_sources
@@ -132,6 +133,14 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
         for r in results
         if r.outcome == "ok" and r.text is not None
     ]
+    # A big run gets worker processes for the CPU stages; a rerun of unchanged pages starts none.
+    with workers.pool_for(len(pages)) as n_workers:
+        if n_workers:
+            log.info("extraction and annotation in %d worker processes", n_workers)
+        return _process(pages, results, requests, discovery, db_path, run_id, now, clock)
+
+
+def _process(pages, results, requests, discovery, db_path: str, run_id: str, now, clock) -> dict:
     chunks = [pages[i : i + EXTRACT_CHUNK] for i in range(0, len(pages), EXTRACT_CHUNK)]
     extracted = [row for future in extract_task.map(chunks) for row in future.result()] if chunks else []
     clock.lap("extract")
@@ -139,9 +148,13 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
     articles = article_rows(extracted, run_id, now)
     checked = validate_task(articles, "articles", "article_id", run_id)
     valid = checked.valid
-    # Sequential tasks: the spaCy pipeline is shared, and each task is already a batched nlp.pipe.
     clock.lap("validate")
-    named = merge_rows([annotate_task(valid.iloc[i : i + ANNOTATE_CHUNK]) for i in range(0, len(valid), ANNOTATE_CHUNK)])
+    if workers.active():   # chunks run side by side in the worker processes
+        size = max(10, -(-len(valid) // (4 * (os.cpu_count() or 1))))
+        chunks = [valid.iloc[i : i + size] for i in range(0, len(valid), size)]
+        named = merge_rows([future.result() for future in annotate_task.map(chunks)])
+    else:   # in-process, one chunk at a time: the spaCy pipeline is shared
+        named = merge_rows([annotate_task(valid.iloc[i : i + ANNOTATE_CHUNK]) for i in range(0, len(valid), ANNOTATE_CHUNK)])
     clock.lap("annotate")
     checked_entities = validate_task(named.entities, "entities", "entity_id", run_id)
     mentions, events = named.mentions, named.events

@@ -872,6 +872,14 @@ def merge_rows(parts: list[AnnotationRows]) -> AnnotationRows:
     )
 
 
+def annotate_batch(articles: pd.DataFrame) -> AnnotationRows:
+    """`annotation_rows` as one picklable result (for worker processes)."""
+    return AnnotationRows(*annotation_rows(articles))
+
+
 @task(name="annotate", cache_policy=NO_CACHE)
 def annotate_task(articles: pd.DataFrame) -> AnnotationRows:
-    return AnnotationRows(*annotation_rows(articles))
+    """Prefect task: annotate a chunk of articles (in a worker process when the run has a pool)."""
+    from tasks import workers
+
+    return workers.run(annotate_batch, articles)

@@ -258,5 +258,7 @@ def _clean(value) -> str | None:
 
 @task(name="extract", cache_policy=NO_CACHE)
 def extract_task(pages: list[dict]) -> list[dict]:
-    """Prefect task: extract a chunk of pages."""
-    return extract_batch(pages)
+    """Prefect task: extract a chunk of pages (in a worker process when the run has a pool)."""
+    from tasks import workers
+
+    return workers.run(extract_batch, pages)

@@ -185,3 +185,24 @@ def test_gold_events_exactly(runs, article):
     for r in rows:
         assert r[11] == r[0][:2] and r[8] and r[9] in (1, 2, 3, 4) and -10 <= r[10] <= 10
         assert r[13] and r[12]
+
+
+def test_worker_processes_load_the_same_rows(runs, sample_sources, tmp_path, monkeypatch):
+    """The same run with extraction and annotation in two worker processes: identical rows."""
+    from flows.ingest import ingest
+
+    monkeypatch.setenv("WIREHOUSE_WORKERS", "2")
+    monkeypatch.setenv("WIREHOUSE_POOL_MIN_ITEMS", "1")
+    db = str(tmp_path / "pooled.duckdb")
+    state = ingest(sources_file=str(sample_sources), db_path=db, return_state=True)
+    assert state.is_completed()
+    con = loader.connect(db, read_only=True)
+    try:
+        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+        pooled_events = {r[0] for r in con.execute("SELECT event_id FROM events").fetchall()}
+        pooled_entities = {r[0] for r in con.execute("SELECT entity_id FROM entities").fetchall()}
+    finally:
+        con.close()
+    assert counts == runs["counts_after_first"]
+    assert pooled_events == {r[0] for r in query(runs, "SELECT event_id FROM events")}
+    assert pooled_entities == {r[0] for r in query(runs, "SELECT entity_id FROM entities")}

@@ -18,6 +18,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from tasks import workers
 from tasks.discover import discover_task
 from tasks.annotate import annotate_task, merge_rows
 from tasks.extract import extract_task
@@ -35,7 +36,6 @@ from tasks.load import (
     start_run,
     url_state_rows,
 )
-from tasks import workers
 from tasks.validate import empty_quarantine, validate_task
 from warehouse.loader import DEFAULT_DB, WarehouseBusy, WarehouseError, writer_lock
 from wirehouse.config import ConfigError, SourcesConfig, load_sources

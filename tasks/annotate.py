@@ -496,8 +496,10 @@ def _unlabelled_names(doc, spans: list, gaz) -> list:
             label = "ORG"
         elif gaz.country(text):
             label = "GPE"
-        elif text[:1].isupper() and gaz.place(text) is not None and gaz.place(text).population >= MIN_RELABEL_POPULATION["PERSON"]:
-            label = "GPE"
+        elif text[:1].isupper():
+            place = gaz.place(text)
+            if place is not None and place.population >= MIN_RELABEL_POPULATION["PERSON"]:
+                label = "GPE"
         if label is not None:
             added.append(Span(doc, i, j, label=label))
         i = j
@@ -635,12 +637,9 @@ def _link(span, gaz, document_countries: set[str], persons: dict[str, str]) -> E
             )
     if label == "PERSON":
         name = persons.get(text, text)
-        role, sector, affiliation = person_role(span, gaz)
-        igo = None
-        if affiliation and affiliation.startswith("IGO:"):
-            igo, affiliation = affiliation[4:], None
+        role, sector, country, igo = person_role(span, gaz)
         return Entity(
-            entity_id=entity_id(name, "PERSON"), name=name, type="PERSON", country_code=affiliation,
+            entity_id=entity_id(name, "PERSON"), name=name, type="PERSON", country_code=country,
             igo_code=igo, role=role, sector=sector,
         )
     country_code = None
@@ -650,11 +649,23 @@ def _link(span, gaz, document_countries: set[str], persons: dict[str, str]) -> E
     return Entity(entity_id=entity_id(text, label), name=text, type=label, country_code=country_code)
 
 
-def person_role(span, gaz) -> tuple[str | None, str | None, str | None]:
-    """The office a person is named with, its sector and the country it serves.
+def _affiliation(text: str, gaz) -> tuple[str | None, str | None]:
+    """The (country, IGO code) a name stands for: "Russian", "Russia's", "Arab League", "Moscow"."""
+    code = gaz.demonym(text) or gaz.country(text)
+    if code:
+        return code, None
+    org = gaz.organization(text)
+    if org is not None:
+        return (None, org.igo_code) if org.igo_code else (org.country_code, None)
+    return gaz.capital_of(text), None
 
-    "Russian Defense Minister Sergei Shoigu" -> ("Defense Minister", "GOV/MIL", "RUS");
-    "Russia's special envoy on Afghanistan, Zamir Kabulov" -> ("special envoy", "GOV", "RUS").
+
+def person_role(span, gaz) -> tuple[str | None, str | None, str | None, str | None]:
+    """The office a person is named with, its sector, and the country or IGO it serves.
+
+    "Russian Defense Minister Sergei Shoigu" -> ("Defense Minister", "GOV/MIL", "RUS", None);
+    "Russia's special envoy on Afghanistan, Zamir Kabulov" -> ("special envoy", "GOV", "RUS", None);
+    "Arab League Secretary-General Chedli Klibi" -> ("Secretary-General", "IGO", None, "ARL").
     """
     doc = span.doc
     sent_start = span.sent.start
@@ -662,61 +673,50 @@ def person_role(span, gaz) -> tuple[str | None, str | None, str | None]:
     while i >= sent_start and doc[i].lower_ in TITLE_WORDS:
         i -= 1
     title_tokens = doc[i + 1 : span.start]
-    affiliation = None
+    country = igo = None
     if i >= sent_start and title_tokens:
         if doc[i].lower_ in {"'s", "’s"} and i > sent_start:   # "Niger's ambassador Brah Mohamane"
             i -= 1
-        before = doc[i]
-        affiliation = gaz.demonym(before.text) or gaz.country(before.text)
-        if affiliation is None and before.ent_type_ in {"ORG", "GPE"}:
-            ent = next((e for e in doc.ents if e.start <= i < e.end), None)
-            if ent is not None:
-                org = gaz.organization(ent.text)
-                affiliation = (org.igo_code and "IGO:" + org.igo_code) or (org and org.country_code) or gaz.country(ent.text) if org else gaz.country(ent.text) or gaz.capital_of(ent.text)
+        ent = next((e for e in doc.ents if e.start <= i < e.end), None)
+        country, igo = _affiliation(ent.text if ent is not None else doc[i].text, gaz)
     if not title_tokens:
-        title_tokens, found = _title_before_comma(span, gaz)
-        affiliation = affiliation or found
+        title_tokens, (found_country, found_igo) = _title_before_comma(span, gaz)
+        country, igo = country or found_country, igo or found_igo
     if not title_tokens:
-        return None, None, affiliation
+        return None, None, country, igo
     role = title_tokens.text
-    key = role.lower()
-    sector = TITLE_SECTORS.get(key)
-    if sector is None:
-        for size in range(len(title_tokens), 0, -1):
-            sector = TITLE_SECTORS.get(" ".join(t.lower_ for t in title_tokens[-size:]))
-            if sector:
-                break
-    return role, sector, affiliation
+    sector = TITLE_SECTORS.get(role.lower())   # "Secretary-General" as written, else its longest known tail
+    for size in range(len(title_tokens), 0, -1):
+        if sector:
+            break
+        sector = TITLE_SECTORS.get(" ".join(t.lower_ for t in title_tokens[-size:]))
+    return role, sector, country, igo
 
 
 def _title_before_comma(span, gaz):
-    """ "Russia's special envoy on Afghanistan, Zamir Kabulov": the title phrase before the comma."""
+    """ "Russia's special envoy on Afghanistan, Zamir Kabulov": the title phrase before the comma,
+    and the (country, IGO code) named before its head ("UN Special Envoy for Yemen" serves the UN)."""
     doc = span.doc
+    none = doc[span.start : span.start], (None, None)
     i = span.start - 1
     if i < span.sent.start or doc[i].text != ",":
-        return doc[span.start:span.start], None
+        return none
     end = i
     start = end - 1
     while start > span.sent.start and end - start < 10 and doc[start - 1].text not in {",", ";", "(", "with"}:
         start -= 1
-    chunk = doc[start:end]
-    heads = [t for t in chunk if t.lower_ in _TITLE_HEADS]
+    heads = [t for t in doc[start:end] if t.lower_ in _TITLE_HEADS]
     if not heads:
-        return doc[span.start:span.start], None
+        return none
     head = heads[0]
     left = head.i
     while left > start and doc[left - 1].lower_ in TITLE_WORDS:
         left -= 1
-    affiliation = None
-    for token in doc[start:head.i]:
-        org = gaz.organization(token.text) if token.ent_type_ == "ORG" or token.is_upper else None
-        if org is not None and org.igo_code:   # "UN Special Envoy for Yemen, Hans Grundberg": the UN's
-            affiliation = "IGO:" + org.igo_code
-            break
-        affiliation = gaz.country(token.text) or gaz.demonym(token.text)
-        if affiliation:
-            break
-    return doc[left : head.i + 1], affiliation
+    for token in doc[start : head.i]:
+        country, igo = _affiliation(token.text, gaz)
+        if country or igo:
+            return doc[left : head.i + 1], (country, igo)
+    return doc[left : head.i + 1], (None, None)
 
 
 def annotation_rows(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

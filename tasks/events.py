@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from tasks import cameo, dates
@@ -47,6 +47,7 @@ INTENT_GOVERNORS = frozenset(
 THREAT_GOVERNORS = frozenset({"threaten", "warn", "swear"})
 DEMAND_GOVERNORS = frozenset({"demand", "urge", "insist", "press", "ask", "call", "order", "tell", "instruct", "require"})
 REJECT_GOVERNORS = frozenset({"refuse", "reject", "decline", "fail", "oppose"})
+GOVERNORS = INTENT_GOVERNORS | THREAT_GOVERNORS | DEMAND_GOVERNORS | REJECT_GOVERNORS
 SAY_VERBS = frozenset({"say", "announce", "state", "declare", "tell", "add", "report", "insist", "reiterate", "stress", "conclude"})
 FUTURE_AUX = frozenset({"will", "would", "shall", "'ll", "wo"})
 DEMAND_AUX = frozenset({"must", "should"})
@@ -133,7 +134,6 @@ class Event:
     date_text: str | None
     location: Location | None
     confidence: float
-    extra: dict = field(default_factory=dict)
 
     @property
     def plover_type(self) -> str | None:
@@ -234,7 +234,7 @@ class _SentenceCoder:
 
     def _governs_trigger(self, token) -> bool:
         lemma = token.lemma_.lower()
-        if lemma not in INTENT_GOVERNORS | THREAT_GOVERNORS | DEMAND_GOVERNORS | REJECT_GOVERNORS:
+        if lemma not in GOVERNORS:
             return False
         own = self._match(token, noun=False)
         if own is not None and own.object is not None:
@@ -371,7 +371,7 @@ class _SentenceCoder:
         gov_lemma = governor.lemma_.lower() if governor is not None else ""
         if anchor.dep_ == "ccomp" and gov_lemma not in {"demand", "insist", "threaten", "warn", "promise", "pledge", "vow", "agree"}:
             governor, gov_lemma = None, ""   # "lifted the blockade, officials told AFP": reported, not governed
-        if governor is not None and gov_lemma in INTENT_GOVERNORS | THREAT_GOVERNORS | DEMAND_GOVERNORS | REJECT_GOVERNORS:
+        if governor is not None and gov_lemma in GOVERNORS:
             trigger_tokens = [governor, *trigger_tokens]
             claimed.add(governor.i)
             gov_negated = any(c.dep_ == "neg" for c in governor.children)
@@ -507,7 +507,7 @@ class _SentenceCoder:
                     continue
                 if child.dep_ == "prep" and child.lower_ in TOPIC_PREPS and cameo.root(code) in {"04", "05"}:
                     continue   # "met X on Afghanistan": what was discussed, not who
-                if child.dep_ in {"dative", "iobj"} or (child.dep_ in {"dobj", "attr"} and not (noun_triggers and child.dep_ == "attr")):
+                if child.dep_ in {"dative", "iobj", "dobj"} or (child.dep_ == "attr" and not noun_triggers):
                     if child.dep_ == "dobj" and token.lemma_.lower() in TOPIC_OBJECT_VERBS:
                         continue
                     actor2.append(child)
@@ -517,9 +517,6 @@ class _SentenceCoder:
                     objects = [g for g in child.children if g.dep_ == "pobj"]
                     if objects:
                         actor2.extend([objects[0], *objects[0].conjuncts])
-                elif child.dep_ == "dobj" and noun_triggers:
-                    pass
-            # "called on X to ...": the object of the particle is the target
         actor2 = [t for t in actor2 if t.ent_type_ not in NON_ACTOR_TYPES or t.lemma_.lower() in QUANTITY_NOUNS]
         if not actor2:
             # "demanded that the US cancel ...", "its demand that Israel ease ...": the one asked is the target

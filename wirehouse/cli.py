@@ -86,9 +86,9 @@ def _use_local_server() -> None:
     of a temporary server is saved); else Prefect starts a temporary one. Must run before prefect's import."""
     if os.environ.get("PREFECT_API_URL") or os.environ.get("WIREHOUSE_LOCAL_SERVER", "1") == "0":
         return
-    from wirehouse.server import healthy
+    from wirehouse.server import LOCAL_API_URL, healthy
 
-    api_url = os.environ.get("WIREHOUSE_LOCAL_SERVER_URL", "http://127.0.0.1:4200/api")
+    api_url = os.environ.get("WIREHOUSE_LOCAL_SERVER_URL", LOCAL_API_URL)
     if healthy(api_url, timeout=0.5):
         os.environ["PREFECT_API_URL"] = api_url
 
@@ -215,28 +215,28 @@ def cmd_demo(args) -> int:
 # ---------------------------------------------------------------- annotate
 
 
-def _annotate_record(line_number: int, line: str) -> dict:
-    """One input line as a record, or raise ValueError with a one-line reason."""
+def _annotate_record(line_number: int, line: str) -> tuple[dict | None, str | None]:
+    """One input line as (record, None), or (the line's JSON object if any, a one-line reason)."""
     import json
     from datetime import date
 
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"line {line_number}: not JSON ({exc.msg})") from None
+        return None, f"line {line_number}: not JSON ({exc.msg})"
     if not isinstance(record, dict):
-        raise ValueError(f"line {line_number}: expected a JSON object")
+        return None, f"line {line_number}: expected a JSON object"
     if "id" not in record:
-        raise ValueError(f"line {line_number}: missing \"id\"")
+        return record, f"line {line_number}: missing \"id\""
     if not isinstance(record.get("text"), str):
-        raise ValueError(f"line {line_number}: \"text\" must be a string")
+        return record, f"line {line_number}: \"text\" must be a string"
     published = record.get("published_at")
     if published is not None:
         try:
             date.fromisoformat(str(published)[:10])
         except ValueError:
-            raise ValueError(f"line {line_number}: \"published_at\" is not an ISO date: {str(published)[:40]!r}") from None
-    return record
+            return record, f"line {line_number}: \"published_at\" is not an ISO date: {str(published)[:40]!r}"
+    return record, None
 
 
 def cmd_annotate(args) -> int:
@@ -247,13 +247,12 @@ def cmd_annotate(args) -> int:
     if args.batch_size < 1:
         raise CliError("--batch-size must be at least 1", EXIT_USAGE)
     failures = 0
-    pending: list[tuple[int, dict | str]] = []   # (line number, record or error line)
+    pending: list[dict] = []   # in input order: {"record": ...} to annotate, or {"error": ...} to write as is
 
     def flush() -> None:
-        records = [r for _, r in pending if isinstance(r, dict)]
-        results = iter(annotate_records(records)) if records else iter(())
-        for _, item in pending:
-            out = next(results) if isinstance(item, dict) else json.loads(item)
+        results = iter(annotate_records([p["record"] for p in pending if "record" in p]))
+        for item in pending:
+            out = next(results) if "record" in item else item["error"]
             sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         pending.clear()
@@ -261,16 +260,13 @@ def cmd_annotate(args) -> int:
     for number, line in enumerate(sys.stdin, start=1):
         if not line.strip():
             continue
-        try:
-            pending.append((number, _annotate_record(number, line)))
-        except ValueError as exc:
+        record, error = _annotate_record(number, line)
+        if error is None:
+            pending.append({"record": record})
+        else:
             failures += 1
-            print(f"wirehouse annotate: {exc}", file=sys.stderr)
-            try:
-                bad_id = json.loads(line).get("id")
-            except Exception:
-                bad_id = None
-            pending.append((number, json.dumps({"id": bad_id, "line": number, "error": str(exc)})))
+            print(f"wirehouse annotate: {error}", file=sys.stderr)
+            pending.append({"error": {"id": (record or {}).get("id"), "line": number, "error": error}})
         if len(pending) >= args.batch_size:
             flush()
     flush()

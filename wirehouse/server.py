@@ -15,6 +15,8 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 START_TIMEOUT = 90.0
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 4200
+LOCAL_API_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}/api"   # where `make serve` puts its server
 SERVER_LOG = Path("warehouse/prefect-server.log")
 
 
@@ -41,7 +43,7 @@ def healthy(api_url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def ensure_server(port: int = 4200, host: str = "127.0.0.1") -> LocalServer:
+def ensure_server(port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> LocalServer:
     """Point this process at a Prefect server on ``host:port``, starting one when none answers.
 
     Sets PREFECT_API_URL (and PREFECT_UI_URL) in the environment, so it must run before prefect is imported.

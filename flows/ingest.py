@@ -1,18 +1,17 @@
-"""The `ingest` flow: sources -> discover -> fetch -> extract -> validate -> entities -> load.
+"""The `ingest` flow: sources -> discover -> fetch -> transform (extract, validate, annotate) -> load, in batches.
 
 Composition only: every step is a batched task from `tasks/`; no per-URL tasks.
 """
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
+from collections import Counter, defaultdict
 from datetime import datetime, timezone
-from pathlib import Path
 
-import pandas as pd
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, unmapped
+from prefect.context import get_run_context
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
@@ -20,29 +19,29 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks import workers
 from tasks.discover import discover_task
-from tasks.annotate import annotate_task, merge_rows
-from tasks.extract import extract_task
 from tasks.fetch import FetchOptions, FetchRequest, Fetcher, fetch_task
 from tasks.load import (
-    RunBatch,
     SUMMARY_COLUMNS,
-    article_rows,
+    KnownUrl,
+    LoadReport,
     content_hash,
     fail_run,
     fetch_log_rows,
+    finish_run,
     load_task,
-    page_rows,
-    read_validators,
+    read_url_state,
+    staged_batch,
     start_run,
     url_state_rows,
 )
-from tasks.validate import empty_quarantine, validate_task
+from tasks.transform import transform_task
+from warehouse import staging
 from warehouse.loader import DEFAULT_DB, WarehouseBusy, WarehouseError, writer_lock
 from wirehouse.config import ConfigError, SourcesConfig, load_sources
 from wirehouse.urls import url_host
 
-EXTRACT_CHUNK = 50     # pages per extract task: visible progress, bounded memory
-ANNOTATE_CHUNK = 100   # articles per annotate task (one nlp.pipe pass each)
+STREAM_BATCH = 200     # pages fetched, transformed and loaded together: memory stays flat however big the run
+TRANSFORM_CHUNK = 50   # pages per transform task; fixed, so rows never depend on the number of workers
 TASK_WORKERS = 4
 
 
@@ -106,99 +105,120 @@ def ingest(
 def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions, log) -> dict:
     now = datetime.now(timezone.utc)
     clock = _StageClock()
+    staging.clear_stale(db_path, keep=run_id)
+    run_folder = str(staging.run_dir(db_path, run_id))
     fetcher = _fetcher(config, options)
+    totals: dict[str, Counter] = defaultdict(Counter)
     try:
         discovery = discover_task(config, fetcher)
         log.info("discovered %d candidate URLs from %d sources", len(discovery.candidates), len(config.sources))
-
-        validators = read_validators(db_path, [c.url for c in discovery.candidates])
-        requests = [
-            FetchRequest(
-                url=c.url,
-                source=c.source,
-                kind="page",
-                allow_private=c.allow_private,
-                etag=validators.get(c.url, (None, None))[0],
-                last_modified=validators.get(c.url, (None, None))[1],
-            )
-            for c in discovery.candidates
-        ]
-        results = fetch_task(requests, options, fetcher=fetcher)
+        known = read_url_state(db_path, [c.url for c in discovery.candidates])
+        requests = [_request(c, known.get(c.url)) for c in discovery.candidates]
+        batches = [requests[i : i + STREAM_BATCH] for i in range(0, len(requests), STREAM_BATCH)] or [[]]
+        clock.lap("discover")
+        with workers.pool_scope() as ensure_pool:
+            # URLs never seen before need extraction: start the workers now, while the first batch is fetched.
+            if ensure_pool(sum(1 for r in requests if r.url not in known)):
+                log.info("extraction and annotation in worker processes")
+            pending = fetch_task.submit(batches[0], options, fetcher=fetcher)
+            for index, batch in enumerate(batches):
+                results = pending.result()
+                if index + 1 < len(batches):   # the next batch downloads while this one is processed
+                    pending = fetch_task.submit(batches[index + 1], options, fetcher=fetcher)
+                clock.lap("fetch")
+                first = index == 0
+                report = _process_batch(
+                    batch, results, known, db_path, run_id, now, run_folder, clock, ensure_pool,
+                    discovery_fetches=discovery.fetches if first else [],
+                    discovered=discovery.per_source if first else {},
+                )
+                for name, counts in report.per_source.items():
+                    totals[name].update(counts)
+                log.info("batch %d/%d loaded", index + 1, len(batches))
     finally:
         fetcher.close()
-    clock.lap("discover+fetch")
-
-    pages = [
-        {"url": r.url, "final_url": r.final_url, "source": r.source, "html": r.text, "content_hash": content_hash(r.body)}
-        for r in results
-        if r.outcome == "ok" and r.text is not None
-    ]
-    # A big run gets worker processes for the CPU stages; a rerun of unchanged pages starts none.
-    with workers.pool_for(len(pages)) as n_workers:
-        if n_workers:
-            log.info("extraction and annotation in %d worker processes", n_workers)
-        return _process(pages, results, requests, discovery, db_path, run_id, now, clock)
-
-
-def _process(pages, results, requests, discovery, db_path: str, run_id: str, now, clock) -> dict:
-    chunks = [pages[i : i + EXTRACT_CHUNK] for i in range(0, len(pages), EXTRACT_CHUNK)]
-    extracted = [row for future in extract_task.map(chunks) for row in future.result()] if chunks else []
-    clock.lap("extract")
-
-    articles = article_rows(extracted, run_id, now)
-    checked = validate_task(articles, "articles", "article_id", run_id)
-    valid = checked.valid
-    clock.lap("validate")
-    if workers.active():   # chunks run side by side in the worker processes
-        size = max(10, -(-len(valid) // (4 * (os.cpu_count() or 1))))
-        chunks = [valid.iloc[i : i + size] for i in range(0, len(valid), size)]
-        named = merge_rows([future.result() for future in annotate_task.map(chunks)])
-    else:   # in-process, one chunk at a time: the spaCy pipeline is shared
-        named = merge_rows([annotate_task(valid.iloc[i : i + ANNOTATE_CHUNK]) for i in range(0, len(valid), ANNOTATE_CHUNK)])
-    clock.lap("annotate")
-    checked_entities = validate_task(named.entities, "entities", "entity_id", run_id)
-    mentions, events = named.mentions, named.events
-    if checked_entities.failed_keys:
-        failed = checked_entities.failed_keys
-        mentions = mentions[~mentions["entity_id"].isin(failed)]
-        for column in ("actor1_entity_id", "actor2_entity_id", "location_entity_id"):
-            events = events[~events[column].isin(failed)]
-    if not mentions.empty:
-        mentions = mentions.assign(_key=mentions["article_id"] + ":" + mentions["start_char"].astype(str))
-    checked_mentions = validate_task(mentions, "mentions", "_key", run_id)
-    checked_events = validate_task(events, "events", "event_id", run_id)
-
-    valid_ids = set(checked.valid["article_id"]) if not checked.valid.empty else set()
-    quarantine = pd.concat(
-        [
-            q for q in (checked.quarantine, checked_entities.quarantine, checked_mentions.quarantine, checked_events.quarantine)
-            if not q.empty
-        ]
-        or [empty_quarantine()],
-        ignore_index=True,
-    )
-    batch = RunBatch(
-        run_id=run_id,
-        pages=page_rows(results),
-        articles=checked.valid,
-        entities=checked_entities.valid,
-        mentions=checked_mentions.valid.drop(columns="_key", errors="ignore"),
-        events=checked_events.valid,
-        fetch_log=fetch_log_rows(run_id, discovery.fetches + results, extracted, valid_ids, checked.failed_keys),
-        url_state=url_state_rows(requests, results, extracted, valid_ids),
-        quarantine=quarantine,
-        discovered=discovery.per_source,
-    )
-    clock.lap("validate")
-    report = load_task(db_path, batch)
+        staging.remove(run_folder)
+    per_source = {name: {k: counts.get(k, 0) for k in SUMMARY_COLUMNS} for name, counts in totals.items()}
+    summary = {"run_id": run_id, "per_source": per_source, "totals": _totals(per_source), "stage_seconds": clock.seconds}
+    summary["tables"] = finish_run(db_path, run_id, summary)
     clock.lap("load")
-    summary = {
-        "run_id": run_id, "per_source": report.per_source, "totals": report.totals(), "tables": report.table_counts,
-        "stage_seconds": clock.seconds,
-    }
+    summary["stage_seconds"] = clock.seconds
     _publish_summary(summary)
-    get_run_logger().info(_headline(summary))
+    log.info(_headline(summary))
     return summary
+
+
+def _request(candidate, known: KnownUrl | None) -> FetchRequest:
+    return FetchRequest(
+        url=candidate.url,
+        source=candidate.source,
+        kind="page",
+        allow_private=candidate.allow_private,
+        etag=known.etag if known else None,
+        last_modified=known.last_modified if known else None,
+    )
+
+
+def _process_batch(
+    requests, results, known, db_path: str, run_id: str, now, run_folder: str, clock, ensure_pool,
+    discovery_fetches, discovered,
+) -> LoadReport:
+    """Transform one fetched batch in chunks and load it in one transaction."""
+    # A 200 whose bytes are the ones already loaded is not extracted or annotated again.
+    unchanged = {
+        r.url: known[r.url].article_id
+        for r in results
+        if r.outcome == "ok" and r.url in known and content_hash(r.body) == known[r.url].content_hash
+    }
+    pages = [
+        {
+            "url": r.url, "final_url": r.final_url, "source": r.source, "html": r.text, "body": r.body,
+            "content_hash": content_hash(r.body), "content_type": r.content_type, "encoding": r.encoding,
+            "fetched_at": r.fetched_at,
+        }
+        for r in results
+        if r.outcome == "ok" and r.text is not None and r.url not in unchanged
+    ]
+    ensure_pool(len(pages))
+    chunks = [pages[i : i + TRANSFORM_CHUNK] for i in range(0, len(pages), TRANSFORM_CHUNK)]
+    if chunks and _parallel():
+        futures = transform_task.map(chunks, run_id=unmapped(run_id), now=unmapped(now), run_folder=unmapped(run_folder))
+        transformed = [future.result() for future in futures]
+    else:   # in-process, one chunk at a time: the spaCy pipeline is shared
+        transformed = [transform_task(chunk, run_id, now, run_folder) for chunk in chunks]
+    clock.lap("transform")
+
+    facts = [page for chunk in transformed for page in chunk.pages]
+    valid_ids = set().union(*(chunk.valid_ids for chunk in transformed))
+    quarantined_ids = set().union(*(chunk.quarantined_ids for chunk in transformed))
+    folders = [chunk.staged for chunk in transformed]
+    batch = staged_batch(
+        run_id,
+        folders,
+        fetch_log=fetch_log_rows(run_id, list(discovery_fetches) + results, facts, valid_ids, quarantined_ids, unchanged),
+        url_state=url_state_rows(requests, results, facts, valid_ids, known),
+        discovered=discovered,
+    )
+    report = load_task(db_path, batch, finish=False)
+    staging.remove(folders)
+    clock.lap("load")
+    return report
+
+
+def _parallel() -> bool:
+    """Chunks go to the task runner side by side when something can run them in parallel: the
+    run's worker processes, or a Dask cluster."""
+    if workers.active():
+        return True
+    runner = getattr(get_run_context(), "task_runner", None)
+    return runner is not None and not isinstance(runner, ThreadPoolTaskRunner)
+
+
+def _totals(per_source: dict[str, dict[str, int]]) -> dict[str, int]:
+    out = Counter()
+    for counts in per_source.values():
+        out.update(counts)
+    return {k: out.get(k, 0) for k in SUMMARY_COLUMNS}
 
 
 class _StageClock:

@@ -21,7 +21,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.fetch import FetchRequest, FetchResult
-from warehouse import loader
+from warehouse import loader, staging
 from wirehouse.urls import article_id as make_article_id
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ SUMMARY_COLUMNS = ("discovered", "fetched", "new", "updated", "not_modified", "q
 _REFUSALS = {"blocked", "robots", "too_large", "not_html"}
 _WORDS = re.compile(r"\w+")
 MIN_PROSE_WORDS = 8
+STAGED_HASH = "_content_hash"   # staged mentions/events: the content hash of their article's copy
 
 
 @dataclass
@@ -88,25 +89,30 @@ def text_hash(text: str) -> str:
     return hashlib.sha256("\n".join(prose).encode("utf-8")).hexdigest()
 
 
+def raw_page_row(page: dict) -> dict:
+    """One content-addressed raw page (gzip) from a fetched page's url, final_url, content_type,
+    encoding, body and fetched_at."""
+    body = page["body"]
+    return {
+        "content_hash": content_hash(body),
+        "url": page["url"],
+        "final_url": page.get("final_url") or page["url"],
+        "content_type": page.get("content_type"),
+        "encoding": page.get("encoding"),
+        "bytes": len(body),
+        "raw_gz": gzip.compress(body, compresslevel=6, mtime=0),
+        "fetched_at": page.get("fetched_at"),
+    }
+
+
 def page_rows(results: list[FetchResult]) -> pd.DataFrame:
     """Content-addressed raw pages (gzip) for every successful page fetch."""
     rows = {}
     for r in results:
         if r.outcome == "ok" and r.body is not None and r.kind == "page":
             digest = content_hash(r.body)
-            rows.setdefault(
-                digest,
-                {
-                    "content_hash": digest,
-                    "url": r.url,
-                    "final_url": r.final_url or r.url,
-                    "content_type": r.content_type,
-                    "encoding": r.encoding,
-                    "bytes": len(r.body),
-                    "raw_gz": gzip.compress(r.body, compresslevel=6, mtime=0),
-                    "fetched_at": r.fetched_at,
-                },
-            )
+            if digest not in rows:
+                rows[digest] = raw_page_row(vars(r))
     frame = pd.DataFrame(list(rows.values()))
     if not frame.empty:
         frame["bytes"] = frame["bytes"].astype("int64")
@@ -169,6 +175,7 @@ def fetch_log_rows(
     extracted: list[dict],
     valid_ids: set[str],
     quarantined_ids: set[str],
+    unchanged: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per fetch, with the disposition of each URL.
 
@@ -178,12 +185,18 @@ def fetch_log_rows(
         extracted: extract-stage rows (url, canonical_url, is_article, extract_error).
         valid_ids: article ids that passed validation.
         quarantined_ids: article ids whose row was quarantined.
+        unchanged: URL -> article id of pages answered 200 with the content already loaded
+            (not extracted again: not_modified, reason "same content").
     """
     by_url = {e["url"]: e for e in extracted}
+    unchanged = unchanged or {}
     rows = []
     for r in results:
         digest = content_hash(r.body)
-        disposition, reason, article = _disposition(r, by_url.get(r.url), valid_ids, quarantined_ids)
+        if r.kind == "page" and r.outcome == "ok" and r.url in unchanged:
+            disposition, reason, article = "not_modified", "same content", unchanged[r.url]
+        else:
+            disposition, reason, article = _disposition(r, by_url.get(r.url), valid_ids, quarantined_ids)
         rows.append(
             {
                 "run_id": run_id,
@@ -240,22 +253,39 @@ def _disposition(result, extracted, valid_ids, quarantined_ids):
     return "error", "article lost between stages", None
 
 
-def url_state_rows(requests: list[FetchRequest], results: list[FetchResult], extracted: list[dict], valid_ids: set[str]) -> pd.DataFrame:
-    """Crawl state of each page URL; validators survive a 304 that does not repeat them."""
+def url_state_rows(
+    requests: list[FetchRequest],
+    results: list[FetchResult],
+    extracted: list[dict],
+    valid_ids: set[str],
+    known: dict[str, "KnownUrl"] | None = None,
+) -> pd.DataFrame:
+    """Crawl state of each page URL.
+
+    A 304, or a 200 whose content is already loaded, keeps what the URL was known as (``known``,
+    from `read_url_state`): its article, its content hash and validators the answer does not repeat.
+    """
     by_url = {e["url"]: e for e in extracted if e.get("is_article")}
+    known = known or {}
     rows = []
     for request, r in zip(requests, results):
         if r.outcome not in ("ok", "not_modified"):
             continue
-        article = extracted_article_id(by_url[r.url]) if r.url in by_url else None
+        before = known.get(r.url)
+        digest = content_hash(r.body)
+        if before is not None and (r.outcome == "not_modified" or digest == before.content_hash):
+            article, digest = before.article_id, before.content_hash
+        else:
+            article = extracted_article_id(by_url[r.url]) if r.url in by_url else None
+            article = article if article in valid_ids else None
         rows.append(
             {
                 "url": request.url,
                 "source": request.source,
                 "etag": r.etag or request.etag,
                 "last_modified": r.last_modified or request.last_modified,
-                "content_hash": content_hash(r.body),
-                "article_id": article if article in valid_ids else None,
+                "content_hash": digest,
+                "article_id": article,
                 "last_status": r.status,
                 "last_outcome": r.outcome,
                 "last_fetched_at": r.fetched_at,
@@ -270,39 +300,94 @@ def url_state_rows(requests: list[FetchRequest], results: list[FetchResult], ext
 # ---------------------------------------------------------------- warehouse I/O
 
 
-def read_validators(db_path: str | Path, urls: list[str]) -> dict[str, tuple[str | None, str | None]]:
-    """ETag / Last-Modified per URL from earlier runs, for conditional GET."""
+@dataclass(frozen=True)
+class KnownUrl:
+    """What earlier runs learnt about a page URL that became an article."""
+
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None
+    article_id: str
+
+
+def read_url_state(db_path: str | Path, urls: list[str]) -> dict[str, KnownUrl]:
+    """Crawl state of the URLs that became articles: validators for a conditional GET, and the
+    content hash that lets an unchanged 200 skip extraction."""
     if not urls or not Path(db_path).exists():
         return {}
     con = loader.connect(db_path)
     try:
         loader.migrate(con)
-        wanted = pd.DataFrame({"url": urls})
-        con.register("_wanted", wanted)
+        con.register("_wanted", pd.DataFrame({"url": urls}))
         rows = con.execute(
-            "SELECT s.url, s.etag, s.last_modified FROM url_state s JOIN _wanted w USING (url)"
-            " WHERE s.article_id IS NOT NULL AND (s.etag IS NOT NULL OR s.last_modified IS NOT NULL)"
+            "SELECT s.url, s.etag, s.last_modified, s.content_hash, s.article_id"
+            " FROM url_state s JOIN _wanted w USING (url) WHERE s.article_id IS NOT NULL"
         ).fetchall()
     finally:
         con.close()
-    return {url: (etag, modified) for url, etag, modified in rows}
+    return {url: KnownUrl(etag, modified, digest, article) for url, etag, modified, digest, article in rows}
 
 
-def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None = None) -> LoadReport:
-    """Write a run's rows in one transaction; idempotent (a rerun of the same pages adds nothing).
+def staged_batch(
+    run_id: str,
+    folders: list[str],
+    fetch_log: pd.DataFrame,
+    url_state: pd.DataFrame,
+    discovered: dict[str, int] | None = None,
+) -> RunBatch:
+    """A `RunBatch` from the Parquet chunks the transform stage staged, plus the flow's crawl rows.
+
+    Chunks were validated on their own; across chunks an article reached from two URLs keeps the
+    copy at its canonical URL (as `article_rows` does within a chunk), and only that copy's
+    mentions and events; an entity keeps the first known value of each column.
+    """
+    staged = staging.read_chunks(folders)
+    articles = staged.get("articles", pd.DataFrame())
+    mentions = staged.get("mentions", pd.DataFrame())
+    events = staged.get("events", pd.DataFrame())
+    if not articles.empty:
+        at_canonical = articles["url"] == articles["canonical_url"]
+        articles = articles.assign(_at=at_canonical).sort_values("_at", kind="stable")
+        articles = articles.drop_duplicates("article_id", keep="last").drop(columns="_at").reset_index(drop=True)
+        kept = set(zip(articles["article_id"], articles["content_hash"]))
+        mentions, events = (_kept_copies(frame, kept) for frame in (mentions, events))
+    entities = staged.get("entities", pd.DataFrame())
+    if not entities.empty:
+        entities = entities.groupby("entity_id", as_index=False, sort=False).first()
+    pages = staged.get("pages", pd.DataFrame())
+    if not pages.empty:
+        pages = pages.drop_duplicates("content_hash")
+    return RunBatch(
+        run_id=run_id, pages=pages, articles=articles, entities=entities, mentions=mentions, events=events,
+        fetch_log=fetch_log, url_state=url_state, quarantine=staged.get("quarantine", pd.DataFrame()),
+        discovered=dict(discovered or {}),
+    )
+
+
+def _kept_copies(frame: pd.DataFrame, kept: set[tuple[str, str]]) -> pd.DataFrame:
+    if frame.empty or STAGED_HASH not in frame:
+        return frame
+    mask = [pair in kept for pair in zip(frame["article_id"], frame[STAGED_HASH])]
+    return frame[mask].drop(columns=STAGED_HASH).reset_index(drop=True)
+
+
+def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None = None, finish: bool = True) -> LoadReport:
+    """Write a batch of a run's rows in one transaction; idempotent (reloading the same pages adds nothing).
 
     Args:
         db_path: the DuckDB file (created and migrated if needed).
-        batch: the run's rows.
+        batch: the rows.
         summary_extra: more facts for the ``runs`` row.
+        finish: the batch is the whole run: mark the run completed with its summary. A streaming
+            run loads many batches and then calls `finish_run`.
 
     Returns:
-        `LoadReport` with per-source counts and table sizes after the load.
+        `LoadReport` with per-source counts (and table sizes when ``finish``).
     """
     con = loader.connect(db_path)
     try:
         loader.migrate(con)
-        status = _article_status(con, batch.articles)
+        status = _article_status(con, batch.articles, batch.run_id)
         articles = batch.articles
         if not articles.empty:
             # A stored copy fetched at its canonical URL is never replaced by a copy from an alias URL.
@@ -313,7 +398,7 @@ def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None 
             inserted["articles"], _ = loader.upsert(
                 con, "articles", articles, update=ARTICLE_UPDATE_COLUMNS, changed_when="content_hash"
             )
-            changed = [aid for aid, state in status.items() if state in ("new", "updated")]
+            changed = [aid for aid, state in status.items() if state in ("new", "updated", "merged")]
             if changed:
                 # Mentions of a changed article are replaced, never appended to.
                 con.register("_changed", pd.DataFrame({"article_id": changed}))
@@ -335,17 +420,35 @@ def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None 
             loader.upsert(con, "url_state", batch.url_state, update=URL_STATE_COLUMNS)
             inserted["fetch_log"], _ = loader.upsert(con, "fetch_log", batch.fetch_log)
             con.execute(loader.read_query("mark_duplicates"))
-            per_source = _per_source(batch, status)
-            report = LoadReport(per_source=per_source, table_counts={}, inserted=inserted)
-            summary = {"per_source": per_source, "totals": report.totals(), **(summary_extra or {})}
-            con.execute(
-                "UPDATE runs SET summary = ?, finished_at = ?, status = 'completed' WHERE run_id = ?",
-                [json.dumps(summary, default=str), datetime.now(timezone.utc), batch.run_id],
-            )
-        report.table_counts = table_counts(con)
+            report = LoadReport(per_source=_per_source(batch, status), table_counts={}, inserted=inserted)
+            if finish:
+                _complete_run(con, batch.run_id, {"per_source": report.per_source, "totals": report.totals(), **(summary_extra or {})})
+        if finish:
+            report.table_counts = table_counts(con)
         return report
     finally:
         con.close()
+
+
+def finish_run(db_path: str | Path, run_id: str, summary: dict) -> dict[str, int]:
+    """Mark a streaming run completed with its summary.
+
+    Returns:
+        The table sizes after the run.
+    """
+    con = loader.connect(db_path)
+    try:
+        _complete_run(con, run_id, summary)
+        return table_counts(con)
+    finally:
+        con.close()
+
+
+def _complete_run(con, run_id: str, summary: dict) -> None:
+    con.execute(
+        "UPDATE runs SET summary = ?, finished_at = ?, status = 'completed' WHERE run_id = ?",
+        [json.dumps(summary, default=str), datetime.now(timezone.utc), run_id],
+    )
 
 
 def start_run(db_path: str | Path, run_id: str, flow_run_id: str | None, sources_file: str) -> None:
@@ -386,20 +489,30 @@ def table_counts(con) -> dict[str, int]:
     }
 
 
-def _article_status(con, articles: pd.DataFrame) -> dict[str, str]:
-    """new / updated / unchanged / kept (alias copy of a canonical row) per incoming article, before the upsert."""
+def _article_status(con, articles: pd.DataFrame, run_id: str | None = None) -> dict[str, str]:
+    """Per incoming article, before the upsert: new, updated, unchanged, kept (an alias copy never
+    replaces a canonical row) or merged (another copy of an article this run already loaded)."""
     if articles.empty:
         return {}
     con.register("_incoming_status", articles[["article_id", "content_hash", "url", "canonical_url"]])
     rows = con.execute(
         "SELECT i.article_id, a.article_id IS NULL AS is_new, a.content_hash IS DISTINCT FROM i.content_hash AS changed,"
-        " i.url <> i.canonical_url AND a.url = a.canonical_url AS alias_over_canonical"
-        " FROM _incoming_status i LEFT JOIN articles a USING (article_id)"
+        " i.url <> i.canonical_url AND a.url = a.canonical_url AS alias_over_canonical,"
+        " a.run_id IS NOT DISTINCT FROM ? AS this_run"
+        " FROM _incoming_status i LEFT JOIN articles a USING (article_id)",
+        [run_id],
     ).fetchall()
     con.unregister("_incoming_status")
     out = {}
-    for aid, is_new, changed, alias in rows:
-        out[aid] = "new" if is_new else "kept" if alias else "updated" if changed else "unchanged"
+    for aid, is_new, changed, alias, this_run in rows:
+        if is_new:
+            out[aid] = "new"
+        elif alias:
+            out[aid] = "kept"
+        elif not changed:
+            out[aid] = "unchanged"
+        else:
+            out[aid] = "merged" if this_run else "updated"
     return out
 
 
@@ -432,5 +545,5 @@ def _per_source(batch: RunBatch, status: dict[str, str]) -> dict[str, dict[str, 
 
 
 @task(name="load", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-def load_task(db_path: str, batch: RunBatch, summary_extra: dict | None = None) -> LoadReport:
-    return load_batch(db_path, batch, summary_extra)
+def load_task(db_path: str, batch: RunBatch, summary_extra: dict | None = None, finish: bool = True) -> LoadReport:
+    return load_batch(db_path, batch, summary_extra, finish)

@@ -57,29 +57,50 @@ def _ready() -> int:
 
 
 @contextlib.contextmanager
+def pool_scope() -> Iterator[Callable[[int], int]]:
+    """A scope in which a process pool may be started, and is always shut down at the end.
+
+    Yields:
+        ``ensure(items) -> workers``: starts the pool the first time it is called with enough
+        work (`planned_workers`); returns the number of worker processes (0: in-process). The
+        workers start loading at once, so their start overlaps whatever the caller does next.
+    """
+    global _pool
+    started: list[tuple[ProcessPoolExecutor, int]] = []
+
+    def ensure(items: int) -> int:
+        global _pool
+        if started:
+            return started[0][1]
+        workers = planned_workers(items)
+        if workers == 0:
+            return 0
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm)
+        for _ in range(workers):
+            pool.submit(_ready)   # start every worker now, not at the first chunk
+        started.append((pool, workers))
+        with _pool_lock:
+            _pool = pool
+        return workers
+
+    try:
+        yield ensure
+    finally:
+        with _pool_lock:
+            _pool = None
+        for pool, _ in started:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
 def pool_for(items: int) -> Iterator[int]:
     """Run the enclosed stages with a process pool when `items` is big enough.
 
     Yields:
-        The number of worker processes (0: in-process). The workers start loading at once,
-        so their start overlaps whatever the caller does next (fetching).
+        The number of worker processes (0: in-process).
     """
-    global _pool
-    workers = planned_workers(items)
-    if workers == 0:
-        yield 0
-        return
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm)
-    for _ in range(workers):
-        pool.submit(_ready)   # start every worker now, not at the first chunk
-    with _pool_lock:
-        _pool = pool
-    try:
-        yield workers
-    finally:
-        with _pool_lock:
-            _pool = None
-        pool.shutdown(wait=True, cancel_futures=True)
+    with pool_scope() as ensure:
+        yield ensure(items)
 
 
 def active() -> bool:

@@ -115,6 +115,34 @@ def test_rerun_adds_nothing(runs):
     assert totals["not_modified"] >= len(EXPECTED["articles"])
     statuses = [r[0] for r in query(runs, "SELECT status FROM runs ORDER BY started_at")]
     assert statuses == ["completed", "completed"]
+    # A 304 keeps what the URL is known as, so the next run asks conditionally again.
+    assert query(runs, "SELECT count(*) FROM url_state WHERE last_outcome = 'not_modified' AND article_id IS NULL")[0][0] == 0
+
+
+def test_unchanged_200_is_not_processed_again(runs, sample_site, sample_sources, tmp_path):
+    """A server that ignores conditional requests answers 200 with the same bytes: the content hash
+    says so, and nothing is extracted, annotated or written again."""
+    import shutil
+
+    from flows.ingest import ingest
+
+    db = str(tmp_path / "copy.duckdb")
+    shutil.copy(runs["db"], db)
+    sample_site.conditional = False
+    try:
+        state = ingest(sources_file=str(sample_sources), db_path=db, return_state=True)
+    finally:
+        sample_site.conditional = True
+    summary = state.result()
+    assert summary["totals"]["new"] == 0 and summary["totals"]["updated"] == 0
+    assert {t: query_db(db, f"SELECT count(*) FROM {t}")[0][0] for t in TABLES} == runs["counts_after_first"]
+    dispositions = dict(query_db(db, (
+        "SELECT coalesce(reason, disposition), count(*) FROM fetch_log"
+        " WHERE run_id = ? AND kind = 'page' AND status = 200 AND disposition IN ('article', 'not_modified')"
+        " GROUP BY ALL"), [summary["run_id"]]))
+    assert set(dispositions) == {"same content"}   # no page became an "article" row again
+    assert dispositions["same content"] >= len(EXPECTED["articles"])
+    assert query_db(db, "SELECT count(*) FROM articles WHERE run_id = ?", [summary["run_id"]])[0][0] == 0
 
 
 def test_entities_found(runs):
@@ -193,9 +221,13 @@ def test_gold_events_exactly(runs, article):
 
 
 def test_worker_processes_load_the_same_rows(runs, sample_sources, tmp_path, monkeypatch):
-    """The same run with extraction and annotation in two worker processes: identical rows."""
+    """The same run with extraction and annotation in two worker processes, streamed in small
+    batches (each fetched, transformed and loaded on its own): identical rows."""
+    import flows.ingest
     from flows.ingest import ingest
 
+    monkeypatch.setattr(flows.ingest, "STREAM_BATCH", 10)
+    monkeypatch.setattr(flows.ingest, "TRANSFORM_CHUNK", 4)
     monkeypatch.setenv("WIREHOUSE_WORKERS", "2")
     monkeypatch.setenv("WIREHOUSE_POOL_MIN_ITEMS", "1")
     db = str(tmp_path / "pooled.duckdb")
@@ -203,5 +235,7 @@ def test_worker_processes_load_the_same_rows(runs, sample_sources, tmp_path, mon
     assert state.is_completed()
     counts = {t: query_db(db, f"SELECT count(*) FROM {t}")[0][0] for t in TABLES}
     assert counts == runs["counts_after_first"]
-    for sql in ("SELECT event_id FROM events", "SELECT entity_id FROM entities"):
+    for sql in ("SELECT event_id FROM events", "SELECT entity_id FROM entities", "SELECT article_id, content_hash, duplicate_of FROM articles"):
         assert set(query_db(db, sql)) == set(query(runs, sql))
+    assert query_db(db, "SELECT count(*) FROM fetch_log WHERE kind = 'page'")[0][0] > 3 * 10   # several batches
+    assert not any(Path(db + ".staging").glob("*/*")), "staged chunks are removed once loaded"

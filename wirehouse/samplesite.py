@@ -42,6 +42,7 @@ class _Handler(BaseHTTPRequestHandler):
     bases: dict[str, str]
     headers_map: dict
     redirects: dict
+    site: "SampleSite"
 
     def log_message(self, format, *args):  # noqa: A002 - quiet: the pipeline logs what matters
         pass
@@ -71,8 +72,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not gzipped:
             data = _substitute(data, self.bases)
         etag = '"%s"' % hashlib.sha256(data).hexdigest()[:20]
-        if self.headers.get("If-None-Match") == etag or (
-            self.headers.get("If-None-Match") is None and self.headers.get("If-Modified-Since") == LAST_MODIFIED
+        if self.site.conditional and (
+            self.headers.get("If-None-Match") == etag
+            or (self.headers.get("If-None-Match") is None and self.headers.get("If-Modified-Since") == LAST_MODIFIED)
         ):
             self.send_response(304)
             self.send_header("ETag", etag)
@@ -126,6 +128,8 @@ class SampleSite:
         self.port = port
         self.site_dir = site_dir
         self.base_urls: dict[str, str] = {}
+        # False: every GET gets a full 200, as from servers that ignore conditional requests.
+        self.conditional = True
         self._servers: list[ThreadingHTTPServer] = []
 
     def __enter__(self) -> SampleSite:
@@ -158,6 +162,7 @@ class SampleSite:
                     "bases": self.base_urls,
                     "headers_map": _load_json(root / "_headers.json"),
                     "redirects": _load_json(root / "_redirects.json"),
+                    "site": self,
                 },
             )
             threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()

@@ -1,0 +1,102 @@
+"""Transform stage: a chunk of fetched pages -> validated warehouse rows, staged as Parquet.
+
+One call does everything CPU-bound for its pages (extract, validate articles, annotate, validate
+entities, mentions and events) so a chunk crosses to a worker process (or a Dask worker) once,
+and only small facts come back: which page became which article. The rows themselves go to the
+staging folder for the single writer (`warehouse.staging`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.annotate import annotate_batch
+from tasks.extract import extract_batch
+from tasks.load import STAGED_HASH, article_rows, raw_page_row
+from tasks.validate import validate_frame
+from warehouse import staging
+
+logger = logging.getLogger(__name__)
+
+# What the flow keeps of each page: enough for fetch_log and url_state, never the text.
+PAGE_FACTS = ("url", "final_url", "canonical_url", "is_article", "extract_error")
+
+
+@dataclass
+class TransformedChunk:
+    """What a transformed chunk reports back; its rows are in ``staged``."""
+
+    staged: str
+    pages: list[dict] = field(default_factory=list)
+    valid_ids: set[str] = field(default_factory=set)
+    quarantined_ids: set[str] = field(default_factory=set)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def transform_pages(pages: list[dict], run_id: str, now: datetime, run_folder: str) -> TransformedChunk:
+    """Extract, annotate and validate a chunk of pages and stage the rows as Parquet.
+
+    Args:
+        pages: fetched pages: url, final_url, source, html, body, content_hash, content_type,
+            encoding, fetched_at.
+        run_id: the ingest run (recorded on rows and quarantine entries).
+        now: the run's timestamp for first_seen_at / updated_at.
+        run_folder: the run's staging folder.
+
+    Returns:
+        `TransformedChunk`: the chunk folder and per-page facts.
+    """
+    extracted = extract_batch([{k: v for k, v in p.items() if k != "body"} for p in pages])
+    articles = validate_frame(article_rows(extracted, run_id, now), "articles", "article_id", run_id)
+    named = annotate_batch(articles.valid)
+    entities = validate_frame(named.entities, "entities", "entity_id", run_id)
+    mentions, events = named.mentions, named.events
+    if entities.failed_keys:   # nothing may point at an entity that was not loaded
+        mentions = mentions[~mentions["entity_id"].isin(entities.failed_keys)]
+        for column in ("actor1_entity_id", "actor2_entity_id", "location_entity_id"):
+            events = events[~events[column].isin(entities.failed_keys)]
+    if not mentions.empty:
+        mentions = mentions.assign(_key=mentions["article_id"] + ":" + mentions["start_char"].astype(str))
+    mentions = validate_frame(mentions, "mentions", "_key", run_id)
+    events = validate_frame(events, "events", "event_id", run_id)
+
+    copy_of = dict(zip(articles.valid["article_id"], articles.valid["content_hash"])) if not articles.valid.empty else {}
+    quarantine = [q for q in (articles.quarantine, entities.quarantine, mentions.quarantine, events.quarantine) if not q.empty]
+    frames = {
+        "pages": pd.DataFrame([raw_page_row(p) for p in pages]),
+        "articles": articles.valid,
+        "entities": entities.valid,
+        "mentions": _tag_copy(mentions.valid.drop(columns="_key", errors="ignore"), copy_of),
+        "events": _tag_copy(events.valid, copy_of),
+        "quarantine": pd.concat(quarantine, ignore_index=True) if quarantine else None,
+    }
+    folder = staging.write_chunk(run_folder, frames)
+    return TransformedChunk(
+        staged=folder,
+        pages=[{k: row.get(k) for k in PAGE_FACTS} for row in extracted],
+        valid_ids=set(copy_of),
+        quarantined_ids=articles.failed_keys,
+        counts={name: 0 if frame is None else len(frame) for name, frame in frames.items()},
+    )
+
+
+def _tag_copy(frame: pd.DataFrame, copy_of: dict[str, str]) -> pd.DataFrame:
+    """Mark rows with their article copy's content hash: when an article reaches the loader from
+    two URLs (an alias and its canonical page), only the kept copy's mentions and events load."""
+    if frame.empty:
+        return frame
+    return frame.assign(**{STAGED_HASH: frame["article_id"].map(copy_of)})
+
+
+@task(name="transform", cache_policy=NO_CACHE)
+def transform_task(pages: list[dict], run_id: str, now: datetime, run_folder: str) -> TransformedChunk:
+    """Prefect task: transform a chunk (in a worker process when the run has a pool)."""
+    from tasks import workers
+
+    return workers.run(transform_pages, pages, run_id, now, run_folder)

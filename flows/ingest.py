@@ -41,7 +41,7 @@ from wirehouse.config import ConfigError, SourcesConfig, load_sources
 from wirehouse.urls import url_host
 
 STREAM_BATCH = 200     # pages fetched, transformed and loaded together: memory stays flat however big the run
-TRANSFORM_CHUNK = 50   # pages per transform task; fixed, so rows never depend on the number of workers
+TRANSFORM_CHUNK = 25   # pages per transform task; fixed, so rows never depend on the number of workers
 TASK_WORKERS = 4
 
 

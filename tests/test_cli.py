@@ -152,13 +152,32 @@ def test_a_local_prefect_server_is_used_when_one_answers(monkeypatch):
         cli._use_local_server()
         assert os.environ["PREFECT_API_URL"] == url
         monkeypatch.delenv("PREFECT_API_URL")
-        monkeypatch.setenv("WIREHOUSE_LOCAL_SERVER", "0")   # opted out
+        monkeypatch.setenv("WIREHOUSE_LOCAL_SERVER", "0")   # opted out: a temporary server of our own
+        monkeypatch.setattr("wirehouse.server.start_temporary", lambda: started.append(1) or "temporary")
+        started = []
         cli._use_local_server()
-        assert "PREFECT_API_URL" not in os.environ
+        assert started == [1] and cli._temporary_server == "temporary"
     finally:
+        monkeypatch.setattr(cli, "_temporary_server", None)
         server.shutdown()
         server.server_close()
     monkeypatch.delenv("WIREHOUSE_LOCAL_SERVER")
     monkeypatch.setenv("WIREHOUSE_LOCAL_SERVER_URL", url)   # nothing answers there any more
     cli._use_local_server()
-    assert "PREFECT_API_URL" not in os.environ
+    assert started == [1, 1]
+    monkeypatch.setattr(cli, "_temporary_server", None)
+
+
+def test_temporary_server_starts_answers_and_stops(monkeypatch):
+    """The CLI's own temporary Prefect API: a real server process on a free loopback port."""
+    from wirehouse import server
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    temporary = server.start_temporary()
+    try:
+        assert os.environ["PREFECT_API_URL"] == temporary.api_url and temporary.api_url.startswith("http://127.0.0.1:")
+        temporary.wait_ready(timeout=120)
+        assert server.healthy(temporary.api_url)
+    finally:
+        temporary.stop()
+    assert temporary.process.poll() is not None and not server.healthy(temporary.api_url, timeout=0.5)

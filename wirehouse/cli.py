@@ -81,16 +81,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_temporary_server = None   # this run's own temporary Prefect server, when no server was at hand
+
+
 def _use_local_server() -> None:
-    """Run on the local Prefect server when one answers (the run shows in its UI, and the ~10 s start
-    of a temporary server is saved); else Prefect starts a temporary one. Must run before prefect's import."""
-    if os.environ.get("PREFECT_API_URL") or os.environ.get("WIREHOUSE_LOCAL_SERVER", "1") == "0":
+    """Run on the local Prefect server when one answers (the run shows in its UI, and the start of a
+    temporary server is saved); else start a temporary one now, so it boots while the pipeline is
+    imported. Must run before prefect's import."""
+    global _temporary_server
+    if os.environ.get("PREFECT_API_URL"):
         return
-    from wirehouse.server import LOCAL_API_URL, healthy
+    from wirehouse.server import LOCAL_API_URL, healthy, start_temporary
 
     api_url = os.environ.get("WIREHOUSE_LOCAL_SERVER_URL", LOCAL_API_URL)
-    if healthy(api_url, timeout=0.5):
+    if os.environ.get("WIREHOUSE_LOCAL_SERVER", "1") != "0" and healthy(api_url, timeout=0.5):
         os.environ["PREFECT_API_URL"] = api_url
+        return
+    try:
+        _temporary_server = start_temporary()
+    except (OSError, RuntimeError) as exc:   # Prefect then starts its own at the first flow call
+        print(f"wirehouse: note: cannot start a temporary Prefect server early: {exc}", file=sys.stderr)
+
+
+def _wait_for_prefect() -> None:
+    if _temporary_server is not None:
+        try:
+            _temporary_server.wait_ready()
+        except RuntimeError as exc:
+            raise CliError(str(exc), EXIT_FAILED) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wirehouse: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if _temporary_server is not None:
+            _temporary_server.stop()
 
 
 # ---------------------------------------------------------------- ingest
@@ -128,6 +149,7 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None) -> dict:
 
     from flows.ingest import ingest
 
+    _wait_for_prefect()
     state = ingest(sources_file=sources, db_path=db, contact_url=contact_url, return_state=True)
     if not state.is_completed():
         raise CliError(f"ingest run failed: {_state_message(state)}", EXIT_FAILED)

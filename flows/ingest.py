@@ -5,9 +5,11 @@ Composition only: every step is a batched task from `tasks/`; no per-URL tasks.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from prefect import flow, get_run_logger, unmapped
@@ -59,6 +61,7 @@ def fetch_options(config: SourcesConfig, contact_url: str | None = None) -> Fetc
         kwargs["max_bytes"] = int(settings["max_bytes"])
     # The floor for hosts no source names; each source's own hosts get its delay (see `_fetcher`).
     kwargs["host_delay"] = min(s.host_delay for s in config.sources)
+    kwargs["page_text"] = False   # pages are decoded in the transform stage
     return FetchOptions(**kwargs)
 
 
@@ -116,25 +119,30 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
         requests = [_request(c, known.get(c.url)) for c in discovery.candidates]
         batches = [requests[i : i + STREAM_BATCH] for i in range(0, len(requests), STREAM_BATCH)] or [[]]
         clock.lap("discover")
-        with workers.pool_scope() as ensure_pool:
+        # On a Dask cluster the cluster's workers run the CPU stages; else this machine's processes may.
+        with workers.pool_scope(enabled=not _on_cluster()) as ensure_pool:
             # URLs never seen before need extraction: start the workers now, while the first batch is fetched.
             if ensure_pool(sum(1 for r in requests if r.url not in known)):
                 log.info("extraction and annotation in worker processes")
-            pending = fetch_task.submit(batches[0], options, fetcher=fetcher)
+            fetching = _fetch_ahead(batches[0], options, fetcher)
+            transforming = None
+            # A pipeline: batch k+1 downloads and batch k transforms while batch k-1 loads.
             for index, batch in enumerate(batches):
-                results = pending.result()
-                if index + 1 < len(batches):   # the next batch downloads while this one is processed
-                    pending = fetch_task.submit(batches[index + 1], options, fetcher=fetcher)
+                results = fetching.result()
+                if index + 1 < len(batches):
+                    fetching = _fetch_ahead(batches[index + 1], options, fetcher)
                 clock.lap("fetch")
                 first = index == 0
-                report = _process_batch(
-                    batch, results, known, db_path, run_id, now, run_folder, clock, ensure_pool,
+                submitted = _transform_batch(
+                    batch, results, known, run_id, now, run_folder, ensure_pool,
                     discovery_fetches=discovery.fetches if first else [],
                     discovered=discovery.per_source if first else {},
                 )
-                for name, counts in report.per_source.items():
-                    totals[name].update(counts)
-                log.info("batch %d/%d loaded", index + 1, len(batches))
+                if transforming is not None:
+                    _add(totals, _load_batch(transforming, db_path, run_id, clock))
+                transforming = submitted
+                log.info("batch %d/%d fetched", index + 1, len(batches))
+            _add(totals, _load_batch(transforming, db_path, run_id, clock))
     finally:
         fetcher.close()
         staging.remove(run_folder)
@@ -159,11 +167,22 @@ def _request(candidate, known: KnownUrl | None) -> FetchRequest:
     )
 
 
-def _process_batch(
-    requests, results, known, db_path: str, run_id: str, now, run_folder: str, clock, ensure_pool,
-    discovery_fetches, discovered,
-) -> LoadReport:
-    """Transform one fetched batch in chunks and load it in one transaction."""
+@dataclass
+class _Submitted:
+    """A fetched batch whose transform chunks are running."""
+
+    requests: list[FetchRequest]
+    results: list
+    unchanged: dict[str, str]
+    known: dict[str, KnownUrl]
+    chunks: list   # futures, or finished `TransformedChunk`s
+    discovery_fetches: list
+    discovered: dict[str, int]
+
+
+def _transform_batch(requests, results, known, run_id: str, now, run_folder: str, ensure_pool,
+                     discovery_fetches, discovered) -> _Submitted:
+    """Submit a fetched batch's pages to the transform stage in chunks."""
     # A 200 whose bytes are the ones already loaded is not extracted or annotated again.
     unchanged = {
         r.url: known[r.url].article_id
@@ -172,32 +191,36 @@ def _process_batch(
     }
     pages = [
         {
-            "url": r.url, "final_url": r.final_url, "source": r.source, "html": r.text, "body": r.body,
-            "content_hash": content_hash(r.body), "content_type": r.content_type, "encoding": r.encoding,
-            "fetched_at": r.fetched_at,
+            "url": r.url, "final_url": r.final_url, "source": r.source, "body": r.body, "encoding": r.encoding,
+            "content_hash": content_hash(r.body), "content_type": r.content_type, "fetched_at": r.fetched_at,
         }
         for r in results
-        if r.outcome == "ok" and r.text is not None and r.url not in unchanged
+        if r.outcome == "ok" and r.kind == "page" and r.body is not None and r.url not in unchanged
     ]
     ensure_pool(len(pages))
     chunks = [pages[i : i + TRANSFORM_CHUNK] for i in range(0, len(pages), TRANSFORM_CHUNK)]
     if chunks and _parallel():
-        futures = transform_task.map(chunks, run_id=unmapped(run_id), now=unmapped(now), run_folder=unmapped(run_folder))
-        transformed = [future.result() for future in futures]
+        done = list(transform_task.map(chunks, run_id=unmapped(run_id), now=unmapped(now), run_folder=unmapped(run_folder)))
     else:   # in-process, one chunk at a time: the spaCy pipeline is shared
-        transformed = [transform_task(chunk, run_id, now, run_folder) for chunk in chunks]
-    clock.lap("transform")
+        done = [transform_task(chunk, run_id, now, run_folder) for chunk in chunks]
+    return _Submitted(requests, results, unchanged, known, done, list(discovery_fetches), dict(discovered))
 
+
+def _load_batch(submitted: _Submitted, db_path: str, run_id: str, clock) -> LoadReport:
+    """Wait for a batch's chunks and load it in one transaction."""
+    transformed = [c.result() if hasattr(c, "result") else c for c in submitted.chunks]
+    clock.lap("transform")
     facts = [page for chunk in transformed for page in chunk.pages]
     valid_ids = set().union(*(chunk.valid_ids for chunk in transformed))
     quarantined_ids = set().union(*(chunk.quarantined_ids for chunk in transformed))
     folders = [chunk.staged for chunk in transformed]
+    results = submitted.discovery_fetches + submitted.results
     batch = staged_batch(
         run_id,
         folders,
-        fetch_log=fetch_log_rows(run_id, list(discovery_fetches) + results, facts, valid_ids, quarantined_ids, unchanged),
-        url_state=url_state_rows(requests, results, facts, valid_ids, known),
-        discovered=discovered,
+        fetch_log=fetch_log_rows(run_id, results, facts, valid_ids, quarantined_ids, submitted.unchanged),
+        url_state=url_state_rows(submitted.requests, submitted.results, facts, valid_ids, submitted.known),
+        discovered=submitted.discovered,
     )
     report = load_task(db_path, batch, finish=False)
     staging.remove(folders)
@@ -205,13 +228,64 @@ def _process_batch(
     return report
 
 
+def _add(totals: dict[str, Counter], report: LoadReport) -> None:
+    for name, counts in report.per_source.items():
+        totals[name].update(counts)
+
+
 def _parallel() -> bool:
     """Chunks go to the task runner side by side when something can run them in parallel: the
     run's worker processes, or a Dask cluster."""
-    if workers.active():
-        return True
+    return workers.active() or _on_cluster()
+
+
+def _on_cluster() -> bool:
     runner = getattr(get_run_context(), "task_runner", None)
     return runner is not None and not isinstance(runner, ThreadPoolTaskRunner)
+
+
+class _Fetched:
+    def __init__(self, results: list) -> None:
+        self._results = results
+
+    def result(self) -> list:
+        return self._results
+
+
+def _fetch_ahead(batch: list[FetchRequest], options: FetchOptions, fetcher: Fetcher):
+    """Start fetching a batch: in a thread beside the run, or here when the task runner is a Dask
+    cluster (fetching stays on this machine, with the run's robots cache and host timing)."""
+    if _on_cluster():
+        return _Fetched(fetch_task(batch, options, fetcher=fetcher))
+    return fetch_task.submit(batch, options, fetcher=fetcher)
+
+
+def task_runner(runner: str = "threads", address: str | None = None, n_workers: int | None = None):
+    """The task runner of a run.
+
+    Args:
+        runner: "threads": tasks in threads, the CPU stages in worker processes of this machine
+            (`tasks.workers`); "dask": the CPU stages on a Dask cluster.
+        address: a running Dask scheduler (tcp://host:8786); none starts a LocalCluster here.
+        n_workers: LocalCluster worker processes (default: the CPU count), one thread each.
+
+    Returns:
+        A Prefect task runner for ``ingest.with_options(task_runner=...)``.
+    """
+    if runner == "threads":
+        return ThreadPoolTaskRunner(max_workers=TASK_WORKERS)
+    if runner != "dask":
+        raise ValueError(f"unknown runner {runner!r} (threads or dask)")
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": n_workers or os.cpu_count() or 1, "threads_per_worker": 1, "processes": True,
+            "dashboard_address": None,
+        }
+    )
 
 
 def _totals(per_source: dict[str, dict[str, int]]) -> dict[str, int]:

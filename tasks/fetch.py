@@ -129,6 +129,7 @@ class FetchOptions:
     host_delay: float = 1.0  # seconds between request starts to the same host
     respect_robots: bool = True
     workers: int = 4  # hosts fetched in parallel; one host is always sequential
+    page_text: bool = True  # decode page bodies here; the ingest flow decodes in its transform workers
 
     def agent(self) -> str:
         return self.user_agent or f"wirehouse/{VERSION} (+{self.contact_url})"
@@ -270,7 +271,8 @@ class Fetcher:
                 url=request.url, final_url=final_url, source=request.source,
                 kind=request.kind, outcome=outcome, status=body.status if body else status, error=error,
                 content_type=content_type, encoding=encoding if ok else None,
-                body=body.data if body and ok else None, text=text if ok else None,
+                body=body.data if body and ok else None,
+                text=text if ok and (request.kind != "page" or self.options.page_text) else None,
                 etag=(body.etag if body else None) or request.etag,
                 last_modified=(body.last_modified if body else None) or request.last_modified,
                 bytes=len(body.data) if body else 0, elapsed=self._clock() - started,

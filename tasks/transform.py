@@ -43,8 +43,8 @@ def transform_pages(pages: list[dict], run_id: str, now: datetime, run_folder: s
     """Extract, annotate and validate a chunk of pages and stage the rows as Parquet.
 
     Args:
-        pages: fetched pages: url, final_url, source, html, body, content_hash, content_type,
-            encoding, fetched_at.
+        pages: fetched pages: url, final_url, source, body, encoding (the fetcher's choice),
+            content_hash, content_type, fetched_at.
         run_id: the ingest run (recorded on rows and quarantine entries).
         now: the run's timestamp for first_seen_at / updated_at.
         run_folder: the run's staging folder.
@@ -52,7 +52,11 @@ def transform_pages(pages: list[dict], run_id: str, now: datetime, run_folder: s
     Returns:
         `TransformedChunk`: the chunk folder and per-page facts.
     """
-    extracted = extract_batch([{k: v for k, v in p.items() if k != "body"} for p in pages])
+    # Decoded here, not in the flow: a fetched batch waiting in the flow holds only bytes.
+    extracted = extract_batch([
+        {**{k: v for k, v in p.items() if k != "body"}, "html": p["body"].decode(p.get("encoding") or "utf-8", errors="replace")}
+        for p in pages
+    ])
     articles = validate_frame(article_rows(extracted, run_id, now), "articles", "article_id", run_id)
     named = annotate_batch(articles.valid)
     entities = validate_frame(named.entities, "entities", "entity_id", run_id)

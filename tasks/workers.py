@@ -57,8 +57,9 @@ def _ready() -> int:
 
 
 @contextlib.contextmanager
-def pool_scope() -> Iterator[Callable[[int], int]]:
-    """A scope in which a process pool may be started, and is always shut down at the end.
+def pool_scope(enabled: bool = True) -> Iterator[Callable[[int], int]]:
+    """A scope in which a process pool may be started (unless not ``enabled``), and is always shut
+    down at the end.
 
     Yields:
         ``ensure(items) -> workers``: starts the pool the first time it is called with enough
@@ -72,7 +73,7 @@ def pool_scope() -> Iterator[Callable[[int], int]]:
         global _pool
         if started:
             return started[0][1]
-        workers = planned_workers(items)
+        workers = planned_workers(items) if enabled else 0
         if workers == 0:
             return 0
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm)

@@ -47,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB warehouse file (default {DEFAULT_DB})")
     p.add_argument("--contact-url", help="contact URL sent in the User-Agent")
     p.add_argument("--summary-json", metavar="FILE", help="also write the run summary (counts, stage seconds) as JSON")
+    p.add_argument(
+        "--runner", choices=("threads", "dask"), default="threads",
+        help="threads: CPU stages in worker processes here (default); dask: on a Dask cluster",
+    )
+    p.add_argument("--dask-address", metavar="URL", help="with --runner dask: a running scheduler (default: a local cluster)")
+    p.add_argument("--dask-workers", type=int, metavar="N", help="with --runner dask and no address: local workers (default: CPUs)")
     p.add_argument("-v", "--verbose", action="store_true", help="show Prefect's run logs")
 
     p = sub.add_parser("demo", help="serve the bundled sample site on loopback and ingest it")
@@ -135,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
 # ---------------------------------------------------------------- ingest
 
 
-def run_ingest(sources: str, db: str, contact_url: str | None = None) -> dict:
+def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: str = "threads",
+               dask_address: str | None = None, dask_workers: int | None = None) -> dict:
     """Check the inputs, run the flow once in-process, return its summary (raises CliError)."""
     from wirehouse.config import ConfigError, load_sources
 
@@ -147,10 +154,13 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None) -> dict:
     if db_path.exists() and db_path.is_dir():
         raise CliError(f"{db}: is a directory, not a DuckDB file", EXIT_USAGE)
 
-    from flows.ingest import ingest
+    if dask_workers is not None and dask_workers < 1:
+        raise CliError("--dask-workers must be at least 1", EXIT_USAGE)
+    from flows.ingest import ingest, task_runner
 
     _wait_for_prefect()
-    state = ingest(sources_file=sources, db_path=db, contact_url=contact_url, return_state=True)
+    flow = ingest if runner == "threads" else ingest.with_options(task_runner=task_runner(runner, dask_address, dask_workers))
+    state = flow(sources_file=sources, db_path=db, contact_url=contact_url, return_state=True)
     if not state.is_completed():
         raise CliError(f"ingest run failed: {_state_message(state)}", EXIT_FAILED)
     return state.result()
@@ -168,7 +178,7 @@ def _state_message(state) -> str:
 
 def cmd_ingest(args) -> int:
     started = time.perf_counter()
-    summary = run_ingest(args.sources, args.db, args.contact_url)
+    summary = run_ingest(args.sources, args.db, args.contact_url, args.runner, args.dask_address, args.dask_workers)
     seconds = time.perf_counter() - started
     _print_summary(summary, seconds)
     if args.summary_json:

@@ -98,6 +98,11 @@ class _Site:
         self.server.server_close()
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+_CPU: dict[int, float] = {}     # last seen CPU seconds (user + system) per process
+_ROLES: dict[int, str] = {}
+
+
 def _tree_rss_mb(root: int) -> dict[str, float]:
     """Resident memory of a process and each of its descendants (from /proc), in MB, by role."""
     parents: dict[int, int] = {}
@@ -112,6 +117,7 @@ def _tree_rss_mb(root: int) -> dict[str, float]:
             continue
         parents[int(entry)] = int(fields[1])
         rss[int(entry)] = int(fields[21]) * resource.getpagesize()
+        _CPU[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICKS
     tree, frontier = {root}, [root]
     while frontier:
         parent = frontier.pop()
@@ -120,7 +126,7 @@ def _tree_rss_mb(root: int) -> dict[str, float]:
         frontier.extend(children)
     out: dict[str, float] = {}
     for pid in tree:
-        role = _role(pid, root)
+        role = _ROLES.setdefault(pid, _role(pid, root))
         out[role] = out.get(role, 0.0) + rss.get(pid, 0) / 1e6
         out["pss"] = out.get("pss", 0.0) + _pss(pid) / 1e6
     return out
@@ -157,7 +163,7 @@ def _total(sample: dict[str, float]) -> float:
     return sum(mb for role, mb in sample.items() if role != "pss")
 
 
-def run_ingest(sources: Path, db: Path, summary: Path) -> tuple[float, dict, dict[str, float]]:
+def run_ingest(sources: Path, db: Path, summary: Path) -> tuple[float, dict, dict[str, float], dict[str, float]]:
     """Run `wirehouse ingest`; returns wall seconds, the run summary and the peak RSS of the whole
     process tree (the CLI, its worker processes, Prefect's temporary server), sampled every 0.25 s."""
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_TASKS_DEFAULT_NO_CACHE="true", DO_NOT_TRACK="1")
@@ -184,7 +190,12 @@ def run_ingest(sources: Path, db: Path, summary: Path) -> tuple[float, dict, dic
     sampler.join()
     if proc.returncode != 0:
         raise SystemExit(f"ingest failed ({proc.returncode}): {stderr.strip()[-500:]}")
-    return seconds, json.loads(summary.read_text()), peak
+    cpu: dict[str, float] = {}
+    for pid, role in _ROLES.items():
+        cpu[role] = cpu.get(role, 0.0) + _CPU.get(pid, 0.0)
+    _ROLES.clear()
+    _CPU.clear()
+    return seconds, json.loads(summary.read_text()), peak, cpu
 
 
 def naive(pages: dict[str, bytes]) -> float:
@@ -227,7 +238,7 @@ def main(argv=None) -> int:
             encoding="utf-8",
         )
         db = tmp / "w.duckdb"
-        first_seconds, first, peak_rss_mb = run_ingest(sources, db, tmp / "s1.json")
+        first_seconds, first, peak_rss_mb, cpu = run_ingest(sources, db, tmp / "s1.json")
         rerun = None
         if not args.skip_rerun:
             rerun = run_ingest(sources, db, tmp / "s2.json")[:2]
@@ -239,6 +250,7 @@ def main(argv=None) -> int:
           + ", ".join(f"{role} {mb:.0f}" for role, mb in sorted(peak_rss_mb.items()) if role != "pss")
           + f" (PSS, shared pages counted once: {peak_rss_mb.get('pss', 0):.0f} MB)")
     print("           stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in first.get("stage_seconds", {}).items()))
+    print("           CPU seconds (sampled every 0.25 s): " + ", ".join(f"{role} {sec:.1f}" for role, sec in sorted(cpu.items())))
     inside = sum(first.get("stage_seconds", {}).values())
     print(f"           outside the stages (imports, Prefect start, flow and task runs): {first_seconds - inside:.1f} s")
     if naive_seconds is not None:

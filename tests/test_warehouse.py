@@ -40,6 +40,22 @@ def test_upsert_dedupes_in_batch_and_is_idempotent(con):
     assert con.execute("SELECT count(*) FROM url_state").fetchone()[0] == 2
 
 
+def test_loader_keyed_mentions_never_double(con):
+    """Mentions have no PRIMARY KEY index (insert cost); the loader's anti-join keeps the key unique."""
+    frame = pd.DataFrame(
+        {"article_id": ["a", "a", "a", "b"], "entity_id": ["e1", "e2", "e2", "e1"], "text": "X",
+         "start_char": [0, 10, 10, 0], "end_char": [5, 15, 15, 5], "label": "ORG"}
+    )
+    assert loader.upsert(con, "mentions", frame) == (3, 0)
+    assert loader.upsert(con, "mentions", frame) == (0, 0)
+    more = pd.concat([frame, frame.assign(article_id="c")], ignore_index=True)
+    assert loader.upsert(con, "mentions", more) == (2, 0)
+    rows = con.execute("SELECT count(*), count(DISTINCT (article_id, start_char, end_char)) FROM mentions").fetchone()
+    assert rows == (5, 5)
+    with pytest.raises(ValueError):
+        loader.upsert(con, "mentions", frame, update=("label",))
+
+
 def test_transaction_rolls_back(con):
     frame = pd.DataFrame({"url": ["a"], "source": ["s"]})
     with pytest.raises(RuntimeError):

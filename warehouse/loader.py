@@ -41,6 +41,9 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "quarantine": ("table_name", "row_key"),
     "runs": ("run_id",),
 }
+# Keys the loader enforces with an anti-join instead of a PRIMARY KEY index (insert-only tables, where
+# the index would triple the insert cost): rows whose key exists are skipped, never updated.
+LOADER_KEYED_TABLES = frozenset({"mentions"})
 
 
 class WarehouseBusy(RuntimeError):
@@ -232,7 +235,14 @@ def upsert(
         existing = con.execute(f"SELECT count(*) FROM {view} i JOIN {table} t ON {key_match}").fetchone()[0]
         column_list = ", ".join(columns)
         sql = f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {view} "
-        if update:
+        if table in LOADER_KEYED_TABLES:
+            if update:
+                raise ValueError(f"{table} rows are never updated in place")
+            sql = (
+                f"INSERT INTO {table} ({column_list}) SELECT {', '.join(f'i.{c}' for c in columns)} FROM {view} i"
+                f" WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {key_match})"
+            )
+        elif update:
             if fill_only:
                 sets = ", ".join(f"{c} = COALESCE({table}.{c}, excluded.{c})" for c in update)
             else:

@@ -52,7 +52,10 @@ def main() -> int:
                 found = discover(config, fetcher)
                 results = fetcher.fetch_many([FetchRequest(c.url, c.source, allow_private=True) for c in found.candidates])
             timings["discover+fetch"] = time.perf_counter() - t
-            pages = [{"url": r.url, "source": r.source, "html": r.text, "content_hash": "0" * 64} for r in results if r.text]
+            pages = [
+                {"url": r.url, "source": r.source, "html": r.body.decode(r.encoding or "utf-8", errors="replace"), "content_hash": "0" * 64}
+                for r in results if r.outcome == "ok" and r.body is not None
+            ]
             t = time.perf_counter()
             extracted = extract_batch(pages)
             timings["extract"] = time.perf_counter() - t

@@ -19,7 +19,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from tasks import workers
+from tasks import memory, workers
 from tasks.discover import discover_task
 from tasks.fetch import FetchOptions, FetchRequest, Fetcher, fetch_task
 from tasks.load import (
@@ -108,6 +108,7 @@ def ingest(
 def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions, log) -> dict:
     now = datetime.now(timezone.utc)
     clock = _StageClock()
+    memory.use_system_allocator_for_arrow()
     staging.clear_stale(db_path, keep=run_id)
     run_folder = str(staging.run_dir(db_path, run_id))
     fetcher = _fetcher(config, options)
@@ -224,6 +225,7 @@ def _load_batch(submitted: _Submitted, db_path: str, run_id: str, clock) -> Load
     )
     report = load_task(db_path, batch, finish=False)
     staging.remove(folders)
+    memory.release_freed()   # resident memory stays at one batch's worth, however long the run
     clock.lap("load")
     return report
 

@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from tasks.annotate import annotate_batch
 from tasks.extract import extract_batch
 from tasks.load import STAGED_HASH, article_rows, raw_page_row
+from tasks.memory import release_freed
 from tasks.validate import validate_frame
 from warehouse import staging
 
@@ -81,6 +82,7 @@ def transform_pages(pages: list[dict], run_id: str, now: datetime, run_folder: s
         "quarantine": pd.concat(quarantine, ignore_index=True) if quarantine else None,
     }
     folder = staging.write_chunk(run_folder, frames)
+    release_freed()   # a worker lives for the whole run: give each chunk's memory back
     return TransformedChunk(
         staged=folder,
         pages=[{k: row.get(k) for k in PAGE_FACTS} for row in extracted],

@@ -10,10 +10,12 @@ import socket
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -93,13 +95,16 @@ class TemporaryServer:
 
     api_url: str
     process: subprocess.Popen
+    log: Any = None   # the server's output: kept off the user's terminal (its shutdown is noisy)
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Block until the API answers; raises RuntimeError when it exits or never answers."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the temporary Prefect server exited with code {self.process.returncode}")
+                raise RuntimeError(
+                    f"the temporary Prefect server exited with code {self.process.returncode}: {self._last_line()}"
+                )
             if healthy(self.api_url, timeout=1.0):
                 return
             time.sleep(0.05)
@@ -114,6 +119,15 @@ class TemporaryServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.log is not None:
+            self.log.close()
+
+    def _last_line(self) -> str:
+        if self.log is None:
+            return "no output"
+        self.log.seek(0)
+        lines = [line.strip() for line in self.log.read().decode(errors="replace").splitlines() if line.strip()]
+        return lines[-1][:300] if lines else "no output"
 
 
 def start_temporary() -> TemporaryServer:
@@ -125,16 +139,17 @@ def start_temporary() -> TemporaryServer:
     port = _free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [
             sys.executable, "-m", "uvicorn", "--app-dir", str(Path(spec.origin).parent.parent), "--factory",
             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "error", "--lifespan", "on",
         ],
-        env=env, stdin=subprocess.DEVNULL,
+        env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
     )
     os.environ["PREFECT_API_URL"] = api_url
-    return TemporaryServer(api_url, process)
+    return TemporaryServer(api_url, process, log)
 
 
 def _free_port() -> int:

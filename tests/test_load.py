@@ -199,3 +199,38 @@ def test_entity_rows_keep_what_is_known_and_fill_what_was_not(tmp_path):
         assert con.execute("SELECT country_code, role FROM entities").fetchall() == [("TKM", "Deputy Foreign Minister")]
     finally:
         con.close()
+
+
+def test_staged_chunks_keep_the_canonical_copy_and_only_its_mentions(tmp_path):
+    """An article reached from an alias URL in one chunk and its canonical URL in another: the loader
+    keeps the canonical copy and only that copy's mentions; entities merge their known values."""
+    from tasks.load import STAGED_HASH, staged_batch
+    from warehouse import staging
+
+    canonical, alias = "https://x.org/2026/s", "https://x.org/print/s"
+    a_body, c_body = BODY.format("print"), BODY.format("canonical")
+    alias_rows = article_rows([extracted(alias, a_body, canonical=canonical)], "r", NOW)
+    canonical_rows = article_rows([extracted(canonical, c_body)], "r", NOW)
+    aid = alias_rows.loc[0, "article_id"]
+    assert aid == canonical_rows.loc[0, "article_id"]
+
+    def mentions(start, digest):
+        return pd.DataFrame({"article_id": [aid], "entity_id": ["e" * 16], "text": ["Kabul"], "start_char": [start],
+                             "end_char": [start + 5], "label": ["GPE"], "sentence": [0], STAGED_HASH: [digest]})
+
+    run = staging.run_dir(tmp_path / "w.duckdb", "r")
+    first = staging.write_chunk(run, {
+        "articles": alias_rows, "mentions": mentions(3, alias_rows.loc[0, "content_hash"]),
+        "entities": pd.DataFrame({"entity_id": ["e" * 16], "name": ["Kabul"], "type": ["GPE"], "country_code": [None]}),
+    })
+    second = staging.write_chunk(run, {
+        "articles": canonical_rows, "mentions": mentions(40, canonical_rows.loc[0, "content_hash"]),
+        "entities": pd.DataFrame({"entity_id": ["e" * 16], "name": ["Kabul"], "type": ["GPE"], "country_code": ["AFG"]}),
+    })
+    for order in ([first, second], [second, first]):
+        batch = staged_batch("r", order, fetch_log=pd.DataFrame(), url_state=pd.DataFrame())
+        assert list(batch.articles["url"]) == [canonical]
+        assert list(batch.mentions["start_char"]) == [40] and STAGED_HASH not in batch.mentions
+        assert list(batch.entities["country_code"]) == ["AFG"]
+    staging.remove(run)
+    assert not run.exists()

@@ -1,0 +1,86 @@
+"""Where the transform stage's time goes: each phase timed on its own, in one process.
+
+Usage: python bench/phases.py CORPUS_DIR
+
+CORPUS_DIR holds HTML pages (*.html or *.html.gz), directly or in an html/ folder, for example
+../shared/benchmarks/zyte-article-extraction. Prints seconds for: plain trafilatura.extract, our
+extraction, article rows and validation, the bare spaCy model (all components, and without the
+parser or the attribute ruler and lemmatizer, to show what each costs), our annotation with rules,
+linking and event coding, the validation of its rows, and gzip of the raw pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path)
+    args = parser.parse_args(argv)
+    source = args.corpus / "html" if (args.corpus / "html").is_dir() else args.corpus
+    if not source.is_dir():
+        print(f"error: {args.corpus} is not a folder", file=sys.stderr)
+        return 2
+    files = sorted(p for p in source.iterdir() if p.name.endswith((".html", ".html.gz", ".htm")))
+    if not files:
+        print(f"error: no HTML pages in {args.corpus}", file=sys.stderr)
+        return 2
+
+    import spacy
+    import trafilatura
+
+    from tasks.annotate import BATCH_SIZE, SPACY_MODEL, annotate_batch, load_pipeline
+    from tasks.extract import extract_batch
+    from tasks.load import article_rows, content_hash, raw_page_row
+    from tasks.validate import validate_frame
+
+    load_pipeline()
+    bare = spacy.load(SPACY_MODEL)
+    pages = []
+    for path in files:
+        raw = path.read_bytes()
+        body = gzip.decompress(raw) if path.name.endswith(".gz") else raw
+        url = f"http://bench.invalid/{path.name.split('.')[0]}"
+        pages.append({"url": url, "final_url": url, "source": "bench", "html": body.decode("utf-8", "replace"),
+                      "body": body, "content_hash": content_hash(body)})
+    now = datetime.now(timezone.utc)
+    print(f"{len(pages)} pages from {args.corpus}")
+
+    def timed(label, fn):
+        started = time.perf_counter()
+        result = fn()
+        print(f"  {label:<44} {time.perf_counter() - started:7.2f} s", flush=True)
+        return result
+
+    timed("plain trafilatura.extract", lambda: [trafilatura.extract(p["html"]) for p in pages])
+    extracted = timed("our extraction (extract_batch)", lambda: extract_batch(pages))
+    articles = timed("article rows", lambda: article_rows(extracted, "bench", now))
+    valid = timed("validate articles", lambda: validate_frame(articles, "articles", "article_id", "bench")).valid
+    texts = list(valid["text"])
+    timed(f"bare spaCy, all components (batch {BATCH_SIZE})", lambda: list(bare.pipe(texts, batch_size=BATCH_SIZE)))
+    with bare.select_pipes(disable=["parser"]):
+        timed("bare spaCy without the parser", lambda: list(bare.pipe(texts, batch_size=BATCH_SIZE)))
+    with bare.select_pipes(disable=["attribute_ruler", "lemmatizer"]):
+        timed("bare spaCy without attribute ruler, lemmatizer", lambda: list(bare.pipe(texts, batch_size=BATCH_SIZE)))
+    rows = timed("our annotation (model + rules + events)", lambda: annotate_batch(valid))
+    mentions = rows.mentions.assign(_key=rows.mentions["article_id"] + ":" + rows.mentions["start_char"].astype(str))
+    timed("validate entities, mentions, events", lambda: (
+        validate_frame(rows.entities, "entities", "entity_id", "bench"),
+        validate_frame(mentions, "mentions", "_key", "bench"),
+        validate_frame(rows.events, "events", "event_id", "bench"),
+    ))
+    timed("gzip of raw pages", lambda: [raw_page_row(p) for p in pages])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -181,3 +181,23 @@ def test_temporary_server_starts_answers_and_stops(monkeypatch):
     finally:
         temporary.stop()
     assert temporary.process.poll() is not None and not server.healthy(temporary.api_url, timeout=0.5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"runner": "dask", "dask_workers": 0}, "--dask-workers must be at least 1"),
+        ({"runner": "threads", "dask_address": "tcp://127.0.0.1:8786"}, "needs --runner dask"),
+        ({"runner": "dask", "dask_address": "http://scheduler"}, "expected tcp://HOST:PORT"),
+        ({"runner": "dask", "dask_address": "tcp://127.0.0.1:1"}, "cannot reach the Dask scheduler at 127.0.0.1:1"),
+    ],
+)
+def test_dask_options_are_checked_before_the_run(tmp_path, kwargs, message):
+    from wirehouse import cli
+
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[sources]]\nname = "x"\nurls = ["https://example.org/a-long-article-slug"]\n', encoding="utf-8")
+    with pytest.raises(cli.CliError, match=message) as caught:
+        cli.run_ingest(str(sources), str(tmp_path / "w.duckdb"), **kwargs)
+    assert caught.value.code == cli.EXIT_USAGE
+    assert not (tmp_path / "w.duckdb").exists()   # nothing written

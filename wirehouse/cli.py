@@ -156,6 +156,10 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
 
     if dask_workers is not None and dask_workers < 1:
         raise CliError("--dask-workers must be at least 1", EXIT_USAGE)
+    if dask_address:
+        if runner != "dask":
+            raise CliError("--dask-address needs --runner dask", EXIT_USAGE)
+        _check_scheduler(dask_address)
     from flows.ingest import ingest, task_runner
 
     _wait_for_prefect()
@@ -164,6 +168,24 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
     if not state.is_completed():
         raise CliError(f"ingest run failed: {_state_message(state)}", EXIT_FAILED)
     return state.result()
+
+
+def _check_scheduler(address: str, timeout: float = 5.0) -> None:
+    """Fail before the run when the Dask scheduler does not answer (the run would fail at its first chunk)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port or 8786
+    except ValueError:
+        host = None
+    if parts.scheme not in ("tcp", "tls") or not host:
+        raise CliError(f"--dask-address {address!r}: expected tcp://HOST:PORT", EXIT_USAGE)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise CliError(f"cannot reach the Dask scheduler at {host}:{port}: {exc.strerror or exc}", EXIT_USAGE) from None
 
 
 def _state_message(state) -> str:

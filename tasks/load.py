@@ -452,10 +452,18 @@ def _complete_run(con, run_id: str, summary: dict) -> None:
 
 
 def start_run(db_path: str | Path, run_id: str, flow_run_id: str | None, sources_file: str) -> None:
-    """Record a run as started (and migrate the warehouse: a bad file fails the run before any fetch)."""
+    """Record a run as started (and migrate the warehouse: a bad file fails the run before any fetch).
+
+    The caller holds the writer lock, so a run still marked running was killed: it becomes
+    ``interrupted`` (its finished batches stay loaded; the next run fetches the rest).
+    """
     con = loader.connect(db_path)
     try:
         loader.migrate(con)
+        con.execute(
+            "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running' AND run_id <> ?",
+            [datetime.now(timezone.utc), run_id],
+        )
         con.execute(
             "INSERT INTO runs (run_id, flow_run_id, started_at, status, sources_file) VALUES (?, ?, ?, 'running', ?)"
             " ON CONFLICT (run_id) DO NOTHING",

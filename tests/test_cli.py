@@ -201,3 +201,31 @@ def test_dask_options_are_checked_before_the_run(tmp_path, kwargs, message):
         cli.run_ingest(str(sources), str(tmp_path / "w.duckdb"), **kwargs)
     assert caught.value.code == cli.EXIT_USAGE
     assert not (tmp_path / "w.duckdb").exists()   # nothing written
+
+
+def _newer_schema(path):
+    con = loader.connect(path)
+    loader.migrate(con)
+    con.execute("INSERT INTO schema_migrations VALUES (999, 'from_the_future', 'x', now())")
+    con.close()
+
+
+@pytest.mark.parametrize(
+    "make_db, fragment",
+    [
+        (lambda tmp: tmp / "missing" / "w.duckdb", "does not exist"),
+        (lambda tmp: (tmp / "w.duckdb").write_text("not a database") and tmp / "w.duckdb", "not a DuckDB warehouse"),
+        (lambda tmp: _newer_schema(tmp / "w.duckdb") or tmp / "w.duckdb", "schema version 999 is newer"),
+        (lambda tmp: (tmp / "a-folder").mkdir() or tmp / "a-folder", "is a directory"),
+    ],
+)
+def test_bad_warehouse_file_is_refused_before_the_run(tmp_path, make_db, fragment):
+    db = make_db(tmp_path)
+    before = db.read_bytes() if db.is_file() else None
+    sources = tmp_path / "s.toml"
+    sources.write_text('[[sources]]\nname = "a"\nurls = ["https://x.org/a-long-article-slug"]\n')
+    out = run("ingest", "--sources", str(sources), "--db", str(db))
+    assert_one_line_error(out, 2, fragment)
+    assert not (tmp_path / "missing").exists()   # no folder created
+    if before is not None:
+        assert db.read_bytes() == before   # the file is untouched

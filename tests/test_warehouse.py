@@ -155,3 +155,19 @@ def test_quarantine_rows_load(con):
     assert loader.upsert(con, "quarantine", result.quarantine, update=("failed_checks",))[0] == 0
     row = con.execute("SELECT table_name, row_key, url, row_json->>'title' FROM quarantine").fetchone()
     assert row == ("articles", "0123456789abcdef", "https://ex.org/a", "")
+
+
+def test_newer_schema_is_refused_and_killed_runs_become_interrupted(tmp_path):
+    from tasks.load import start_run
+
+    db = tmp_path / "w.duckdb"
+    start_run(db, "killed", None, "s.toml")     # never finished: its process was killed
+    start_run(db, "next", None, "s.toml")
+    con = loader.connect(db)
+    assert dict(con.execute("SELECT run_id, status FROM runs").fetchall()) == {"killed": "interrupted", "next": "running"}
+    con.execute("INSERT INTO schema_migrations VALUES (999, 'from_the_future', 'x', now())")
+    with pytest.raises(loader.WarehouseError, match="schema version 999"):
+        loader.migrate(con)
+    con.close()
+    with pytest.raises(loader.WarehouseError, match="newer than this wirehouse knows"):
+        loader.check_file(db)

@@ -169,8 +169,15 @@ def migrate(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) ->
         " applied_at TIMESTAMPTZ NOT NULL)"
     )
     applied = {row[0]: row[1] for row in con.execute("SELECT version, checksum FROM schema_migrations").fetchall()}
+    known = list_migrations(directory)
+    newest = max((m.version for m in known), default=0)
+    if applied and max(applied) > newest:
+        raise WarehouseError(
+            f"the warehouse has schema version {max(applied)}, newer than this wirehouse knows ({newest}); "
+            "use the newer wirehouse that wrote it"
+        )
     done = []
-    for migration in list_migrations(directory):
+    for migration in known:
         if migration.version in applied:
             if applied[migration.version] != migration.checksum:
                 logger.warning("migration %03d_%s changed after it was applied", migration.version, migration.name)
@@ -189,6 +196,42 @@ def migrate(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) ->
         logger.info("applied migration %03d_%s", migration.version, migration.name)
         done.append(migration.version)
     return done
+
+
+def check_file(db_path: str | Path) -> None:
+    """Before a run: the warehouse file, if it exists, is a DuckDB database with a schema this code
+    knows; its folder exists. Nothing is written.
+
+    Raises:
+        WarehouseError: with a one-line reason.
+    """
+    path = Path(db_path)
+    if path.is_dir():
+        raise WarehouseError(f"{path}: is a directory, not a DuckDB file")
+    if not path.parent.is_dir():
+        raise WarehouseError(f"{path}: folder {path.parent} does not exist")
+    if not path.exists():
+        return
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        if _is_lock_error(exc):
+            return   # another run holds it; this run will wait for the writer lock
+        raise WarehouseError(f"{path}: not a DuckDB warehouse ({str(exc).splitlines()[0]})") from None
+    try:
+        has_table = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+        ).fetchone()[0]
+        if has_table:
+            stored = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+            newest = max((m.version for m in list_migrations()), default=0)
+            if stored > newest:
+                raise WarehouseError(
+                    f"{path}: schema version {stored} is newer than this wirehouse knows ({newest}); "
+                    "use the newer wirehouse that wrote it"
+                )
+    finally:
+        con.close()
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:

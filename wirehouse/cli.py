@@ -150,9 +150,12 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
         load_sources(sources)
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    db_path = Path(db)
-    if db_path.exists() and db_path.is_dir():
-        raise CliError(f"{db}: is a directory, not a DuckDB file", EXIT_USAGE)
+    from warehouse.loader import WarehouseError, check_file
+
+    try:
+        check_file(db)
+    except WarehouseError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
 
     if dask_workers is not None and dask_workers < 1:
         raise CliError("--dask-workers must be at least 1", EXIT_USAGE)

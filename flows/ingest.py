@@ -19,7 +19,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from tasks import memory, workers
+from tasks import faults, memory, workers
 from tasks.discover import discover_task
 from tasks.fetch import FetchOptions, FetchRequest, Fetcher, fetch_task
 from tasks.load import (
@@ -43,6 +43,7 @@ from wirehouse.config import ConfigError, SourcesConfig, load_sources
 from wirehouse.urls import url_host
 
 STREAM_BATCH = 200     # pages fetched, transformed and loaded together: memory stays flat however big the run
+BATCH_ENV = "WIREHOUSE_BATCH_PAGES"   # overrides STREAM_BATCH (smaller: less memory, more transactions)
 TRANSFORM_CHUNK = 25   # pages per transform task; fixed, so rows never depend on the number of workers
 TASK_WORKERS = 4
 
@@ -118,7 +119,8 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
         log.info("discovered %d candidate URLs from %d sources", len(discovery.candidates), len(config.sources))
         known = read_url_state(db_path, [c.url for c in discovery.candidates])
         requests = [_request(c, known.get(c.url)) for c in discovery.candidates]
-        batches = [requests[i : i + STREAM_BATCH] for i in range(0, len(requests), STREAM_BATCH)] or [[]]
+        size = _batch_pages()
+        batches = [requests[i : i + size] for i in range(0, len(requests), size)] or [[]]
         clock.lap("discover")
         # On a Dask cluster the cluster's workers run the CPU stages; else this machine's processes may.
         with workers.pool_scope(enabled=not _on_cluster()) as ensure_pool:
@@ -130,6 +132,7 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
             # A pipeline: batch k+1 downloads and batch k transforms while batch k-1 loads.
             for index, batch in enumerate(batches):
                 results = fetching.result()
+                faults.point("fetched")
                 if index + 1 < len(batches):
                     fetching = _fetch_ahead(batches[index + 1], options, fetcher)
                 clock.lap("fetch")
@@ -155,6 +158,17 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
     _publish_summary(summary)
     log.info(_headline(summary))
     return summary
+
+
+def _batch_pages() -> int:
+    try:
+        size = int(os.environ.get(BATCH_ENV, STREAM_BATCH))
+    except ValueError:
+        size = 0
+    if size < 1:
+        get_run_logger().warning("%s must be a positive integer; using %d", BATCH_ENV, STREAM_BATCH)
+        return STREAM_BATCH
+    return size
 
 
 def _request(candidate, known: KnownUrl | None) -> FetchRequest:
@@ -210,6 +224,7 @@ def _transform_batch(requests, results, known, run_id: str, now, run_folder: str
 def _load_batch(submitted: _Submitted, db_path: str, run_id: str, clock) -> LoadReport:
     """Wait for a batch's chunks and load it in one transaction."""
     transformed = [c.result() if hasattr(c, "result") else c for c in submitted.chunks]
+    faults.point("staged")
     clock.lap("transform")
     facts = [page for chunk in transformed for page in chunk.pages]
     valid_ids = set().union(*(chunk.valid_ids for chunk in transformed))
@@ -224,6 +239,7 @@ def _load_batch(submitted: _Submitted, db_path: str, run_id: str, clock) -> Load
         discovered=submitted.discovered,
     )
     report = load_task(db_path, batch, finish=False)
+    faults.point("loaded")
     staging.remove(folders)
     memory.release_freed()   # resident memory stays at one batch's worth, however long the run
     clock.lap("load")

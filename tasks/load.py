@@ -20,6 +20,7 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks import faults
 from tasks.fetch import FetchRequest, FetchResult
 from warehouse import loader, staging
 from wirehouse.urls import article_id as make_article_id
@@ -398,6 +399,7 @@ def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None 
             inserted["articles"], _ = loader.upsert(
                 con, "articles", articles, update=ARTICLE_UPDATE_COLUMNS, changed_when="content_hash"
             )
+            faults.point("loading")
             changed = [aid for aid, state in status.items() if state in ("new", "updated", "merged")]
             if changed:
                 # Mentions of a changed article are replaced, never appended to.

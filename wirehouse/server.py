@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib.util
 import logging
 import os
+import signal
 import socket
 import shutil
 import subprocess
@@ -146,10 +149,20 @@ def start_temporary() -> TemporaryServer:
             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "error", "--lifespan", "on",
         ],
-        env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
     )
     os.environ["PREFECT_API_URL"] = api_url
     return TemporaryServer(api_url, process, log)
+
+
+def _die_with_parent() -> None:
+    """In the server's process before exec (Linux): a SIGTERM when the CLI dies, even by SIGKILL,
+    so a killed run leaves no orphaned server behind."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _free_port() -> int:

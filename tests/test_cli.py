@@ -229,3 +229,22 @@ def test_bad_warehouse_file_is_refused_before_the_run(tmp_path, make_db, fragmen
     assert not (tmp_path / "missing").exists()   # no folder created
     if before is not None:
         assert db.read_bytes() == before   # the file is untouched
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "COPY (SELECT * FROM entities) TO '{out}'",
+        "EXPORT DATABASE '{out}'",
+        "ATTACH '{out}' AS other",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET enable_external_access = true",
+    ],
+)
+def test_query_cannot_reach_files_extensions_or_settings(db, tmp_path, sql):
+    out_path = tmp_path / "out"
+    out = run("query", "--db", str(db), sql.format(out=out_path))
+    assert_one_line_error(out, 2, "queries may only read the warehouse")
+    assert not out_path.exists()

@@ -89,13 +89,26 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text or "conflicting" in text or "different configuration" in text
 
 
-def connect(db_path: str | Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+# For analysts' ad-hoc SQL: the warehouse file only. No other files read or written (COPY, EXPORT,
+# read_csv, ATTACH), no extensions installed or loaded, and the settings cannot be changed back.
+SANDBOXED = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,
+}
+
+
+def connect(
+    db_path: str | Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS, config: dict | None = None,
+) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, waiting up to ``wait`` seconds while another process holds it.
 
     Args:
         db_path: the DuckDB file.
         read_only: open read-only (the file must exist).
         wait: seconds to keep retrying on a lock conflict.
+        config: DuckDB settings for the connection (e.g. `SANDBOXED`).
 
     Returns:
         An open connection.
@@ -113,7 +126,7 @@ def connect(db_path: str | Path, read_only: bool = False, wait: float = LOCK_WAI
     delay = 0.1
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path), read_only=read_only, config=dict(config or {}))
         except duckdb.Error as exc:
             if not _is_lock_error(exc):
                 raise WarehouseError(f"{path}: cannot open warehouse: {str(exc).splitlines()[0]}") from None

@@ -345,10 +345,10 @@ def _resolve_sql(text: str) -> str:
 def _run_query(db: str, sql: str, fmt: str, max_rows: int) -> str:
     import duckdb
 
-    from warehouse.loader import WarehouseBusy, WarehouseError, connect
+    from warehouse.loader import SANDBOXED, WarehouseBusy, WarehouseError, connect
 
     try:
-        con = connect(db, read_only=True, wait=10)
+        con = connect(db, read_only=True, wait=10, config=SANDBOXED)
     except (WarehouseBusy, WarehouseError) as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
     try:
@@ -360,6 +360,8 @@ def _run_query(db: str, sql: str, fmt: str, max_rows: int) -> str:
         message = str(exc).splitlines()[0]
         if "read-only" in message.lower() or "read only" in message.lower():
             raise CliError(f"the warehouse is opened read-only; writes are refused ({message})", EXIT_USAGE) from None
+        if any(k in message.lower() for k in ("permission error", "external access", "configuration has been locked")):
+            raise CliError(f"queries may only read the warehouse: no files, extensions or settings ({message})", EXIT_USAGE) from None
         raise CliError(f"query failed: {message}", EXIT_USAGE) from None
     finally:
         con.close()

@@ -254,3 +254,20 @@ def test_dask_runner_loads_the_same_rows(runs, sample_sources, tmp_path):
     assert counts == runs["counts_after_first"]
     for sql in ("SELECT event_id FROM events", "SELECT entity_id, country_code, role FROM entities", "SELECT article_id, content_hash FROM articles"):
         assert set(query_db(db, sql)) == set(query(runs, sql))
+
+
+@pytest.mark.parametrize("which", ["first", "second"])
+def test_accounting_adds_up(runs, which):
+    """fetched = articles + not modified + quarantined + skipped + errors, per run, from the summary
+    and from fetch_log alike; new + updated never exceed the article dispositions."""
+    summary = runs[which].result()
+    totals = summary["totals"]
+    by_disposition = dict(query(runs, (
+        "SELECT disposition, count(*) FROM fetch_log WHERE run_id = ? AND kind = 'page' GROUP BY ALL"), [summary["run_id"]]))
+    assert totals["fetched"] == sum(by_disposition.values())
+    for column, disposition in (("not_modified", "not_modified"), ("quarantined", "quarantined"), ("skipped", "skipped")):
+        assert totals[column] == by_disposition.get(disposition, 0)
+    page_errors = by_disposition.get("error", 0)
+    articles = by_disposition.get("article", 0)
+    assert totals["fetched"] == articles + totals["not_modified"] + totals["quarantined"] + totals["skipped"] + page_errors
+    assert totals["new"] + totals["updated"] <= articles

@@ -74,3 +74,35 @@ def test_killed_run_then_rerun_equals_one_clean_run(clean, sample_sources, tmp_p
     con.close()
     assert statuses == ["interrupted", "completed"]
     assert not any(Path(str(db) + ".staging").glob("*/*")), "the killed run's staged chunks are cleaned up"
+
+
+def test_a_second_run_waits_for_the_writer_or_says_why(clean, sample_sources, tmp_path):
+    """Two real runs on one warehouse at once: the second waits for the first and then completes;
+    when the writer holds on longer than it will wait, it exits with one clear line, no traceback."""
+    import time
+
+    db = tmp_path / "w.duckdb"
+    env = dict(os.environ, WIREHOUSE_LOCAL_SERVER="0", WIREHOUSE_BATCH_PAGES="10", WIREHOUSE_WORKERS="0")
+    env.pop("PREFECT_API_URL", None)
+    env.pop("WIREHOUSE_FAULT_KILL_AT", None)
+    command = [WIREHOUSE, "ingest", "--sources", str(sample_sources), "--db", str(db)]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not Path(str(db) + ".lock").exists() and time.monotonic() < deadline:   # the first holds the writer
+        time.sleep(0.1)
+    second = subprocess.run(command, capture_output=True, text=True, env=dict(env, WIREHOUSE_LOCK_WAIT="240"), timeout=300)
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert second.returncode == 0, second.stderr
+    assert "Traceback" not in second.stderr + err
+    assert state(db) == clean
+    con = loader.connect(db, read_only=True)
+    assert [r[0] for r in con.execute("SELECT status FROM runs").fetchall()] == ["completed", "completed"]
+    con.close()
+
+    with loader.writer_lock(db):   # a writer that does not let go in time
+        busy = subprocess.run(command, capture_output=True, text=True, env=dict(env, WIREHOUSE_LOCK_WAIT="1"), timeout=300)
+    assert busy.returncode == 1 and "Traceback" not in busy.stderr
+    lines = busy.stderr.strip().splitlines()
+    assert len(lines) == 1 and "another ingest run is writing to this warehouse (waited 1 s)" in lines[0], busy.stderr
+    assert state(db) == clean

@@ -27,6 +27,7 @@ MIGRATIONS_DIR = WAREHOUSE_DIR / "migrations"
 QUERIES_DIR = WAREHOUSE_DIR / "queries"
 DEFAULT_DB = Path("warehouse/wirehouse.duckdb")
 LOCK_WAIT_SECONDS = 30.0
+LOCK_WAIT_ENV = "WIREHOUSE_LOCK_WAIT"   # how long a second run waits for the writer
 _MIGRATION_NAME = re.compile(r"^(\d{3,})_([\w-]+)\.sql$")
 
 # Natural keys of each table: upserts conflict on these.
@@ -139,11 +140,17 @@ def connect(
 
 
 @contextlib.contextmanager
-def writer_lock(db_path: str | Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+def writer_lock(db_path: str | Path, wait: float | None = None) -> Iterator[None]:
     """Hold the one-writer-per-warehouse lock for a whole run (a file lock beside the DB).
 
-    A second run on the same file waits up to ``wait`` seconds, then raises `WarehouseBusy`.
+    A second run on the same file waits up to ``wait`` seconds (default: ``$WIREHOUSE_LOCK_WAIT``,
+    else `LOCK_WAIT_SECONDS`), then raises `WarehouseBusy`.
     """
+    if wait is None:
+        try:
+            wait = float(os.environ.get(LOCK_WAIT_ENV, LOCK_WAIT_SECONDS))
+        except ValueError:
+            wait = LOCK_WAIT_SECONDS
     path = Path(str(db_path) + ".lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")

@@ -18,7 +18,7 @@ from lxml import etree
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from wirehouse.urls import normalize_url, same_site, try_normalize
+from wirehouse.urls import normalize_url, redact_url, same_site, try_normalize
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def extract_batch(pages: list[dict], options: ExtractOptions = DEFAULT_OPTIONS) 
         try:
             extracted = extract_article(page.get("html") or "", page["url"], options)
         except Exception as exc:  # noqa: BLE001 - one page's failure must not sink the batch
-            logger.warning("extract failed for %s: %s", page.get("url"), exc)
+            logger.warning("extract failed for %s: %s", redact_url(str(page.get("url"))), exc)
             row.update(is_article=False, extract_error=f"{type(exc).__name__}: {exc}"[:300])
         else:
             row.update(extracted or {})

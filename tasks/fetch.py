@@ -58,7 +58,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from requests.adapters import HTTPAdapter
 
-from wirehouse.urls import InvalidURL, normalize_url, url_host
+from wirehouse.urls import InvalidURL, normalize_url, redact_url, url_host
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,7 @@ _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""", re.I)
 _HTML_SNIFF = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|title|meta|script|div|p)[\s>/]", re.I | re.S)
 _XML_SNIFF = re.compile(rb"^\s*<(\?xml|rss|feed|rdf:rdf|urlset|sitemapindex)[\s>]", re.I)
+_URL_IN_TEXT = re.compile(r"https?://[^\s'\")<>]+")
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
@@ -266,7 +267,7 @@ class Fetcher:
             final_url = body.final_url if body else (fatal.final_url if fatal and fatal.final_url else url)
             redirects = body.redirects if body else (fatal.redirects if fatal else [])
             content_type = body.content_type if body else (fatal.content_type if fatal else None)
-            logger.debug("%s %s: %s%s", request.kind, request.url, outcome, f" ({error})" if error else "")
+            logger.debug("%s %s: %s%s", request.kind, redact_url(request.url), outcome, f" ({redact(error)})" if error else "")
             return FetchResult(
                 url=request.url, final_url=final_url, source=request.source,
                 kind=request.kind, outcome=outcome, status=body.status if body else status, error=error,
@@ -298,7 +299,7 @@ class Fetcher:
                         suffix = f" after {attempts} attempts" if attempts > 1 else ""
                         return result("error", exc.error + suffix, exc.status)
                     delay = self._backoff(attempts, exc.retry_after)
-                    logger.info("retrying %s in %.2fs (%s)", url, delay, exc.error)
+                    logger.info("retrying %s in %.2fs (%s)", redact_url(url), delay, redact(exc.error))
                     self._sleep(delay)
                     continue
                 if body.status == 304:
@@ -310,7 +311,8 @@ class Fetcher:
                 body.data = data
                 return result("ok", None, body=body, text=text, encoding=encoding)
         except Exception as exc:  # contract: one result per request, even on a bug
-            logger.exception("unexpected error fetching %s", url)
+            logger.error("unexpected error fetching %s: %s", redact_url(url), redact(f"{type(exc).__name__}: {exc}"))
+            logger.debug("traceback of the unexpected error", exc_info=True)
             return result("error", _one_line(f"internal error: {type(exc).__name__}: {exc}"))
 
     def fetch_many(self, requests: list[FetchRequest]) -> list[FetchResult]:
@@ -779,6 +781,11 @@ def _parse_retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def redact(text: str | None) -> str:
+    """An error message fit for logs: any URL in it redacted (`redact_url`)."""
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text or "")
 
 
 def _short_exc(exc: BaseException) -> str:

@@ -805,3 +805,19 @@ def test_set_host_delay_raises_delay_for_that_host_only():
     fetcher._wait_for_host("fast.example")
     fetcher._wait_for_host("fast.example")
     assert slept == [2.0]
+
+
+def test_logs_never_show_url_credentials_or_tokens(caplog, sleep):
+    """A failing fetch is retried and logged; the URL's userinfo and token never reach the logs."""
+    import logging
+
+    import dataclasses
+
+    options = dataclasses.replace(FAST, respect_robots=False, retries=1)
+    with caplog.at_level(logging.DEBUG, logger="tasks.fetch"), Fetcher(options, sleep=sleep) as f:
+        result = f.fetch(req("http://alice:s3cret@127.0.0.1:9/brief?token=T0KEN&id=1"))
+    assert result.outcome == "error" and result.attempts == 2
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "retrying http://127.0.0.1:9/brief?id=1&token=***" in text   # logged, redacted
+    for secret in ("alice", "s3cret", "T0KEN"):
+        assert secret not in text

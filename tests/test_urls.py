@@ -46,3 +46,14 @@ def test_same_site_ignores_www():
 def test_query_bare_keys_and_encoding_kept():
     assert normalize_url("https://ex.org/a?amp&b=x%20y&utm_term=z") == "https://ex.org/a?amp&b=x%20y"
     assert normalize_url("https://ex.org/a?q=a%26b") == "https://ex.org/a?q=a%26b"
+
+
+def test_redact_url_hides_userinfo_and_secret_params():
+    from wirehouse.urls import redact_url
+
+    url = "https://alice:s3cret@news.example.org/a?id=7&api_key=K123&Signature=abc&page=2&access_token=T9"
+    redacted = redact_url(url)
+    assert redacted == "https://***@news.example.org/a?id=7&api_key=***&Signature=***&page=2&access_token=***"
+    for secret in ("alice", "s3cret", "K123", "abc", "T9"):
+        assert secret not in redacted
+    assert redact_url("https://x.org/2026/05/story?id=1") == "https://x.org/2026/05/story?id=1"

@@ -21,6 +21,11 @@ _SAFE_PATH = "/:@!$&'()*+,;=-._~%"
 _SAFE_QUERY = "/:@!$'()*,-._~"
 
 
+_SECRET_PARAM = re.compile(
+    r"(token|key|secret|passw|pwd|sig|auth|session|credential|code)", re.IGNORECASE
+)
+
+
 class InvalidURL(ValueError):
     """The string is not an absolute http(s) URL."""
 
@@ -117,3 +122,20 @@ def same_site(a: str, b: str) -> bool:
 def article_id(canonical_url: str) -> str:
     """A stable 16-hex-digit id for a canonical URL (first 64 bits of its SHA-256)."""
     return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:16]
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for logs: userinfo and the values of query parameters that look like secrets
+    (token, key, secret, password, signature, auth, session, credential, code) become ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = "&".join(
+        f"{name}=***" if sep and _SECRET_PARAM.search(unquote(name)) else f"{name}{sep}{value}"
+        for name, sep, value in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

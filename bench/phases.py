@@ -12,7 +12,6 @@ linking and event coding, the validation of its rows, and gzip of the raw pages.
 from __future__ import annotations
 
 import argparse
-import gzip
 import sys
 import time
 from datetime import datetime, timezone
@@ -21,17 +20,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from e2e import load_pages  # noqa: E402 - the corpus reader the end-to-end bench uses
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
     args = parser.parse_args(argv)
-    source = args.corpus / "html" if (args.corpus / "html").is_dir() else args.corpus
-    if not source.is_dir():
+    if not args.corpus.is_dir():
         print(f"error: {args.corpus} is not a folder", file=sys.stderr)
         return 2
-    files = sorted(p for p in source.iterdir() if p.name.endswith((".html", ".html.gz", ".htm")))
-    if not files:
+    bodies = load_pages(args.corpus, copies=1)
+    if not bodies:
         print(f"error: no HTML pages in {args.corpus}", file=sys.stderr)
         return 2
 
@@ -46,10 +46,8 @@ def main(argv=None) -> int:
     load_pipeline()
     bare = spacy.load(SPACY_MODEL)
     pages = []
-    for path in files:
-        raw = path.read_bytes()
-        body = gzip.decompress(raw) if path.name.endswith(".gz") else raw
-        url = f"http://bench.invalid/{path.name.split('.')[0]}"
+    for path, body in bodies.items():
+        url = f"http://bench.invalid{path}"
         pages.append({"url": url, "final_url": url, "source": "bench", "html": body.decode("utf-8", "replace"),
                       "body": body, "content_hash": content_hash(body)})
     now = datetime.now(timezone.utc)

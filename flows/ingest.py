@@ -34,6 +34,7 @@ from tasks.load import (
     read_url_state,
     staged_batch,
     start_run,
+    totals_of,
     url_state_rows,
 )
 from tasks.transform import transform_task
@@ -151,7 +152,7 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
         fetcher.close()
         staging.remove(run_folder)
     per_source = {name: {k: counts.get(k, 0) for k in SUMMARY_COLUMNS} for name, counts in totals.items()}
-    summary = {"run_id": run_id, "per_source": per_source, "totals": _totals(per_source), "stage_seconds": clock.seconds}
+    summary = {"run_id": run_id, "per_source": per_source, "totals": totals_of(per_source), "stage_seconds": clock.seconds}
     summary["tables"] = finish_run(db_path, run_id, summary)
     clock.lap("load")
     summary["stage_seconds"] = clock.seconds
@@ -198,20 +199,20 @@ class _Submitted:
 def _transform_batch(requests, results, known, run_id: str, now, run_folder: str, ensure_pool,
                      discovery_fetches, discovered) -> _Submitted:
     """Submit a fetched batch's pages to the transform stage in chunks."""
-    # A 200 whose bytes are the ones already loaded is not extracted or annotated again.
-    unchanged = {
-        r.url: known[r.url].article_id
-        for r in results
-        if r.outcome == "ok" and r.url in known and content_hash(r.body) == known[r.url].content_hash
-    }
-    pages = [
-        {
+    unchanged: dict[str, str] = {}
+    pages = []
+    for r in results:
+        if r.outcome != "ok" or r.kind != "page" or r.body is None:
+            continue
+        digest = content_hash(r.body)
+        if r.url in known and digest == known[r.url].content_hash:
+            # A 200 whose bytes are the ones already loaded is not extracted or annotated again.
+            unchanged[r.url] = known[r.url].article_id
+            continue
+        pages.append({
             "url": r.url, "final_url": r.final_url, "source": r.source, "body": r.body, "encoding": r.encoding,
-            "content_hash": content_hash(r.body), "content_type": r.content_type, "fetched_at": r.fetched_at,
-        }
-        for r in results
-        if r.outcome == "ok" and r.kind == "page" and r.body is not None and r.url not in unchanged
-    ]
+            "content_hash": digest, "content_type": r.content_type, "fetched_at": r.fetched_at,
+        })
     ensure_pool(len(pages))
     chunks = [pages[i : i + TRANSFORM_CHUNK] for i in range(0, len(pages), TRANSFORM_CHUNK)]
     if chunks and _parallel():
@@ -304,13 +305,6 @@ def task_runner(runner: str = "threads", address: str | None = None, n_workers: 
             "dashboard_address": None,
         }
     )
-
-
-def _totals(per_source: dict[str, dict[str, int]]) -> dict[str, int]:
-    out = Counter()
-    for counts in per_source.values():
-        out.update(counts)
-    return {k: out.get(k, 0) for k in SUMMARY_COLUMNS}
 
 
 class _StageClock:

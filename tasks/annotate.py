@@ -24,8 +24,6 @@ from datetime import date
 from typing import Iterable, Iterator
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from tasks import gazetteer as gazetteer_module
 
@@ -857,29 +855,6 @@ class AnnotationRows:
     events: pd.DataFrame
 
 
-def merge_rows(parts: list[AnnotationRows]) -> AnnotationRows:
-    """Join the rows of several annotate batches: one entity row per id, its first known values kept."""
-    if not parts:
-        return AnnotationRows(*annotation_rows(pd.DataFrame(columns=["article_id", "text", "language"])))
-    entities = pd.concat([p.entities for p in parts], ignore_index=True)
-    if not entities.empty:
-        entities = entities.groupby("entity_id", as_index=False, sort=False).first()[ENTITY_COLUMNS]
-        entities["geonames_id"] = entities["geonames_id"].astype("Int64")
-    return AnnotationRows(
-        entities=entities,
-        mentions=pd.concat([p.mentions for p in parts], ignore_index=True),
-        events=pd.concat([p.events for p in parts], ignore_index=True),
-    )
-
-
 def annotate_batch(articles: pd.DataFrame) -> AnnotationRows:
     """`annotation_rows` as one picklable result (for worker processes)."""
     return AnnotationRows(*annotation_rows(articles))
-
-
-@task(name="annotate", cache_policy=NO_CACHE)
-def annotate_task(articles: pd.DataFrame) -> AnnotationRows:
-    """Prefect task: annotate a chunk of articles (in a worker process when the run has a pool)."""
-    from tasks import workers
-
-    return workers.run(annotate_batch, articles)

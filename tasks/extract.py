@@ -15,8 +15,6 @@ import lxml.html
 import py3langid
 import trafilatura
 from lxml import etree
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from wirehouse.urls import normalize_url, redact_url, same_site, try_normalize
 
@@ -254,11 +252,3 @@ def _clean(value) -> str | None:
         return None
     text = " ".join(str(value).split())
     return text or None
-
-
-@task(name="extract", cache_policy=NO_CACHE)
-def extract_task(pages: list[dict]) -> list[dict]:
-    """Prefect task: extract a chunk of pages (in a worker process when the run has a pool)."""
-    from tasks import workers
-
-    return workers.run(extract_batch, pages)

@@ -68,10 +68,15 @@ class LoadReport:
     inserted: dict[str, int]
 
     def totals(self) -> dict[str, int]:
-        out = Counter()
-        for row in self.per_source.values():
-            out.update(row)
-        return {k: out.get(k, 0) for k in SUMMARY_COLUMNS}
+        return totals_of(self.per_source)
+
+
+def totals_of(per_source: dict[str, dict[str, int]]) -> dict[str, int]:
+    """The run's totals: every summary column summed over the sources."""
+    out = Counter()
+    for row in per_source.values():
+        out.update(row)
+    return {k: out.get(k, 0) for k in SUMMARY_COLUMNS}
 
 
 # ---------------------------------------------------------------- shaping rows
@@ -165,9 +170,14 @@ def article_rows(extracted: list[dict], run_id: str, now: datetime) -> pd.DataFr
         return frame
     frame["published_at"] = pd.to_datetime(frame["published_at"]).astype("datetime64[us]")
     frame["word_count"] = frame["word_count"].astype("int64")
-    frame["_at_canonical"] = frame["url"] == frame["canonical_url"]
-    frame = frame.sort_values("_at_canonical", kind="stable").drop_duplicates("article_id", keep="last")
-    return frame.drop(columns="_at_canonical").reset_index(drop=True)
+    return _prefer_canonical(frame)
+
+
+def _prefer_canonical(articles: pd.DataFrame) -> pd.DataFrame:
+    """One row per article_id: the copy fetched at its canonical URL, else the last one."""
+    at_canonical = articles["url"] == articles["canonical_url"]
+    articles = articles.assign(_at_canonical=at_canonical).sort_values("_at_canonical", kind="stable")
+    return articles.drop_duplicates("article_id", keep="last").drop(columns="_at_canonical").reset_index(drop=True)
 
 
 def fetch_log_rows(
@@ -347,9 +357,7 @@ def staged_batch(
     mentions = staged.get("mentions", pd.DataFrame())
     events = staged.get("events", pd.DataFrame())
     if not articles.empty:
-        at_canonical = articles["url"] == articles["canonical_url"]
-        articles = articles.assign(_at=at_canonical).sort_values("_at", kind="stable")
-        articles = articles.drop_duplicates("article_id", keep="last").drop(columns="_at").reset_index(drop=True)
+        articles = _prefer_canonical(articles)
         kept = set(zip(articles["article_id"], articles["content_hash"]))
         mentions, events = (_kept_copies(frame, kept) for frame in (mentions, events))
     entities = staged.get("entities", pd.DataFrame())

@@ -9,8 +9,6 @@ from datetime import datetime, timezone
 
 import pandas as pd
 import pandera.errors as pa_errors
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from schemas import SCHEMAS
 
@@ -103,8 +101,3 @@ def _json_default(value: object) -> object:
     if hasattr(value, "tolist"):
         return value.tolist()
     return str(value)
-
-
-@task(name="validate", cache_policy=NO_CACHE)
-def validate_task(frame: pd.DataFrame, table: str, key_column: str, run_id: str) -> Validated:
-    return validate_frame(frame, table, key_column, run_id)

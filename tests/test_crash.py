@@ -17,12 +17,16 @@ WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
 KILL_POINTS = ("fetched:2", "staged:1", "loading:2", "loaded:3")
 
 
-def ingest(sources, db, kill_at=None):
+def cli_env(**extra: str) -> dict[str, str]:
+    """A CLI run with its own temporary Prefect server, in-process stages, batches of 10 pages."""
     env = dict(os.environ, WIREHOUSE_LOCAL_SERVER="0", WIREHOUSE_BATCH_PAGES="10", WIREHOUSE_WORKERS="0")
     env.pop("PREFECT_API_URL", None)
     env.pop("WIREHOUSE_FAULT_KILL_AT", None)
-    if kill_at:
-        env["WIREHOUSE_FAULT_KILL_AT"] = kill_at
+    return {**env, **extra}
+
+
+def ingest(sources, db, kill_at=None):
+    env = cli_env(WIREHOUSE_FAULT_KILL_AT=kill_at) if kill_at else cli_env()
     return subprocess.run(
         [WIREHOUSE, "ingest", "--sources", str(sources), "--db", str(db)], capture_output=True, text=True, env=env, timeout=300,
     )
@@ -82,9 +86,7 @@ def test_a_second_run_waits_for_the_writer_or_says_why(clean, sample_sources, tm
     import time
 
     db = tmp_path / "w.duckdb"
-    env = dict(os.environ, WIREHOUSE_LOCAL_SERVER="0", WIREHOUSE_BATCH_PAGES="10", WIREHOUSE_WORKERS="0")
-    env.pop("PREFECT_API_URL", None)
-    env.pop("WIREHOUSE_FAULT_KILL_AT", None)
+    env = cli_env()
     command = [WIREHOUSE, "ingest", "--sources", str(sample_sources), "--db", str(db)]
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120

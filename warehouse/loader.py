@@ -190,12 +190,7 @@ def migrate(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) ->
     )
     applied = {row[0]: row[1] for row in con.execute("SELECT version, checksum FROM schema_migrations").fetchall()}
     known = list_migrations(directory)
-    newest = max((m.version for m in known), default=0)
-    if applied and max(applied) > newest:
-        raise WarehouseError(
-            f"the warehouse has schema version {max(applied)}, newer than this wirehouse knows ({newest}); "
-            "use the newer wirehouse that wrote it"
-        )
+    _refuse_newer_schema(max(applied, default=0), known, "the warehouse")
     done = []
     for migration in known:
         if migration.version in applied:
@@ -216,6 +211,15 @@ def migrate(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) ->
         logger.info("applied migration %03d_%s", migration.version, migration.name)
         done.append(migration.version)
     return done
+
+
+def _refuse_newer_schema(stored: int, known: list[Migration], where: str) -> None:
+    newest = max((m.version for m in known), default=0)
+    if stored > newest:
+        raise WarehouseError(
+            f"{where}: schema version {stored} is newer than this wirehouse knows ({newest}); "
+            "use the newer wirehouse that wrote it"
+        )
 
 
 def check_file(db_path: str | Path) -> None:
@@ -244,12 +248,7 @@ def check_file(db_path: str | Path) -> None:
         ).fetchone()[0]
         if has_table:
             stored = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
-            newest = max((m.version for m in list_migrations()), default=0)
-            if stored > newest:
-                raise WarehouseError(
-                    f"{path}: schema version {stored} is newer than this wirehouse knows ({newest}); "
-                    "use the newer wirehouse that wrote it"
-                )
+            _refuse_newer_schema(stored, list_migrations(), str(path))
     finally:
         con.close()
 

@@ -57,10 +57,10 @@ def fetch_options(config: SourcesConfig, contact_url: str | None = None) -> Fetc
         kwargs["contact_url"] = contact_url or settings["contact_url"]
     if settings.get("user_agent"):
         kwargs["user_agent"] = settings["user_agent"]
-    if settings.get("timeout"):
-        kwargs["read_timeout"] = float(settings["timeout"])
-    if settings.get("max_bytes"):
-        kwargs["max_bytes"] = int(settings["max_bytes"])
+    for key, option, kind in (("timeout", "read_timeout", float), ("connect_timeout", "connect_timeout", float),
+                              ("deadline", "deadline", float), ("max_bytes", "max_bytes", int), ("retries", "retries", int)):
+        if key in settings:
+            kwargs[option] = kind(settings[key])
     # The floor for hosts no source names; each source's own hosts get its delay (see `_fetcher`).
     kwargs["host_delay"] = min(s.host_delay for s in config.sources)
     kwargs["page_text"] = False   # pages are decoded in the transform stage

@@ -19,15 +19,18 @@ import lxml.html
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.fetch import FetchRequest, FetchResult, Fetcher
+from tasks.fetch import FetchRequest, FetchResult, Fetcher, redact
 from wirehouse.config import DEFAULT_MAX_SITEMAP_URLS, Source, SourcesConfig
-from wirehouse.urls import same_site, try_normalize
+from wirehouse.urls import redact_url, same_site, try_normalize
 
 logger = logging.getLogger(__name__)
 
 MAX_SITEMAP_DEPTH = 3            # index -> index -> sitemap is the deepest real sites go
 MAX_CHILD_SITEMAPS = 50          # per source and run
 MAX_SITEMAP_BYTES = 50_000_000   # the sitemap protocol's own limit, decompressed
+# The prolog ends where the root element starts; entity declarations can only live before it.
+_ROOT_START = re.compile(rb"<[A-Za-z_:]")
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
 # Path segments that mark hub pages, not articles.
 NON_ARTICLE_SEGMENTS = frozenset(
     {
@@ -67,7 +70,31 @@ class Discovery:
     per_source: dict[str, int] = field(default_factory=dict)
 
 
+class UnsafeXML(ValueError):
+    """A feed or sitemap declares XML entities: refused whole, never parsed."""
+
+
 # ---------------------------------------------------------------- pure parsers
+
+
+def check_xml_safe(body: bytes) -> None:
+    """Refuse XML that declares entities before any parser sees it.
+
+    Feeds and sitemaps never need entity declarations; with them come the billion-laughs bomb
+    and external entities (local files, internal URLs). Like defusedxml's ``forbid_entities``, the
+    whole document is refused; a plain ``<!DOCTYPE rss PUBLIC ...>`` line is fine.
+
+    Raises:
+        UnsafeXML: the document's prolog declares an entity.
+    """
+    head = body
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff") or body[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
+        codec = "utf-16" if body[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-16-le" if body[0] == 0x3C else "utf-16-be")
+        head = body.decode(codec, errors="replace").encode("utf-8")
+    root = _ROOT_START.search(head)
+    prolog = head[: root.start()] if root else head
+    if _ENTITY_DECL.search(prolog):
+        raise UnsafeXML("refused: the XML declares entities (billion laughs or external entity)")
 
 
 def parse_feed(body: bytes, base_url: str) -> list[str]:
@@ -79,7 +106,11 @@ def parse_feed(body: bytes, base_url: str) -> list[str]:
 
     Returns:
         Normalized http(s) URLs (invalid ones dropped).
+
+    Raises:
+        UnsafeXML: the feed declares XML entities.
     """
+    check_xml_safe(body)
     parsed = feedparser.parse(body, response_headers={"content-location": base_url})
     links: list[str] = []
     for entry in parsed.entries:
@@ -103,14 +134,21 @@ def parse_sitemap(body: bytes) -> tuple[list[str], list[str]]:
 
     Returns:
         (page URLs, child sitemap URLs), normalized, in document order.
+
+    Raises:
+        UnsafeXML: the sitemap declares XML entities.
     """
     if body[:2] == b"\x1f\x8b":
         body = _gunzip_capped(body, MAX_SITEMAP_BYTES)
+    check_xml_safe(body)
     pages: list[str] = []
     children: list[str] = []
     parser_events = ("end",)
     try:
-        for _, element in etree.iterparse(io.BytesIO(body), events=parser_events, recover=True, resolve_entities=False, no_network=True):
+        for _, element in etree.iterparse(
+            io.BytesIO(body), events=parser_events, recover=True, resolve_entities=False, no_network=True,
+            load_dtd=False, huge_tree=False,
+        ):
             tag = etree.QName(element).localname if isinstance(element.tag, str) else ""
             if tag == "loc":
                 parent = element.getparent()
@@ -216,28 +254,40 @@ def discover(config: SourcesConfig, fetcher: Fetcher, max_sitemap_urls: int = DE
         for request, fetched in zip(requests, results):
             source = by_name[request.source]
             if fetched.outcome != "ok" or fetched.body is None:
-                logger.warning("%s %s: %s %s", source.name, request.kind, fetched.outcome, fetched.error or "")
+                logger.warning("%s %s %s: %s %s", source.name, request.kind, redact_url(request.url), fetched.outcome,
+                               redact(fetched.error or ""))
                 continue
             base = fetched.final_url or request.url
-            if request.kind == "feed":
-                urls = parse_feed(fetched.body, base)
-            elif request.kind == "listing":
-                urls = parse_listing(fetched.text or "", base)
-            else:
-                seen_sitemaps.add(request.url)
-                urls, children = parse_sitemap(fetched.body)
-                room = max_sitemap_urls - sitemap_pages[source.name]
-                urls = urls[: max(room, 0)]
-                sitemap_pages[source.name] += len(urls)
-                if depth + 1 < MAX_SITEMAP_DEPTH:
-                    for child in children:
-                        if child in seen_sitemaps or children_taken[source.name] >= MAX_CHILD_SITEMAPS:
-                            continue
-                        seen_sitemaps.add(child)
-                        children_taken[source.name] += 1
-                        next_requests.append(
-                            FetchRequest(url=child, source=source.name, kind="sitemap", allow_private=source.allow_private_network)
-                        )
+            children: list[str] = []
+            try:
+                if request.kind == "feed":
+                    urls = parse_feed(fetched.body, base)
+                    fetched.note = f"{len(urls)} links" if urls else "no entries: empty or not a feed"
+                elif request.kind == "listing":
+                    urls = parse_listing(fetched.text or "", base)
+                    fetched.note = f"{len(urls)} article links"
+                else:
+                    seen_sitemaps.add(request.url)
+                    urls, children = parse_sitemap(fetched.body)
+                    room = max(max_sitemap_urls - sitemap_pages[source.name], 0)
+                    fetched.note = f"{len(urls)} page URLs, {len(children)} child sitemaps"
+                    if len(urls) > room:
+                        fetched.note += f"; {room} taken (cap: {max_sitemap_urls} per source and run)"
+                    urls = urls[:room]
+                    sitemap_pages[source.name] += len(urls)
+            except UnsafeXML as exc:
+                fetched.note = str(exc)
+                logger.warning("%s %s %s: %s", source.name, request.kind, redact_url(request.url), exc)
+                continue
+            if depth + 1 < MAX_SITEMAP_DEPTH:
+                for child in children:
+                    if child in seen_sitemaps or children_taken[source.name] >= MAX_CHILD_SITEMAPS:
+                        continue
+                    seen_sitemaps.add(child)
+                    children_taken[source.name] += 1
+                    next_requests.append(
+                        FetchRequest(url=child, source=source.name, kind="sitemap", allow_private=source.allow_private_network)
+                    )
             found[source.name] += [
                 Candidate(u, source.name, request.kind, request.url, source.allow_private_network) for u in urls
             ]

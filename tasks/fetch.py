@@ -108,6 +108,10 @@ _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""", re.I)
 _HTML_SNIFF = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|title|meta|script|div|p)[\s>/]", re.I | re.S)
 _XML_SNIFF = re.compile(rb"^\s*<(\?xml|rss|feed|rdf:rdf|urlset|sitemapindex)[\s>]", re.I)
+_BINARY_MAGIC = (
+    (b"%PDF-", "a PDF"), (b"PK\x03\x04", "a ZIP archive"), (b"\x89PNG", "a PNG image"), (b"GIF8", "a GIF image"),
+    (b"\xff\xd8\xff", "a JPEG image"), (b"\x1f\x8b", "gzip data"), (b"RIFF", "a RIFF file"), (b"ID3", "an MP3 file"),
+)
 _URL_IN_TEXT = re.compile(r"https?://[^\s'\")<>]+")
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
@@ -121,7 +125,8 @@ class FetchOptions:
     connect_timeout: float = 10.0
     read_timeout: float = 20.0
     deadline: float = 60.0  # total seconds per response, body included
-    max_bytes: int = 5_000_000  # cap on the decompressed body
+    max_bytes: int = 5_000_000  # cap on the decompressed body of a page, feed or listing
+    max_sitemap_bytes: int = 50_000_000  # the sitemap protocol's own limit, decompressed
     max_redirects: int = 5
     retries: int = 3
     backoff_base: float = 0.5
@@ -170,6 +175,7 @@ class FetchResult:
     fetched_at: datetime
     attempts: int
     redirects: list[str] = field(default_factory=list)
+    note: str | None = None  # what discovery made of a feed, sitemap or listing (fetch_log's reason)
 
 
 class _Fatal(Exception):
@@ -305,7 +311,7 @@ class Fetcher:
                 if body.status == 304:
                     return result("not_modified", None, body=body)
                 try:
-                    data, text, encoding = _decode_body(body, request.kind, self.options.max_bytes)
+                    data, text, encoding = _decode_body(body, request.kind, self._byte_cap(request.kind))
                 except _Fatal as exc:
                     return result(exc.outcome, exc.error, body=body)
                 body.data = data
@@ -343,6 +349,9 @@ class Fetcher:
 
     # ---- one attempt: follow redirects, read the body ----------------------------------------
 
+    def _byte_cap(self, kind: str) -> int:
+        return self.options.max_sitemap_bytes if kind == "sitemap" else self.options.max_bytes
+
     def _attempt(self, request: FetchRequest, url: str) -> _Body:
         """One try: follow redirects by hand, checking every hop like the first URL."""
         hops: list[str] = []
@@ -364,7 +373,7 @@ class Fetcher:
             self._guard(current, request.allow_private)
             if self.options.respect_robots:
                 self._check_robots(current, request.allow_private)
-            status, location, body = self._get(current, headers, request.allow_private, self.options.max_bytes,
+            status, location, body = self._get(current, headers, request.allow_private, self._byte_cap(request.kind),
                                                read_body=lambda resp: _acceptable_early(resp, request.kind))
             if location is None:
                 body.final_url = current
@@ -685,12 +694,28 @@ def _decode_body(body: _Body, kind: str, max_bytes: int) -> tuple[bytes, str, st
             raise _Fatal("not_html", f"no content type and the body does not look like {kind} markup")
     elif not _type_ok(body.content_type, kind, body.final_url):
         raise _Fatal("not_html", f"content type {body.content_type} is not acceptable for a {kind}")
+    elif kind in ("page", "listing"):
+        binary = _binary_signature(data, body.charset)
+        if binary:
+            raise _Fatal("not_html", f"the body is {binary}, though served as {body.content_type}")
     if kind == "sitemap" and data.startswith(b"\x1f\x8b"):
         data = _gunzip(data, max_bytes)
     elif body.content_type in GZIP_TYPES:
         raise _Fatal("not_html", f"content type {body.content_type} is not a gzip sitemap")
     encoding = _choose_encoding(data, body.charset)
     return data, data.decode(encoding, errors="replace"), encoding
+
+
+def _binary_signature(data: bytes, charset: str | None) -> str | None:
+    """What binary a body served as HTML really is (PDFs and images often are), or None for text."""
+    head = data[:SNIFF_BYTES]
+    for magic, name in _BINARY_MAGIC:
+        if head.startswith(magic):
+            return name
+    wide = (charset or "").lower().startswith(("utf-16", "utf-32")) or head.startswith(tuple(b for b, _ in _BOMS[1:]))
+    if b"\x00" in head and not wide:
+        return "binary data (NUL bytes)"
+    return None
 
 
 def _gunzip(data: bytes, max_bytes: int) -> bytes:

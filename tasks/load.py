@@ -249,7 +249,7 @@ def _disposition(result, extracted, valid_ids, quarantined_ids):
     if result.outcome == "not_modified":
         return "not_modified", None, None
     if result.kind != "page":
-        return "discovery", None, None
+        return "discovery", result.note, None
     if extracted is None:
         return "error", "not extracted", None
     if extracted.get("extract_error"):

@@ -45,6 +45,15 @@ sitemaps = ["https://b.org/sitemap.xml"]
         ('[[sources]]\nname = "a"\nurls = ["https://x.org/"]\nallow_private_network = "yes"\n', "allow_private_network"),
         ("[[sources]\nname=", "invalid TOML"),
         ("title = 'x'\n", "unknown top-level key 'title'"),
+        ('[[sources]]\nname = "a"\nfeeds = ["file:///etc/passwd"]\n', "key 'feeds': not an http(s) URL"),
+        ('[[sources]]\nname = "a"\npages = ["javascript:alert(1)"]\n', "key 'pages': not an http(s) URL"),
+        ('[[sources]]\nname = "a"\nsitemaps = ["gopher://x.org/"]\n', "key 'sitemaps': not an http(s) URL"),
+        ('[fetch]\ntimeot = 3\n[[sources]]\nname = "a"\nurls = ["https://x.org/"]\n', "[fetch]: unknown key 'timeot'"),
+        ('[fetch]\ndeadline = -1\n[[sources]]\nname = "a"\nurls = ["https://x.org/"]\n', "'deadline' must be a number of seconds > 0"),
+        ('[fetch]\nretries = 99\n[[sources]]\nname = "a"\nurls = ["https://x.org/"]\n', "'retries' must be an integer from 0 to 10"),
+        ('[fetch]\nmax_bytes = "5MB"\n[[sources]]\nname = "a"\nurls = ["https://x.org/"]\n', "'max_bytes' must be an integer > 0"),
+        ('[fetch]\nuser_agent = ""\n[[sources]]\nname = "a"\nurls = ["https://x.org/"]\n', "'user_agent' must be a non-empty string"),
+        ('sources = "x"\n', "no [[sources]] defined"),
     ],
 )
 def test_errors_name_source_and_key(tmp_path, text, fragment):
@@ -58,3 +67,24 @@ def test_errors_name_source_and_key(tmp_path, text, fragment):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_sources(tmp_path / "nope.toml")
+
+
+def test_fetch_table_sets_the_fetch_options(tmp_path):
+    from flows.ingest import fetch_options
+
+    config = load_sources(write(tmp_path, """
+[fetch]
+timeout = 2
+connect_timeout = 1.5
+deadline = 7
+retries = 0
+max_bytes = 1000
+
+[[sources]]
+name = "a"
+urls = ["https://x.org/"]
+host_delay = 0.25
+"""))
+    options = fetch_options(config)
+    assert (options.read_timeout, options.connect_timeout, options.deadline, options.retries, options.max_bytes) == (2, 1.5, 7, 0, 1000)
+    assert options.host_delay == 0.25 and options.page_text is False

@@ -1,6 +1,8 @@
 import gzip
 
-from tasks.discover import looks_like_article, parse_feed, parse_listing, parse_sitemap
+import pytest
+
+from tasks.discover import UnsafeXML, looks_like_article, parse_feed, parse_listing, parse_sitemap
 
 RSS2 = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
 <item><title>A</title><link>https://ex.org/2026/03/a-story.html?utm_source=rss&amp;utm_medium=feed</link></item>
@@ -94,3 +96,51 @@ def test_article_shapes():
     assert not looks_like_article("https://ex.org/contact/")
     assert not looks_like_article("https://ex.org/briefs/page/2/")
     assert not looks_like_article("https://ex.org/image-of-the-day.jpg")
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+"""
+RSS_BODY = b'<rss version="2.0"><channel><title>&lol9;</title><item><link>https://ex.org/2026/01/a-b-c</link></item></channel></rss>'
+URLSET_BODY = b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://ex.org/2026/01/&lol9;</loc></url></urlset>'
+XXE = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+PARAMETER_ENTITY = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "http://127.0.0.1:9/evil.dtd"> %p;]>'
+
+
+@pytest.mark.parametrize("prolog", [BILLION_LAUGHS, XXE, PARAMETER_ENTITY], ids=["billion-laughs", "xxe", "parameter-entity"])
+def test_entity_declarations_are_refused_in_feeds_and_sitemaps(prolog):
+    with pytest.raises(UnsafeXML, match="declares entities"):
+        parse_feed(prolog + RSS_BODY.replace(b"&lol9;", b"x"), "https://ex.org/f")
+    with pytest.raises(UnsafeXML):
+        parse_sitemap(prolog + URLSET_BODY)
+    with pytest.raises(UnsafeXML):
+        parse_sitemap(gzip.compress(prolog + URLSET_BODY))
+    wide = (prolog + RSS_BODY).decode("utf-8").encode("utf-16")  # with a BOM, as UTF-16 feeds come
+    with pytest.raises(UnsafeXML):
+        parse_feed(wide, "https://ex.org/f")
+
+
+def test_plain_doctype_and_entity_text_in_content_are_fine():
+    rss091 = (b'<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"'
+              b' "http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss version="0.91"><channel><title>t</title>'
+              b"<item><title>How &lt;!ENTITY&gt; works</title><link>https://ex.org/2026/01/xml-entities-explained</link>"
+              b"</item></channel></rss>")
+    assert parse_feed(rss091, "https://ex.org/f") == ["https://ex.org/2026/01/xml-entities-explained"]
+
+
+def test_sitemap_of_100k_urls_parses_in_full():
+    urls = b"".join(b"<url><loc>https://ex.org/2026/01/story-number-%d</loc></url>" % i for i in range(100_000))
+    body = gzip.compress(b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + urls + b"</urlset>")
+    pages, children = parse_sitemap(body)
+    assert len(pages) == 100_000 and children == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import http.server
 import io
+import random
 import socket
 import threading
 import time
@@ -44,6 +45,8 @@ RSS = (
 SITEMAP = b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>http://x/</loc></url></urlset>'
 SIX_MB = 6_000_000
 GZIP_BOMB = gzip.compress(b"<html>" + b"a" * SIX_MB, compresslevel=9)
+BIG_SITEMAP = (b'<?xml version="1.0"?><urlset>'
+               + b"".join(b"<url><loc>http://x/%07d</loc></url>" % i for i in range(200_000)) + b"</urlset>")  # 7 MB
 LAST_MODIFIED = "Wed, 01 Jan 2025 00:00:00 GMT"
 
 
@@ -155,6 +158,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b"x" * 65536)
         elif path == "/pdf":
             self._send(200, b"%PDF-1.4 fake", "application/pdf")
+        elif path == "/pdf-as-html":
+            self._send(200, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "text/html; charset=utf-8")
+        elif path == "/random-as-html":
+            self._send(200, random.Random(5).randbytes(20_000), "text/html")
+        elif path == "/utf16-as-html":
+            self._send(200, "<html><body><p>Grüße</p></body></html>".encode("utf-16"), "text/html; charset=utf-16")
+        elif path == "/big-sitemap.xml":
+            self._send(200, BIG_SITEMAP, "application/xml")
         elif path == "/drip":
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
@@ -635,6 +646,24 @@ def test_host_delay_only_waits_the_remainder(server):
     assert sleep.calls == [pytest.approx(0.25)]
 
 
+@pytest.mark.parametrize(("path", "what"), [("/pdf-as-html", "a PDF"), ("/random-as-html", "binary data")])
+def test_binary_served_as_html_is_not_html(server, fetcher, path, what):
+    result = fetcher.fetch(req(server.url(path)))
+    assert result.outcome == "not_html" and what in result.error and "text/html" in result.error
+    assert result.body is None
+
+
+def test_declared_utf16_page_is_not_mistaken_for_binary(server, fetcher):
+    result = fetcher.fetch(req(server.url("/utf16-as-html")))
+    assert result.outcome == "ok" and "Grüße" in result.text
+
+
+def test_sitemaps_get_the_protocol_cap_not_the_page_cap(server, fetcher):
+    assert len(BIG_SITEMAP) > FAST.max_bytes
+    assert fetcher.fetch(req(server.url("/big-sitemap.xml"), kind="sitemap")).outcome == "ok"
+    assert fetcher.fetch(req(server.url("/big-sitemap.xml"), kind="feed")).outcome == "too_large"
+
+
 # ---- address guard ---------------------------------------------------------------------------------
 
 
@@ -696,6 +725,33 @@ def test_guard_allows_public_address(sleep):
         result = f.fetch(req("http://public.test/a", allow_private=False))
     assert result.outcome == "ok", result.error
     assert adapter.seen == ["http://public.test/robots.txt", "http://public.test/a"]
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["2130706433", "017700000001", "0x7f000001", "0x7f.0.0.1", "0177.0.0.1", "127.1", "localhost",
+     "[::1]", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[0:0:0:0:0:ffff:7f00:1]"],
+)
+def test_loopback_in_any_spelling_is_blocked_with_the_real_resolver(servers, sleep, host):
+    # Decimal, octal and hex literals, short forms, names and IPv4-mapped IPv6 all reach 127.0.0.1.
+    srv = servers()
+    port = srv.httpd.server_address[1]
+    with Fetcher(FAST, sleep=sleep) as f:
+        result = f.fetch(req(f"http://{host}:{port}/ok", allow_private=False))
+    assert result.outcome == "blocked" and "loopback" in result.error, result.error
+    assert srv.state.hits == []
+
+
+@pytest.mark.parametrize("target", ["http://2130706433:{port}/ok", "http://[::ffff:127.0.0.1]:{port}/ok", "http://0x7f.1:{port}/ok"])
+def test_redirect_to_a_literal_loopback_spelling_is_blocked(servers, sleep, target):
+    srv = servers()
+    adapter = FakeAdapter({"/go": (301, {"Location": target.format(port=srv.httpd.server_address[1])}, b"")})
+    session = requests.Session()
+    session.mount("http://public.test", adapter)
+    with Fetcher(FAST, session=session, sleep=sleep, resolver=fake_resolver({"public.test": ["93.184.216.34"]})) as f:
+        result = f.fetch(req("http://public.test/go", allow_private=False))
+    assert result.outcome == "blocked" and "loopback" in result.error, result.error
+    assert srv.state.hits == []
 
 
 def test_redirect_from_public_host_to_loopback_is_blocked(servers, sleep):

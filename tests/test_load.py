@@ -4,6 +4,7 @@ import hashlib
 from datetime import datetime, timezone
 
 import pandas as pd
+import pytest
 
 from tasks.fetch import FetchRequest, FetchResult
 from tasks.load import RunBatch, article_rows, fetch_log_rows, load_batch, page_rows, start_run, text_hash, url_state_rows
@@ -234,3 +235,12 @@ def test_staged_chunks_keep_the_canonical_copy_and_only_its_mentions(tmp_path):
         assert list(batch.entities["country_code"]) == ["AFG"]
     staging.remove(run)
     assert not run.exists()
+
+
+@pytest.mark.parametrize("run_id", ["../escape", "a/b", "", ".", "..", "/abs", "run\\x", "a" * 200])
+def test_staging_refuses_run_ids_that_are_not_plain_names(tmp_path, run_id):
+    from warehouse import staging
+
+    with pytest.raises(ValueError, match="not a safe run id"):
+        staging.run_dir(tmp_path / "w.duckdb", run_id)
+    assert list(tmp_path.iterdir()) == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -23,6 +24,7 @@ import pyarrow.parquet as pq
 logger = logging.getLogger(__name__)
 
 STAGING_ENV = "WIREHOUSE_STAGING"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 STAGED_TABLES = ("pages", "articles", "entities", "mentions", "events", "quarantine")
 
 
@@ -37,7 +39,14 @@ def staging_root(db_path: str | Path) -> Path:
 
 
 def run_dir(db_path: str | Path, run_id: str) -> Path:
-    """The staging folder of one run (created)."""
+    """The staging folder of one run (created).
+
+    Raises:
+        ValueError: ``run_id`` is not a plain name (no separators, no ``..``): no folder is made
+            outside the staging root.
+    """
+    if not _SAFE_NAME.fullmatch(run_id or ""):
+        raise ValueError(f"not a safe run id for a staging folder: {run_id!r}")
     path = staging_root(db_path) / run_id
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -16,7 +16,11 @@ DEFAULT_MAX_SITEMAP_URLS = 2000
 _LIST_KEYS = ("feeds", "sitemaps", "pages", "urls")
 _KNOWN_KEYS = frozenset({"name", *_LIST_KEYS, "allow_private_network", "host_delay", "max_pages"})
 _TOP_KEYS = frozenset({"sources", "fetch"})
-_FETCH_KEYS = frozenset({"contact_url", "user_agent", "timeout", "max_bytes"})
+# [fetch] key -> the kind of value it takes (see flows.ingest.fetch_options for what each sets).
+_FETCH_KEYS = {
+    "contact_url": "text", "user_agent": "text", "timeout": "seconds", "connect_timeout": "seconds",
+    "deadline": "seconds", "max_bytes": "count", "retries": "retries",
+}
 
 
 class ConfigError(ValueError):
@@ -83,9 +87,11 @@ def parse_sources(raw: dict, origin: str = "<sources>") -> SourcesConfig:
     fetch = raw.get("fetch", {})
     if not isinstance(fetch, dict):
         raise ConfigError(f"{origin}: [fetch] must be a table")
-    unknown_fetch = sorted(set(fetch) - _FETCH_KEYS)
+    unknown_fetch = sorted(set(fetch) - set(_FETCH_KEYS))
     if unknown_fetch:
         raise ConfigError(f"{origin}: [fetch]: unknown key {unknown_fetch[0]!r}")
+    for key, value in fetch.items():
+        _check_fetch_value(origin, key, value)
     sources: list[Source] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries, start=1):
@@ -95,6 +101,19 @@ def parse_sources(raw: dict, origin: str = "<sources>") -> SourcesConfig:
         seen.add(source.name)
         sources.append(source)
     return SourcesConfig(sources=tuple(sources), fetch=dict(fetch), path=origin)
+
+
+def _check_fetch_value(origin: str, key: str, value: object) -> None:
+    kind = _FETCH_KEYS[key]
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "text" and not (isinstance(value, str) and value.strip()):
+        raise ConfigError(f"{origin}: [fetch]: key {key!r} must be a non-empty string")
+    if kind == "seconds" and not (number and value > 0):
+        raise ConfigError(f"{origin}: [fetch]: key {key!r} must be a number of seconds > 0")
+    if kind == "count" and not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        raise ConfigError(f"{origin}: [fetch]: key {key!r} must be an integer > 0")
+    if kind == "retries" and not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10):
+        raise ConfigError(f"{origin}: [fetch]: key {key!r} must be an integer from 0 to 10")
 
 
 def _parse_source(entry: object, index: int, origin: str) -> Source:

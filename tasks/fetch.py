@@ -188,6 +188,13 @@ class _Fatal(Exception):
         self.redirects: list[str] = []
 
 
+@dataclass(frozen=True)
+class _HostDown:
+    """robots.txt got no HTTP answer at all: the host is down or unreachable."""
+
+    error: str
+
+
 class _Retriable(Exception):
     """Worth another try after a backoff (or the server's Retry-After)."""
 
@@ -499,13 +506,16 @@ class Fetcher:
             if origin not in self._robots:
                 self._robots[origin] = self._load_robots(origin, allow_private)
         rules = self._robots[origin]
+        if isinstance(rules, _HostDown):
+            raise _Fatal("error", rules.error)
         if isinstance(rules, str):
             raise _Fatal("robots", rules)
         if not rules.can_fetch(ROBOTS_AGENT, url):
             raise _Fatal("robots", f"disallowed by {origin}/robots.txt")
 
-    def _load_robots(self, origin: str, allow_private: bool) -> RobotFileParser | str:
-        """Fetch and parse robots.txt; a string means "unavailable, disallow everything"."""
+    def _load_robots(self, origin: str, allow_private: bool) -> RobotFileParser | str | _HostDown:
+        """Fetch and parse robots.txt; a string means "unavailable, disallow everything", `_HostDown`
+        that the host never answered (its pages are errors, tried again next run, not refusals)."""
         robots_url = origin + "/robots.txt"
         parser = RobotFileParser(robots_url)
         current, seen, attempts = robots_url, {robots_url}, 0
@@ -517,6 +527,9 @@ class Fetcher:
             except _Retriable as exc:
                 attempts += 1
                 if attempts > max(0, self.options.retries):
+                    if exc.status is None:
+                        suffix = f" after {attempts} attempts" if attempts > 1 else ""
+                        return _HostDown(_one_line(f"host unreachable: robots.txt: {exc.error}{suffix}"))
                     return _one_line(f"robots.txt unavailable ({exc.error})")
                 self._sleep(self._backoff(attempts, exc.retry_after))
                 continue

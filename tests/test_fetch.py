@@ -541,6 +541,19 @@ def test_connection_refused_is_retried(sleep):
     assert result.attempts == 3 and "ConnectionError" in result.error and "\n" not in result.error
 
 
+def test_host_down_is_an_error_not_a_robots_refusal(sleep):
+    # robots.txt is asked first; no answer at all means the host is down: an error, tried again next run.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with Fetcher(FetchOptions(host_delay=0, retries=2, backoff_base=0.001), sleep=sleep) as f:
+        result = f.fetch(req(f"http://127.0.0.1:{port}/x"))
+        again = f.fetch(req(f"http://127.0.0.1:{port}/y"))
+    assert result.outcome == "error" and result.error.startswith("host unreachable: robots.txt: ConnectionError")
+    assert result.error.endswith("after 3 attempts") and len(sleep.calls) == 2
+    assert again.outcome == "error" and len(sleep.calls) == 2  # the host's answer is cached for the run
+
+
 # ---- redirects ---------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,390 @@
+"""Faults on the wire, end to end: a real ingest flow run against fault-injecting HTTP servers on
+loopback, then a second run once the flaky server has recovered.
+
+Every fault the reliability issue lists is served at once: transient 500/503/429 (with Retry-After),
+404 and 410, a redirect loop and a long chain, a server that never answers, one that drips a byte a
+second, 50 MB bodies (with and without Content-Length), a 1 GB gzip bomb, a body shorter than its
+Content-Length, a PDF and random bytes served as text/html, a windows-1252 page declared only in
+<meta>, a feed that is not XML, XML bombs and external entities in a feed and sitemaps, a sitemap of
+100,000 URLs, robots.txt disallowing everything, and a host that is down.
+
+The promise checked: the run ends in bounded time, every good page is loaded (the windows-1252 one
+decoded right), every other URL has a fetch_log row saying what happened, nothing oversized is stored,
+and transient failures are retried within the run or picked up by the next one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import random
+import socket
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from warehouse import loader
+
+pytestmark = pytest.mark.xdist_group("prefect")
+
+MAX_BYTES = 5_000_000          # the run's page cap (the default)
+FIFTY_MB = 50_000_000
+WORDS = ("ministers", "delegation", "border", "talks", "agreement", "security", "ceasefire", "exercise",
+         "officials", "parliament", "summit", "sanctions", "frontier", "capital", "envoy", "navy")
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
+    + b"".join(b' <!ENTITY lol%d "%s">\n' % (i, (b"&lol%s;" % (b"" if i == 1 else str(i - 1).encode())) * 10) for i in range(1, 10))
+    + b"]>\n"
+)
+XXE = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+
+
+def article(n: int | str, title: str, charset: str = "utf-8", extra: str = "") -> str:
+    """A plain news article page: title, date, three paragraphs of prose."""
+    rng = random.Random(str(n))
+    paragraphs = "".join(
+        "<p>" + " ".join(rng.choice(WORDS) for _ in range(45)).capitalize() + f" in report {n}.</p>" for _ in range(3)
+    )
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="{charset}"><title>{title}</title>'
+        f'<meta property="og:title" content="{title}">'
+        f'<meta property="article:published_time" content="2026-10-0{rng.randint(1, 9)}T08:00:00+00:00"></head>'
+        f"<body><nav><a href='/'>Home</a></nav><article><h1>{title}</h1>"
+        f"<p>{extra}Officials met in Vilnius on Monday to discuss report {n}.</p>{paragraphs}</article></body></html>"
+    )
+
+
+CP1252_SENTENCE = "The minister’s “café diplomacy” – as critics call it – continued."
+CP1252_PAGE = article("cp1252", "Windows page", charset="windows-1252", extra=CP1252_SENTENCE + " ").encode("cp1252")
+
+
+def gzip_bomb(decompressed: int = 1 << 30) -> bytes:
+    """About 1 MB on the wire, 1 GB decompressed: one gzip member of 1 MiB of zeros, repeated
+    (a gzip stream may hold many members; decoders read them all)."""
+    member = gzip.compress(b"\0" * (1 << 20), compresslevel=9)
+    return gzip.compress(b"<html><body>") + member * (decompressed >> 20)
+
+
+def sitemap_100k(base: str) -> bytes:
+    urls = b"".join(b"<url><loc>%s/huge/%d</loc></url>" % (base.encode(), i) for i in range(100_000))
+    return gzip.compress(b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + urls + b"</urlset>")
+
+
+class FaultState:
+    def __init__(self, robots: bytes = b"User-agent: *\nAllow: /\n") -> None:
+        self.robots = robots
+        self.healthy = False            # /down-500 answers 500 until the test says the server recovered
+        self.counts: Counter = Counter()
+        self.lock = threading.Lock()
+        self.release = threading.Event()  # frees handlers that hang, at teardown
+        self.bomb = gzip_bomb()
+        self.sitemap = b""
+
+
+class FaultHandler(http.server.BaseHTTPRequestHandler):
+    server_version = "faults"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes = b"", ctype: str | None = "text/html; charset=utf-8", **headers: str) -> None:
+        self.send_response(status)
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        for key, value in headers.items():
+            self.send_header(key.replace("_", "-"), value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        state: FaultState = self.server.state  # type: ignore[attr-defined]
+        path = self.path.split("?")[0]
+        with state.lock:
+            state.counts[path] += 1
+            count = state.counts[path]
+        try:
+            self._route(state, path, count)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up on purpose (too large, deadline)
+
+    def _route(self, state: FaultState, path: str, count: int) -> None:  # noqa: C901 - a route table
+        if path == "/robots.txt":
+            self._send(200, state.robots, "text/plain")
+        elif path.startswith(("/good/", "/huge/")):
+            self._send(200, article(path, f"Report {path}").encode())
+        elif path == "/cp1252":
+            self._send(200, CP1252_PAGE, "text/html")  # the charset is only in <meta>
+        elif path == "/flaky-503":
+            self._send(503, b"busy") if count <= 2 else self._send(200, article(path, "Flaky 503").encode())
+        elif path == "/flaky-429":
+            if count == 1:
+                self._send(429, b"slow down", Retry_After="1")
+            else:
+                self._send(200, article(path, "Rate limited").encode())
+        elif path == "/down-500":
+            self._send(200, article(path, "Recovered").encode()) if state.healthy else self._send(500, b"broken")
+        elif path == "/gone-404":
+            self._send(404, b"nope")
+        elif path == "/gone-410":
+            self._send(410, b"gone")
+        elif path == "/loop/a":
+            self._send(302, Location="/loop/b")
+        elif path == "/loop/b":
+            self._send(301, Location="/loop/a")
+        elif path.startswith("/chain/"):
+            self._send(302, Location=f"/chain/{int(path.rsplit('/', 1)[1]) - 1}")
+        elif path == "/hang":
+            state.release.wait(60)  # accepts, reads the request, never answers
+        elif path == "/drip":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            for _ in range(100):
+                if state.release.wait(1.0):
+                    return
+                self.wfile.write(b"x")
+                self.wfile.flush()
+        elif path in ("/big", "/big-stream"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            if path == "/big":
+                self.send_header("Content-Length", str(FIFTY_MB))
+            self.end_headers()  # without a length, the body ends when the connection closes (HTTP/1.0)
+            block = b"<p>" + b"x" * 65_533
+            for _ in range(FIFTY_MB // len(block)):
+                self.wfile.write(block)
+        elif path == "/gzip-bomb":
+            self._send(200, state.bomb, Content_Encoding="gzip")
+        elif path == "/short":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "5000")
+            self.end_headers()
+            self.wfile.write(article(path, "Short")[:100].encode())  # then the connection closes
+        elif path == "/pdf-as-html":
+            self._send(200, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n" * 50)
+        elif path == "/random-as-html":
+            self._send(200, random.Random(7).randbytes(50_000))
+        elif path == "/feed-not-xml":
+            self._send(200, b'{"items": ["this is json, not a feed"', "application/rss+xml")
+        elif path == "/feed-bomb.xml":
+            self._send(200, BILLION_LAUGHS + b'<rss version="2.0"><channel><title>&lol9;</title></channel></rss>',
+                       "application/rss+xml")
+        elif path == "/sitemap-xxe.xml":
+            self._send(200, XXE + b"<urlset><url><loc>http://127.0.0.1/&x;</loc></url></urlset>", "application/xml")
+        elif path == "/sitemap-bomb.xml":
+            self._send(200, BILLION_LAUGHS + b"<urlset><url><loc>&lol9;</loc></url></urlset>", "application/xml")
+        elif path == "/sitemap-100k.xml.gz":
+            self._send(200, state.sitemap, "application/x-gzip")
+        else:
+            self._send(404, b"unknown route")
+
+
+class FaultServer:
+    def __init__(self, host: str, **state: object) -> None:
+        self.state = FaultState(**state)  # type: ignore[arg-type]
+        self.httpd = http.server.ThreadingHTTPServer((host, 0), FaultHandler)
+        self.httpd.daemon_threads = True
+        self.httpd.state = self.state  # type: ignore[attr-defined]
+        self.base = f"http://{host}:{self.httpd.server_address[1]}"
+        self.state.sitemap = sitemap_100k(self.base)
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def close(self) -> None:
+        self.state.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def closed_port(host: str) -> int:
+    """A port on which nothing listens: the host is 'down' (connection refused)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+# What each URL must come to in the first run: (kind, outcome, disposition, words in error or reason).
+PAGE_FAULTS = {
+    "/good/1": ("ok", "article", None),
+    "/good/2": ("ok", "article", None),
+    "/cp1252": ("ok", "article", None),
+    "/flaky-503": ("ok", "article", None),
+    "/flaky-429": ("ok", "article", None),
+    "/down-500": ("error", "error", "HTTP 500 after 3 attempts"),
+    "/gone-404": ("error", "error", "HTTP 404"),
+    "/gone-410": ("error", "error", "HTTP 410"),
+    "/loop/a": ("error", "error", "redirect loop"),
+    "/chain/9": ("error", "error", "too many redirects"),
+    "/big": ("too_large", "skipped", "Content-Length 50000000 exceeds"),
+    "/big-stream": ("too_large", "skipped", "body exceeds 5000000 bytes"),
+    "/gzip-bomb": ("too_large", "skipped", "body exceeds 5000000 bytes (decompressed)"),
+    "/short": ("error", "error", "IncompleteRead"),
+    "/pdf-as-html": ("not_html", "skipped", "the body is a PDF"),
+    "/random-as-html": ("not_html", "skipped", "binary data"),
+}
+SLOW_FAULTS = {"/hang": ("error", "error", "Timeout"), "/drip": ("error", "error", "deadline of 4s exceeded")}
+DISCOVERY_FAULTS = {
+    ("feed", "/feed-not-xml"): "no entries: empty or not a feed",
+    ("feed", "/feed-bomb.xml"): "refused: the XML declares entities",
+    ("sitemap", "/sitemap-xxe.xml"): "refused: the XML declares entities",
+    ("sitemap", "/sitemap-bomb.xml"): "refused: the XML declares entities",
+    ("sitemap", "/sitemap-100k.xml.gz"): "100000 page URLs, 0 child sitemaps; 2000 taken",
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    main = FaultServer("127.0.0.1")
+    closed = FaultServer("127.0.0.2", robots=b"User-agent: *\nDisallow: /\n")
+    slow = {path: FaultServer(host) for path, host in (("/hang", "127.0.0.4"), ("/drip", "127.0.0.5"))}
+    down = f"http://127.0.0.3:{closed_port('127.0.0.3')}/2026/01/down-host-story"
+    urls = ", ".join(f'"{main.url(p)}"' for p in PAGE_FAULTS) + ", " + ", ".join(f'"{s.url(p)}"' for p, s in slow.items())
+    sources = tmp_path_factory.mktemp("faults") / "sources.toml"
+    sources.write_text(f"""
+[fetch]
+timeout = 2
+connect_timeout = 2
+deadline = 4
+retries = 2
+
+[[sources]]
+name = "faults"
+allow_private_network = true
+host_delay = 0
+urls = [{urls}]
+feeds = ["{main.url('/feed-not-xml')}", "{main.url('/feed-bomb.xml')}"]
+sitemaps = ["{main.url('/sitemap-xxe.xml')}", "{main.url('/sitemap-bomb.xml')}"]
+
+[[sources]]
+name = "huge"
+allow_private_network = true
+host_delay = 0
+max_pages = 3
+sitemaps = ["{main.url('/sitemap-100k.xml.gz')}"]
+
+[[sources]]
+name = "closed"
+allow_private_network = true
+host_delay = 0
+urls = ["{closed.url('/good/closed-1')}"]
+feeds = ["{closed.url('/feed.xml')}"]
+
+[[sources]]
+name = "down"
+allow_private_network = true
+host_delay = 0
+urls = ["{down}"]
+""", encoding="utf-8")
+    yield {"main": main, "closed": closed, "slow": slow, "down": down, "sources": sources}
+    for server in (main, closed, *slow.values()):
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def runs(prefect_harness, site, tmp_path_factory):
+    from flows.ingest import ingest
+
+    db = str(tmp_path_factory.mktemp("wh") / "faults.duckdb")
+    started = time.monotonic()
+    first = ingest(sources_file=str(site["sources"]), db_path=db, return_state=True)
+    first_seconds = time.monotonic() - started
+    site["main"].state.healthy = True   # the 500 server recovered before the next scheduled run
+    second = ingest(sources_file=str(site["sources"]), db_path=db, return_state=True)
+    return {"db": db, "first": first, "second": second, "first_seconds": first_seconds}
+
+
+def rows(db: str, sql: str, params=None) -> list[tuple]:
+    con = loader.connect(db, read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def log_of(runs, run: str) -> dict[tuple[str, str], tuple]:
+    run_id = str(runs[run].state_details.flow_run_id)
+    found = rows(runs["db"], "SELECT kind, url, outcome, disposition, coalesce(error, reason, ''), attempts, elapsed_ms, bytes"
+                 " FROM fetch_log WHERE run_id = ?", [run_id])
+    return {(kind, url): tuple(rest) for kind, url, *rest in found}
+
+
+def test_runs_complete_in_bounded_time(runs):
+    assert runs["first"].is_completed(), runs["first"].message
+    assert runs["second"].is_completed(), runs["second"].message
+    # The worst single wait is the hanging server: 3 attempts x 2 s read timeout plus backoff.
+    # A run that waited on any fault longer than its timeouts allow would blow far past this.
+    assert runs["first_seconds"] < 120, runs["first_seconds"]
+
+
+def test_every_url_has_a_fetch_log_row_saying_what_happened(runs, site):
+    log = log_of(runs, "first")
+    main, slow = site["main"], site["slow"]
+    expected = {("page", main.url(p)): v for p, v in PAGE_FAULTS.items()}
+    expected |= {("page", slow[p].url(p)): v for p, v in SLOW_FAULTS.items()}
+    for (kind, url), (outcome, disposition, words) in expected.items():
+        assert (kind, url) in log, f"no fetch_log row for {url}"
+        got = log[(kind, url)]
+        assert (got[0], got[1]) == (outcome, disposition), (url, got)
+        if words:
+            assert words in got[2], (url, got[2])
+    for (kind, path), words in DISCOVERY_FAULTS.items():
+        got = log[(kind, main.url(path))]
+        assert got[:2] == ("ok", "discovery") and got[2].startswith(words), (path, got)
+    closed = site["closed"]
+    assert log[("page", closed.url("/good/closed-1"))][:2] == ("robots", "skipped")
+    assert log[("feed", closed.url("/feed.xml"))][:2] == ("robots", "skipped")
+    down = log[("page", site["down"])]
+    assert down[:2] == ("error", "error") and down[2].startswith("host unreachable: robots.txt: ConnectionError")
+    assert down[2].endswith("after 3 attempts")
+    # The 100k sitemap fed 3 pages (max_pages), all loaded; nothing else was fetched.
+    huge = [url for kind, url in log if "/huge/" in url]
+    assert sorted(huge) == sorted(main.url(f"/huge/{i}") for i in range(3))
+    assert all(log[("page", u)][1] == "article" for u in huge)
+    assert len(log) == len(expected) + len(DISCOVERY_FAULTS) + 2 + 1 + len(huge)
+
+
+def test_transient_failures_are_retried_within_the_run(runs, site):
+    log = log_of(runs, "first")
+    main = site["main"]
+    assert log[("page", main.url("/flaky-503"))][3] == 3                   # two 503s, then the page
+    attempts, elapsed_ms = log[("page", main.url("/flaky-429"))][3:5]
+    assert attempts == 2 and elapsed_ms >= 900                              # Retry-After: 1 was honoured
+    assert log[("page", site["slow"]["/hang"].url("/hang"))][3] == 3        # timeouts are retried
+    assert log[("page", site["slow"]["/drip"].url("/drip"))][3] == 1        # a deadline is not
+
+
+def test_good_pages_are_loaded_and_windows_1252_decoded_right(runs, site):
+    main = site["main"]
+    loaded = {url for (url,) in rows(runs["db"], "SELECT url FROM articles")}
+    good = [main.url(p) for p, (_, disposition, _) in PAGE_FAULTS.items() if disposition == "article"]
+    assert set(good) | {main.url(f"/huge/{i}") for i in range(3)} | {main.url("/down-500")} == loaded
+    (text,) = rows(runs["db"], "SELECT text FROM articles WHERE url = ?", [main.url("/cp1252")])[0]
+    assert CP1252_SENTENCE in text and "\ufffd" not in text and "â€" not in text
+
+
+def test_nothing_oversized_or_refused_is_stored(runs, site):
+    stored = rows(runs["db"], "SELECT url, bytes FROM pages")
+    assert max(size for _, size in stored) < MAX_BYTES
+    refused = {site["main"].url(p) for p, (outcome, _, _) in PAGE_FAULTS.items() if outcome != "ok" and p != "/down-500"}
+    assert not refused & {url for url, _ in stored}
+    assert rows(runs["db"], "SELECT count(*) FROM pages")[0][0] == len({u for u, _ in stored})
+
+
+def test_the_next_run_picks_up_what_failed(runs, site):
+    main = site["main"]
+    second = log_of(runs, "second")
+    assert second[("page", main.url("/down-500"))][:2] == ("ok", "article")
+    assert set(log_of(runs, "first")) == set(second), "every URL is tried again and logged again"
+    for path in ("/good/1", "/cp1252", "/flaky-503"):
+        assert second[("page", main.url(path))][1:3] == ("not_modified", "same content")
+    summary = runs["second"].result()["totals"]
+    assert summary["new"] == 1 and summary["updated"] == 0
+    assert rows(runs["db"], "SELECT count(*) = count(DISTINCT article_id) FROM articles")[0][0]

@@ -87,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+DEPLOYMENT_CONCURRENCY = 1   # as prefect.yaml's concurrency_limit
 _temporary_server = None   # this run's own temporary Prefect server, when no server was at hand
 
 
@@ -424,6 +425,8 @@ def cmd_serve(args) -> int:
             parameters={"sources_file": str(Path(args.sources).resolve()), "db_path": str(Path(args.db).resolve())},
             description="Discover, fetch, extract, validate and load every source into DuckDB.",
             tags=["wirehouse"],
+            # DuckDB has one writer: runs of the deployment never overlap, across every runner serving it.
+            global_limit=DEPLOYMENT_CONCURRENCY,
             print_starting_message=False,
         )
     finally:

@@ -27,8 +27,10 @@ install: $(STAMP)
 demo: install
 	$(BIN)/wirehouse demo
 
+# Whole files per worker: the slow end-to-end files keep their run fixtures, and the two workers balance.
+# (pytest 9 ignores xdist 3.8's loadgroup suffix, so loadfile it is.)
 test: install
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 # A local Prefect server (SQLite under ~/.prefect) plus the scheduled `ingest` deployment.
 serve: install

@@ -12,7 +12,6 @@ import pytest
 
 from warehouse import loader
 
-pytestmark = pytest.mark.xdist_group("crash")
 WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
 KILL_POINTS = ("fetched:2", "staged:1", "loading:2", "loaded:3")
 
@@ -49,7 +48,7 @@ def state(db) -> dict:
         con.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def clean(sample_sources, tmp_path_factory):
     db = tmp_path_factory.mktemp("clean") / "w.duckdb"
     out = ingest(sample_sources, db)

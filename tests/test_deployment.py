@@ -19,7 +19,6 @@ import yaml
 
 from warehouse import loader
 
-pytestmark = pytest.mark.xdist_group("prefect")
 ROOT = Path(__file__).resolve().parents[1]
 WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
 

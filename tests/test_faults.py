@@ -28,7 +28,6 @@ import pytest
 
 from warehouse import loader
 
-pytestmark = pytest.mark.xdist_group("prefect")
 
 MAX_BYTES = 5_000_000          # the run's page cap (the default)
 FIFTY_MB = 50_000_000
@@ -240,7 +239,7 @@ DISCOVERY_FAULTS = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def site(tmp_path_factory):
     main = FaultServer("127.0.0.1")
     closed = FaultServer("127.0.0.2", robots=b"User-agent: *\nDisallow: /\n")
@@ -288,7 +287,7 @@ urls = ["{down}"]
         server.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runs(prefect_harness, site, tmp_path_factory):
     from flows.ingest import ingest
 

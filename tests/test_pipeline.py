@@ -11,13 +11,12 @@ import pytest
 from tasks import gazetteer
 from warehouse import loader
 
-pytestmark = pytest.mark.xdist_group("prefect")
 EXPECTED = json.loads((Path(__file__).resolve().parents[1] / "samples" / "expected.json").read_text(encoding="utf-8"))
 TABLES = ("articles", "entities", "mentions", "events", "pages", "quarantine")
 GOLD = [a for a in EXPECTED["articles"] if "gold" in a]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runs(prefect_harness, sample_site, sample_sources, tmp_path_factory):
     from flows.ingest import ingest
 

@@ -48,7 +48,7 @@ def _units() -> list[list[dict]]:
     return [[p] for p in pages] + [[alias], [edited], [alias, pages[0]], [pages[1], pages[2], pages[1]], [edited, alias]]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def staged_units(tmp_path_factory):
     folder = staging.run_dir(tmp_path_factory.mktemp("units") / "w.duckdb", "units")
     units = [transform_pages(unit, "units", NOW, str(folder)) for unit in _units()]

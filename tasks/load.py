@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks import faults
 from tasks.fetch import FetchRequest, FetchResult
-from warehouse import loader, staging
+from warehouse import analyst, loader, staging
 from wirehouse.urls import article_id as make_article_id
 
 logger = logging.getLogger(__name__)
@@ -449,6 +449,8 @@ def finish_run(db_path: str | Path, run_id: str, summary: dict) -> dict[str, int
     con = loader.connect(db_path)
     try:
         _complete_run(con, run_id, summary)
+        if analyst.refresh_search_index(con):
+            logger.info("full-text index rebuilt")
         return table_counts(con)
     finally:
         con.close()

@@ -39,3 +39,14 @@ def sample_sources(sample_site, tmp_path_factory):
     path = tmp_path_factory.mktemp("sources") / "sources.toml"
     path.write_text(sample_site.render_sources(), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(prefect_harness, sample_sources, tmp_path_factory):
+    """A warehouse loaded from the sample site by one real flow run; tests only read it (copy it to write)."""
+    from flows.ingest import ingest
+
+    db = tmp_path_factory.mktemp("sample-warehouse") / "wirehouse.duckdb"
+    state = ingest(sources_file=str(sample_sources), db_path=str(db), return_state=True)
+    assert state.is_completed(), state.message
+    return db

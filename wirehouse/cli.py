@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -61,10 +62,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true")
 
     p = sub.add_parser("query", help="run read-only SQL (or a saved query's name) against the warehouse")
-    p.add_argument("sql", help="SQL text, or the name of a saved query in warehouse/queries/")
+    p.add_argument("sql", nargs="?", help="SQL text, or the name of a saved query in warehouse/queries/")
+    p.add_argument("--file", metavar="FILE", help="read the SQL from a file (e.g. warehouse/queries/who_met_whom.sql)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a value for $NAME in the query (saved queries declare defaults in a '-- params:' line)")
     p.add_argument("--db", default=DEFAULT_DB)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--max-rows", type=int, default=100)
+
+    p = sub.add_parser("status", help="last runs, table sizes, warehouse size, sources with problems")
+    p.add_argument("--db", default=DEFAULT_DB)
+
+    p = sub.add_parser("search", help="full-text search over articles, best first")
+    p.add_argument("words", help="what to look for (free text)")
+    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    p = sub.add_parser("export", help="write every table as Parquet (or CSV) files, partitioned by date")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write (missing or empty)")
+    p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    p.add_argument("--partition", choices=("day", "month", "year"), default="month", help="date partition width (default month)")
+    p.add_argument("--overwrite", action="store_true", help="replace what DIR holds")
+    p.add_argument("--db", default=DEFAULT_DB)
 
     p = sub.add_parser(
         "annotate",
@@ -126,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handler = {
             "ingest": cmd_ingest, "demo": cmd_demo, "query": cmd_query, "serve": cmd_serve, "annotate": cmd_annotate,
+            "status": cmd_status, "search": cmd_search, "export": cmd_export,
         }[args.command]
         return handler(args)
     except CliError as exc:
@@ -266,7 +287,8 @@ def cmd_demo(args) -> int:
     for name in DEMO_QUERIES:
         print()
         print(f"-- warehouse/queries/{name}.sql")
-        print(_run_query(args.db, name, "table", 20))
+        sql = _resolve_sql(name)
+        print(_run_query(args.db, sql, "table", 20, query_params(sql, [])))
     return EXIT_OK
 
 
@@ -343,7 +365,47 @@ def _resolve_sql(text: str) -> str:
     return text
 
 
-def _run_query(db: str, sql: str, fmt: str, max_rows: int) -> str:
+_PARAMS_LINE = re.compile(r"^--\s*params:(.*)$", re.M)
+_PARAM_USE = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+def query_params(sql: str, given: list[str]) -> dict[str, str]:
+    """The named parameters a query uses: its ``-- params: a=1 b=x`` defaults, then NAME=VALUE pairs.
+
+    Raises:
+        CliError: a malformed pair, a parameter the query does not use, or one with no value.
+    """
+    used = set(_PARAM_USE.findall(re.sub(r"--[^\n]*|'(?:[^']|'')*'", "", sql)))
+    values: dict[str, str] = {}
+    for line in _PARAMS_LINE.findall(sql):
+        for pair in line.split():
+            name, _, value = pair.partition("=")
+            values[name] = value
+    for pair in given:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.isidentifier():
+            raise CliError(f"--param takes NAME=VALUE, got {pair!r}", EXIT_USAGE)
+        if name not in used:
+            raise CliError(f"the query has no parameter ${name} (it uses: {', '.join(sorted(used)) or 'none'})", EXIT_USAGE)
+        values[name] = value
+    missing = sorted(used - set(values))
+    if missing:
+        raise CliError(f"the query needs a value for ${missing[0]}: add --param {missing[0]}=...", EXIT_USAGE)
+    return {name: values[name] for name in used}
+
+
+def _query_text(args) -> str:
+    if bool(args.sql) == bool(args.file):
+        raise CliError("give the SQL (or a saved query's name) or --file FILE, not both or neither", EXIT_USAGE)
+    if args.file:
+        try:
+            return Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read {args.file}: {exc.strerror if isinstance(exc, OSError) else exc}", EXIT_USAGE) from None
+    return _resolve_sql(args.sql)
+
+
+def _run_query(db: str, sql: str, fmt: str, max_rows: int, params: dict[str, str] | None = None) -> str:
     import duckdb
 
     from warehouse.loader import SANDBOXED, WarehouseBusy, WarehouseError, connect
@@ -353,10 +415,16 @@ def _run_query(db: str, sql: str, fmt: str, max_rows: int) -> str:
     except (WarehouseBusy, WarehouseError) as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
     try:
-        relation = con.sql(_resolve_sql(sql))
-        if relation is None:
-            return "(statement returned no rows)"
-        frame = relation.fetchdf()
+        if params:
+            result = con.execute(sql, params)
+            if result.description is None:
+                return "(statement returned no rows)"
+            frame = result.fetchdf()
+        else:
+            relation = con.sql(sql)
+            if relation is None:
+                return "(statement returned no rows)"
+            frame = relation.fetchdf()
     except duckdb.Error as exc:
         message = str(exc).splitlines()[0]
         if "read-only" in message.lower() or "read only" in message.lower():
@@ -366,6 +434,10 @@ def _run_query(db: str, sql: str, fmt: str, max_rows: int) -> str:
         raise CliError(f"query failed: {message}", EXIT_USAGE) from None
     finally:
         con.close()
+    return _render(frame, fmt, max_rows)
+
+
+def _render(frame, fmt: str = "table", max_rows: int = 100) -> str:
     if fmt == "csv":
         return frame.to_csv(index=False).rstrip("\n")
     if fmt == "json":
@@ -391,7 +463,86 @@ def _cell(value) -> str:
 
 
 def cmd_query(args) -> int:
-    print(_run_query(args.db, args.sql, args.format, args.max_rows))
+    sql = _query_text(args)
+    print(_run_query(args.db, sql, args.format, args.max_rows, query_params(sql, args.param)))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- status, search, export
+
+
+def _open_for_reading(db: str):
+    """Refuse a missing or foreign warehouse file with one line before any work."""
+    from warehouse.loader import WarehouseError, check_file
+
+    if not Path(db).exists():
+        raise CliError(f"{db}: no such warehouse file (run `wirehouse ingest` or `make demo` first)", EXIT_USAGE)
+    try:
+        check_file(db)
+    except WarehouseError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+
+
+def _reader_errors():
+    from warehouse.loader import WarehouseBusy, WarehouseError
+
+    return (WarehouseBusy, WarehouseError)
+
+
+def cmd_status(args) -> int:
+    from warehouse.analyst import status
+
+    _open_for_reading(args.db)
+    try:
+        found = status(args.db)
+    except _reader_errors() as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+    print(f"warehouse {args.db}: {found.size_bytes / 1e6:.1f} MB")
+    print("  ".join(f"{table} {count:,}" for table, count in found.counts.items()))
+    print("\nlast runs")
+    print(_render(found.runs) if not found.runs.empty else "(no runs yet)")
+    print("\nsources (latest run of each)")
+    print(_render(found.sources) if not found.sources.empty else "(no fetches yet)")
+    problems = found.problems
+    print()
+    if problems.empty:
+        print("no source has problems")
+    else:
+        for row in problems.itertuples(index=False):
+            print(f"problem: {row.source}: {row.problem}")
+    return EXIT_OK
+
+
+def cmd_search(args) -> int:
+    from warehouse.analyst import search
+
+    _open_for_reading(args.db)
+    try:
+        found = search(args.db, args.words, args.limit)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    except _reader_errors() as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+    print(f"search: {found.method}", file=sys.stderr)
+    print(_render(found.hits, args.format, args.limit) if not found.hits.empty or args.format != "table" else "no match")
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from warehouse.analyst import export
+
+    _open_for_reading(args.db)
+    try:
+        report = export(args.db, args.out, args.format, args.partition, args.overwrite)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc.strerror or exc}", EXIT_FAILED) from None
+    except _reader_errors() as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+    rows = [[t, f"{v['rows']:,}", v["files"], v["partitioned_by"] or ""] for t, v in report.tables.items()]
+    print(_table(["table", "rows", "files", "partitioned by"], rows))
+    print(f"written to {report.out}")
     return EXIT_OK
 
 

@@ -1,0 +1,179 @@
+"""The analyst's side on a warehouse loaded from the sample site: saved queries and views, status,
+search and export, through the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from warehouse import loader
+from warehouse.loader import QUERIES_DIR
+from wirehouse.cli import main
+
+ANALYST_QUERIES = ("events_over_time", "who_met_whom", "entity_cooccurrence", "actor_timeline",
+                   "articles_per_source_day", "quarantine_by_reason")
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def as_json(capsys, *argv: str) -> list[dict]:
+    code, out, err = run(capsys, *argv, "--format", "json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def scalar(db, sql: str, params=None):
+    con = loader.connect(db, read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchone()[0]
+    finally:
+        con.close()
+
+
+# ---- saved queries and views -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ANALYST_QUERIES)
+def test_saved_queries_run_from_their_file(capsys, sample_warehouse, name):
+    rows = as_json(capsys, "query", "--db", str(sample_warehouse), "--file", str(QUERIES_DIR / f"{name}.sql"))
+    if name != "quarantine_by_reason":  # the sample site has nothing to quarantine
+        assert rows, name
+
+
+def test_views_join_events_to_names_places_and_articles(sample_warehouse):
+    db = sample_warehouse
+    assert scalar(db, "SELECT count(*) FROM event_details") == scalar(db, "SELECT count(*) FROM events")
+    assert scalar(db, "SELECT count(*) FROM event_details WHERE root_name IS NULL OR title IS NULL") == 0
+    assert scalar(db, "SELECT count(*) FROM event_details WHERE latitude IS NOT NULL AND location IS NOT NULL") > 0
+    assert scalar(db, "SELECT count(*) FROM entity_mentions") == scalar(db, "SELECT count(*) FROM mentions")
+
+
+def test_events_over_time_counts_every_dated_event(capsys, sample_warehouse):
+    rows = as_json(capsys, "query", "--db", str(sample_warehouse), "--max-rows", "1000",
+                   "--file", str(QUERIES_DIR / "events_over_time.sql"))
+    assert sum(r["events"] for r in rows) == scalar(sample_warehouse, "SELECT count(*) FROM events WHERE date_precision IS NOT NULL")
+
+
+def test_parameters_narrow_a_saved_query(capsys, sample_warehouse):
+    db = str(sample_warehouse)
+    timeline = as_json(capsys, "query", "actor_timeline", "--db", db, "--param", "actor=RUS")
+    involving = scalar(sample_warehouse, "SELECT count(*) FROM events WHERE 'RUS' IN (actor1_country_code, actor2_country_code)")
+    assert len(timeline) == involving > 0
+    assert timeline == sorted(timeline, key=lambda r: r["event_date"])
+    everything = as_json(capsys, "query", "who_met_whom", "--db", db)
+    one_year = as_json(capsys, "query", "who_met_whom", "--db", db, "--param", "start=2026-01-01", "--param", "end=2026-12-31")
+    assert 0 < len(one_year) < len(everything)
+    assert all(r["first"] >= "2026-01-01" and r["last"] <= "2026-12-31" for r in one_year)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["actor_timeline", "--param", "country=RUS"], "has no parameter $country"),
+        (["actor_timeline", "--param", "actor"], "--param takes NAME=VALUE"),
+        (["SELECT $x"], "needs a value for $x"),
+        (["--file", "/nonexistent/q.sql"], "cannot read /nonexistent/q.sql"),
+        (["SELECT 1", "--file", "x.sql"], "not both or neither"),
+    ],
+)
+def test_query_usage_errors_are_one_line(capsys, sample_warehouse, argv, message):
+    code, out, err = run(capsys, "query", "--db", str(sample_warehouse), *argv)
+    assert code == 2 and message in err and err.count("\n") == 1 and out == ""
+
+
+# ---- status -----------------------------------------------------------------------------------------
+
+
+def test_status_shows_runs_sizes_and_healthy_sources(capsys, sample_warehouse):
+    code, out, _ = run(capsys, "status", "--db", str(sample_warehouse))
+    assert code == 0
+    assert "completed" in out and "no source has problems" in out
+    assert f"articles {scalar(sample_warehouse, 'SELECT count(*) FROM articles'):,}" in out
+    for source in ("meridian", "baltic-desk", "horizon-brief"):
+        assert source in out
+
+
+def test_status_names_a_source_whose_feed_failed(capsys, sample_warehouse, tmp_path):
+    db = tmp_path / "w.duckdb"
+    shutil.copy(sample_warehouse, db)
+    con = loader.connect(db)
+    con.execute(
+        "INSERT INTO fetch_log SELECT 'later', 'http://127.0.0.1:9/feed.xml', 'meridian', 'feed', 503, 'error', 'error',"
+        " NULL, 'HTTP 503 after 4 attempts', NULL, NULL, NULL, 0, 1.0, 4, now() + INTERVAL 1 HOUR"
+    )
+    con.close()
+    code, out, _ = run(capsys, "status", "--db", str(db))
+    assert code == 0 and "problem: meridian: a feed, sitemap or listing failed" in out
+    assert "baltic-desk: " not in out.split("problem:", 1)[1]
+
+
+def test_status_of_a_missing_warehouse_is_one_line(capsys, tmp_path):
+    code, out, err = run(capsys, "status", "--db", str(tmp_path / "none.duckdb"))
+    assert code == 2 and "no such warehouse file" in err and err.count("\n") == 1
+
+
+# ---- search -----------------------------------------------------------------------------------------
+
+
+def test_search_ranks_the_matching_article_first_and_says_how(capsys, sample_warehouse):
+    code, out, err = run(capsys, "search", "Baltic air policing drone incursions", "--db", str(sample_warehouse), "--format", "json")
+    hits = json.loads(out)
+    assert code == 0 and hits[0]["title"] == "Baltic Air Policing Rotation Begins Amid Drone Incursions"
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    assert "no full-text index" in err and "fts extension" in err   # this machine cannot load fts
+
+
+def test_search_matches_words_not_substrings_and_is_case_blind(capsys, sample_warehouse):
+    _, out, _ = run(capsys, "search", "KABUL", "--db", str(sample_warehouse), "--format", "json")
+    hits = json.loads(out)
+    expected = scalar(sample_warehouse, "SELECT count(*) FROM articles WHERE regexp_matches(lower(title || ' ' || text), '\\bkabul\\b')")
+    assert len(hits) == expected > 0
+
+
+def test_search_without_a_word_is_a_usage_error(capsys, sample_warehouse):
+    code, _, err = run(capsys, "search", "?!", "--db", str(sample_warehouse))
+    assert code == 2 and "at least one word" in err
+
+
+# ---- export -----------------------------------------------------------------------------------------
+
+
+def test_export_writes_every_table_partitioned_by_date(capsys, sample_warehouse, tmp_path):
+    out = tmp_path / "export"
+    code, printed, err = run(capsys, "export", "--db", str(sample_warehouse), "--out", str(out))
+    assert code == 0, err
+    con = duckdb.connect()
+    for table in ("articles", "entities", "mentions", "events", "pages", "fetch_log", "url_state", "runs"):
+        files = str(out / table / "**" / "*.parquet")
+        exported = con.execute(f"SELECT count(*) FROM read_parquet('{files}', hive_partitioning = true)").fetchone()[0]
+        assert exported == scalar(sample_warehouse, f"SELECT count(*) FROM {table}"), table
+    months = {p.name for p in (out / "articles").iterdir()}
+    stored = {f"month={m}" for (m,) in loader.connect(sample_warehouse, read_only=True).execute(
+        "SELECT DISTINCT coalesce(strftime(published_at, '%Y-%m'), 'unknown') FROM articles").fetchall()}
+    assert months == stored and len(months) > 1
+    wrong = con.execute(
+        f"SELECT count(*) FROM read_parquet('{out}/events/**/*.parquet', hive_partitioning = true)"
+        " WHERE month <> coalesce(strftime(event_date, '%Y-%m'), 'unknown')"
+    ).fetchone()[0]
+    assert wrong == 0
+
+
+def test_export_refuses_a_non_empty_folder_unless_overwrite(capsys, sample_warehouse, tmp_path):
+    out = tmp_path / "export"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine", encoding="utf-8")
+    code, _, err = run(capsys, "export", "--db", str(sample_warehouse), "--out", str(out))
+    assert code == 2 and "not empty" in err and (out / "keep.txt").exists()
+    code, _, _ = run(capsys, "export", "--db", str(sample_warehouse), "--out", str(out), "--overwrite",
+                     "--format", "csv", "--partition", "year")
+    assert code == 0 and not (out / "keep.txt").exists()
+    assert all(p.name.startswith("year=") for p in (out / "events").iterdir())
+    assert next((out / "entities").glob("*.csv")).read_text(encoding="utf-8").startswith("entity_id,")

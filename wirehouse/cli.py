@@ -86,6 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace what DIR holds")
     p.add_argument("--db", default=DEFAULT_DB)
 
+    p = sub.add_parser("report", help="write one self-contained HTML report with charts and a map")
+    p.add_argument("--out", default="report.html", metavar="FILE", help="the HTML file (default report.html)")
+    p.add_argument("--db", default=DEFAULT_DB)
+
     p = sub.add_parser(
         "annotate",
         help="JSON lines in ({id, text, published_at?}) -> entities and events out, one line per input",
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handler = {
             "ingest": cmd_ingest, "demo": cmd_demo, "query": cmd_query, "serve": cmd_serve, "annotate": cmd_annotate,
-            "status": cmd_status, "search": cmd_search, "export": cmd_export,
+            "status": cmd_status, "search": cmd_search, "export": cmd_export, "report": cmd_report,
         }[args.command]
         return handler(args)
     except CliError as exc:
@@ -543,6 +547,23 @@ def cmd_export(args) -> int:
     rows = [[t, f"{v['rows']:,}", v["files"], v["partitioned_by"] or ""] for t, v in report.tables.items()]
     print(_table(["table", "rows", "files", "partitioned by"], rows))
     print(f"written to {report.out}")
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from wirehouse.report import write_report
+
+    _open_for_reading(args.db)
+    out = Path(args.out)
+    if out.is_dir() or not out.parent.is_dir():
+        raise CliError(f"{out}: give a file in an existing folder", EXIT_USAGE)
+    try:
+        written = write_report(args.db, out)
+    except _reader_errors() as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror or exc}", EXIT_FAILED) from None
+    print(f"report written to {written} ({written.stat().st_size / 1e6:.1f} MB, self-contained)")
     return EXIT_OK
 
 

@@ -12,9 +12,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import pandas as pd
 from prefect import flow, get_run_logger, unmapped
 from prefect.context import get_run_context
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -32,6 +33,7 @@ from tasks.load import (
     finish_run,
     load_task,
     read_url_state,
+    run_findings,
     staged_batch,
     start_run,
     totals_of,
@@ -123,6 +125,7 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
         size = _batch_pages()
         batches = [requests[i : i + size] for i in range(0, len(requests), size)] or [[]]
         clock.lap("discover")
+        progress = _Progress(len(requests), len(batches))
         # On a Dask cluster the cluster's workers run the CPU stages; else this machine's processes may.
         with workers.pool_scope(enabled=not _on_cluster()) as ensure_pool:
             # URLs never seen before need extraction: start the workers now, while the first batch is fetched.
@@ -145,9 +148,11 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
                 )
                 if transforming is not None:
                     _add(totals, _load_batch(transforming, db_path, run_id, clock))
+                    progress.loaded(len(transforming.requests))
                 transforming = submitted
                 log.info("batch %d/%d fetched", index + 1, len(batches))
             _add(totals, _load_batch(transforming, db_path, run_id, clock))
+            progress.loaded(len(transforming.requests))
     finally:
         fetcher.close()
         staging.remove(run_folder)
@@ -156,7 +161,7 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
     summary["tables"] = finish_run(db_path, run_id, summary)
     clock.lap("load")
     summary["stage_seconds"] = clock.seconds
-    _publish_summary(summary)
+    _publish(summary, run_findings(db_path, run_id))
     log.info(_headline(summary))
     return summary
 
@@ -337,7 +342,60 @@ def _headline(summary: dict) -> str:
     )
 
 
-def _publish_summary(summary: dict) -> None:
-    rows = [{"source": name, **{k: counts.get(k, 0) for k in SUMMARY_COLUMNS}} for name, counts in sorted(summary["per_source"].items())]
-    rows.append({"source": "TOTAL", **summary["totals"]})
-    create_table_artifact(key="ingest-summary", table=rows, description=f"Run {summary['run_id']}: {_headline(summary)}")
+class _Progress:
+    """The run's progress artifact: the share of pages loaded, moved after every batch."""
+
+    def __init__(self, pages: int, batches: int) -> None:
+        self.pages, self.batches, self.done, self.batches_done = pages, batches, 0, 0
+        self.id = create_progress_artifact(progress=0.0, key="ingest-progress", description=self._text())
+
+    def loaded(self, pages: int) -> None:
+        self.done += pages
+        self.batches_done += 1
+        share = 100.0 if self.pages == 0 else round(100.0 * self.done / self.pages, 1)
+        update_progress_artifact(self.id, progress=share, description=self._text())
+
+    def _text(self) -> str:
+        return f"{self.done} of {self.pages} pages loaded ({self.batches_done} of {self.batches} batches)"
+
+
+def _publish(summary: dict, findings: dict) -> None:
+    """The run's Prefect artifacts: summary, extraction health, top entities and top events."""
+    seconds = dict(zip(findings["fetch_seconds"]["source"], findings["fetch_seconds"]["seconds"]))
+    rows = [
+        {"source": name, **{k: counts.get(k, 0) for k in SUMMARY_COLUMNS}, "seconds": seconds.get(name, 0.0)}
+        for name, counts in sorted(summary["per_source"].items())
+    ]
+    rows.append({"source": "TOTAL", **summary["totals"], "seconds": round(sum(summary["stage_seconds"].values()), 1)})
+    create_table_artifact(key="ingest-summary", table=rows,
+                          description=f"Run {summary['run_id']}: {_headline(summary)}. Seconds: each source's fetches; TOTAL: the run.")
+    health = findings["health"]
+    flagged = [f"{r.source} ({r.layout_change_likely})" for r in health.itertuples() if isinstance(r.layout_change_likely, str)]
+    create_table_artifact(
+        key="ingest-health", table=_records(health),
+        description=("Extraction health per source: shares of empty pages, missing titles and missing dates, "
+                     "against the source's 5 runs before. "
+                     + (f"Layout change likely: {', '.join(flagged)}." if flagged else "No source changed markedly.")),
+    )
+    create_table_artifact(key="ingest-top-entities", table=_records(findings["entities"]),
+                          description="The entities most mentioned in the articles this run added or changed.")
+    create_table_artifact(key="ingest-top-events", table=_records(findings["events"]),
+                          description="Events in the articles this run added or changed: dated, with both actors, most confident first.")
+
+
+def _records(frame) -> list[dict]:
+    """A frame as JSON-safe rows (numbers as numbers, dates as text, missing values as None)."""
+    return [{k: _json_value(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _json_value(value):
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):   # lists and arrays
+        return str(value)
+    if hasattr(value, "item"):        # numpy scalars
+        value = value.item()
+    return value if isinstance(value, (bool, int, float, str)) else str(value)

@@ -456,11 +456,31 @@ def finish_run(db_path: str | Path, run_id: str, summary: dict) -> dict[str, int
         con.close()
 
 
+def run_findings(db_path: str | Path, run_id: str) -> dict[str, pd.DataFrame]:
+    """What a finished run found, for its Prefect artifacts.
+
+    Returns:
+        ``health`` (extraction health per source against its earlier runs, `source_health.sql`),
+        ``entities`` and ``events`` (the top ones in the articles the run added or changed), and
+        ``fetch_seconds`` (per source: the seconds its fetches took, retries and waits included).
+    """
+    con = loader.connect(db_path, read_only=True)
+    try:
+        return {
+            name: con.execute(loader.read_query(query), {"run_id": run_id}).fetchdf()
+            for name, query in (("health", "source_health"), ("entities", "run_top_entities"), ("events", "run_top_events"),
+                                ("fetch_seconds", "run_fetch_seconds"))
+        }
+    finally:
+        con.close()
+
+
 def _complete_run(con, run_id: str, summary: dict) -> None:
     con.execute(
         "UPDATE runs SET summary = ?, finished_at = ?, status = 'completed' WHERE run_id = ?",
         [json.dumps(summary, default=str), datetime.now(timezone.utc), run_id],
     )
+    con.execute(loader.read_query("measure_source_health"), {"run_id": run_id})
 
 
 def start_run(db_path: str | Path, run_id: str, flow_run_id: str | None, sources_file: str) -> None:

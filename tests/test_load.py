@@ -244,3 +244,25 @@ def test_staging_refuses_run_ids_that_are_not_plain_names(tmp_path, run_id):
     with pytest.raises(ValueError, match="not a safe run id"):
         staging.run_dir(tmp_path / "w.duckdb", run_id)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_source_health_flags_a_likely_layout_change(tmp_path):
+    from tasks.load import run_findings
+
+    db = tmp_path / "w.duckdb"
+    con = loader.connect(db)
+    loader.migrate(con)
+    rows = []
+    for n in range(6):   # five earlier runs, then the current one
+        at = f"2026-11-{10 + n:02d} 00:00:00+00"
+        rows += [(f"r{n}", "steady", at, 10, 1, 0, 1),
+                 (f"r{n}", "changed", at, 10, 8 if n == 5 else 1, 0, 6 if n == 5 else 0),
+                 (f"r{n}", "small", at, 3 if n == 5 else 10, 3 if n == 5 else 0, 0, 0)]
+    con.executemany("INSERT INTO source_health VALUES (?, ?, CAST(? AS TIMESTAMPTZ), ?, ?, ?, ?)", rows)
+    con.close()
+    health = run_findings(db, "r5")["health"].set_index("source")
+    assert health.loc["changed", "layout_change_likely"] == "empty pages, missing dates"
+    assert health.loc["changed", "empty_share"] == 0.8 and health.loc["changed", "empty_before"] == 0.1
+    assert health["layout_change_likely"].drop("changed").isna().all()   # steady; too few pages to judge
+    first = run_findings(db, "r0")["health"]
+    assert first["layout_change_likely"].isna().all() and first["empty_before"].isna().all()

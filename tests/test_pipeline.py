@@ -270,3 +270,30 @@ def test_accounting_adds_up(runs, which):
     articles = by_disposition.get("article", 0)
     assert totals["fetched"] == articles + totals["not_modified"] + totals["quarantined"] + totals["skipped"] + page_errors
     assert totals["new"] + totals["updated"] <= articles
+
+
+def test_run_publishes_summary_health_top_findings_and_progress(runs):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    async def read(flow_run_id):
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+            return {a.key: a for a in found}
+
+    artifacts = asyncio.run(read(runs["first"].state_details.flow_run_id))
+    assert {"ingest-summary", "ingest-health", "ingest-top-entities", "ingest-top-events", "ingest-progress"} <= set(artifacts)
+    summary = json.loads(artifacts["ingest-summary"].data) if isinstance(artifacts["ingest-summary"].data, str) else artifacts["ingest-summary"].data
+    by_source = {row["source"]: row for row in summary}
+    assert by_source["TOTAL"]["new"] == len(EXPECTED["articles"]) and by_source["meridian"]["seconds"] > 0
+    health = artifacts["ingest-health"].data
+    health = json.loads(health) if isinstance(health, str) else health
+    assert {row["source"] for row in health} == {"meridian", "baltic-desk", "horizon-brief"}
+    assert all(0 <= row["empty_share"] <= 1 and row["layout_change_likely"] is None for row in health)
+    entities = artifacts["ingest-top-entities"].data
+    entities = json.loads(entities) if isinstance(entities, str) else entities
+    assert entities[0]["name"] == "Russia"
+    assert artifacts["ingest-progress"].data == 100.0

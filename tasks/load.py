@@ -31,7 +31,7 @@ ENTITY_FILL_COLUMNS = ("country_code", "geonames_id", "latitude", "longitude", "
 ARTICLE_UPDATE_COLUMNS = (
     "url", "canonical_url", "final_url", "source", "title", "author", "published_at", "language", "site_name",
     "description", "categories", "tags", "image", "text", "word_count", "text_hash", "content_hash",
-    "extractor", "extractor_version", "updated_at", "run_id",
+    "extractor", "extractor_version", "annotator_version", "updated_at", "run_id",
 )
 URL_STATE_COLUMNS = (
     "source", "etag", "last_modified", "content_hash", "article_id", "last_status", "last_outcome", "last_fetched_at",
@@ -57,6 +57,7 @@ class RunBatch:
     url_state: pd.DataFrame
     quarantine: pd.DataFrame
     discovered: dict[str, int] = field(default_factory=dict)
+    redo: bool = False   # reprocess/replay: the same page made again by newer code replaces what is stored
 
 
 @dataclass
@@ -397,6 +398,8 @@ def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None 
     try:
         loader.migrate(con)
         status = _article_status(con, batch.articles, batch.run_id)
+        if batch.redo:
+            status = {aid: "updated" if state == "unchanged" else state for aid, state in status.items()}
         articles = batch.articles
         if not articles.empty:
             # A stored copy fetched at its canonical URL is never replaced by a copy from an alias URL.
@@ -405,7 +408,7 @@ def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None 
         with loader.transaction(con):
             inserted["pages"], _ = loader.upsert(con, "pages", batch.pages)
             inserted["articles"], _ = loader.upsert(
-                con, "articles", articles, update=ARTICLE_UPDATE_COLUMNS, changed_when="content_hash"
+                con, "articles", articles, update=ARTICLE_UPDATE_COLUMNS, changed_when=None if batch.redo else "content_hash"
             )
             faults.point("loading")
             changed = [aid for aid, state in status.items() if state in ("new", "updated", "merged")]

@@ -16,7 +16,7 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.annotate import annotate_batch
+from tasks.annotate import ANNOTATOR_VERSION, annotate_batch
 from tasks.extract import extract_batch
 from tasks.load import STAGED_HASH, article_rows, raw_page_row
 from tasks.memory import release_freed
@@ -60,6 +60,7 @@ def transform_pages(pages: list[dict], run_id: str, now: datetime, run_folder: s
     ])
     articles = validate_frame(article_rows(extracted, run_id, now), "articles", "article_id", run_id)
     named = annotate_batch(articles.valid)
+    articles.valid["annotator_version"] = ANNOTATOR_VERSION   # what made its mentions and events (reprocess)
     entities = validate_frame(named.entities, "entities", "entity_id", run_id)
     mentions, events = named.mentions, named.events
     if entities.failed_keys:   # nothing may point at an entity that was not loaded

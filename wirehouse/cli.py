@@ -86,6 +86,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace what DIR holds")
     p.add_argument("--db", default=DEFAULT_DB)
 
+    p = sub.add_parser("reprocess", help="redo articles an older extractor or annotator made, from stored raw pages (no refetch)")
+    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--limit", type=int, metavar="N", help="at most N articles, oldest first")
+
+    p = sub.add_parser("quarantine", help="list quarantined rows, or replay them after a fix")
+    qsub = p.add_subparsers(dest="quarantine_command", required=True, metavar="ACTION")
+    q = qsub.add_parser("list", help="quarantined rows with their failed checks, newest first")
+    q.add_argument("--db", default=DEFAULT_DB)
+    q.add_argument("--table", choices=("articles", "entities", "mentions", "events"))
+    q.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    q.add_argument("--max-rows", type=int, default=100)
+    q = qsub.add_parser("replay", help="validate quarantined rows again from their stored raw pages; load what passes")
+    q.add_argument("--db", default=DEFAULT_DB)
+    q.add_argument("--table", choices=("articles", "entities", "mentions", "events"))
+
     p = sub.add_parser("report", help="write one self-contained HTML report with charts and a map")
     p.add_argument("--out", default="report.html", metavar="FILE", help="the HTML file (default report.html)")
     p.add_argument("--db", default=DEFAULT_DB)
@@ -151,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         handler = {
             "ingest": cmd_ingest, "demo": cmd_demo, "query": cmd_query, "serve": cmd_serve, "annotate": cmd_annotate,
             "status": cmd_status, "search": cmd_search, "export": cmd_export, "report": cmd_report,
+            "reprocess": cmd_reprocess, "quarantine": cmd_quarantine,
         }[args.command]
         return handler(args)
     except CliError as exc:
@@ -159,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wirehouse: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:   # `wirehouse status | head`: the reader left; not an error worth a traceback
+        sys.stderr.close()
+        return EXIT_OK
     finally:
         if _temporary_server is not None:
             _temporary_server.stop()
@@ -547,6 +566,57 @@ def cmd_export(args) -> int:
     rows = [[t, f"{v['rows']:,}", v["files"], v["partitioned_by"] or ""] for t, v in report.tables.items()]
     print(_table(["table", "rows", "files", "partitioned by"], rows))
     print(f"written to {report.out}")
+    return EXIT_OK
+
+
+def _redo(db: str, work):
+    """Run a reprocess or replay under the writer lock, with one-line errors."""
+    from warehouse.loader import WarehouseBusy, WarehouseError, writer_lock
+
+    _open_for_reading(db)
+    try:
+        with writer_lock(db):
+            return work()
+    except (WarehouseBusy, WarehouseError) as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+
+
+def _print_redo(report) -> None:
+    rows = [[name, c.get("updated", 0) + c.get("new", 0), c.get("unchanged", 0), c.get("quarantined", 0)]
+            for name, c in sorted(report.per_source.items())]
+    if rows:
+        print(_table(["source", "redone", "unchanged", "quarantined"], rows))
+    print(f"{report.kind}: {report.pages} raw pages went through the stages again"
+          + (f"; {report.missing_raw} had no stored raw page" if report.missing_raw else "") + f" (run {report.run_id})")
+
+
+def cmd_reprocess(args) -> int:
+    from tasks.reprocess import reprocess
+
+    report = _redo(args.db, lambda: reprocess(args.db, args.limit))
+    if report.pages == 0 and report.missing_raw == 0:
+        print("nothing to reprocess: every article was made by the current extractor and annotator")
+    else:
+        _print_redo(report)
+    return EXIT_OK
+
+
+def cmd_quarantine(args) -> int:
+    if args.quarantine_command == "list":
+        _open_for_reading(args.db)
+        sql = _resolve_sql("quarantine_list")
+        print(_run_query(args.db, sql, args.format, args.max_rows, {"table_name": args.table or ""}))
+        return EXIT_OK
+    from tasks.reprocess import replay_quarantine
+
+    report = _redo(args.db, lambda: replay_quarantine(args.db, args.table))
+    if report.pages == 0 and report.missing_raw == 0:
+        print("nothing to replay: no quarantined row has a stored raw page" + (f" in {args.table}" if args.table else ""))
+        return EXIT_OK
+    _print_redo(report)
+    print(f"released from quarantine: {report.released} rows")
+    for check, count in sorted(report.still_quarantined.items()):
+        print(f"still quarantined: {count} rows: {check}")
     return EXIT_OK
 
 

@@ -22,6 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from tasks import workers
 from tasks.annotate import ANNOTATOR_VERSION
@@ -161,3 +163,15 @@ def _redo(db_path: str | Path, rows: list[tuple], kind: str) -> RedoReport:
 
 def _frame(columns: dict) -> pd.DataFrame:
     return pd.DataFrame(columns)
+
+
+@task(name="reprocess", cache_policy=NO_CACHE)
+def reprocess_task(db_path: str, limit: int | None = None) -> RedoReport:
+    """Prefect task: `reprocess` (the caller holds the writer lock)."""
+    return reprocess(db_path, limit)
+
+
+@task(name="replay-quarantine", cache_policy=NO_CACHE)
+def replay_task(db_path: str, table: str | None = None) -> RedoReport:
+    """Prefect task: `replay_quarantine` (the caller holds the writer lock)."""
+    return replay_quarantine(db_path, table)

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
@@ -25,7 +26,12 @@ WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
 
 def test_prefect_yaml_deployments_have_a_concurrency_limit_of_one():
     spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
-    assert spec["deployments"] and all(d.get("concurrency_limit") == 1 for d in spec["deployments"])
+    assert [d["name"] for d in spec["deployments"]] == ["ingest", "reprocess", "replay-quarantine", "export"]
+    assert all(d.get("concurrency_limit") == 1 for d in spec["deployments"])
+    for d in spec["deployments"]:   # every entrypoint names a flow that exists
+        path, name = d["entrypoint"].split(":")
+        module = path.removesuffix(".py").replace("/", ".")
+        assert hasattr(__import__(module, fromlist=[name]), name), d["entrypoint"]
 
 
 async def _wait_for_deployment(client, name: str, serve: subprocess.Popen, timeout: float = 90):
@@ -41,7 +47,7 @@ async def _wait_for_deployment(client, name: str, serve: subprocess.Popen, timeo
     raise AssertionError(f"deployment {name} never appeared")
 
 
-async def _two_runs(serve: subprocess.Popen):
+async def _two_runs(serve: subprocess.Popen, out_dir: Path):
     from prefect.client.orchestration import get_client
 
     async with get_client() as client:
@@ -55,7 +61,17 @@ async def _two_runs(serve: subprocess.Popen):
             assert serve.poll() is None, "wirehouse serve exited"
             await asyncio.sleep(1)
         histories = [[s.name for s in await client.read_flow_run_states(r.id)] for r in runs]
-        return deployment, runs, histories
+        served = {name: await _wait_for_deployment(client, name, serve)
+                  for name in ("reprocess/reprocess", "replay-quarantine/replay-quarantine", "export/export")}
+        # A maintenance deployment run from the API (as from the UI) with parameters.
+        export_run = await client.create_flow_run_from_deployment(
+            served["export/export"].id, parameters={"out_dir": str(out_dir), "partition": "year"})
+        while time.monotonic() < deadline:
+            export_run = await client.read_flow_run(export_run.id)
+            if export_run.state.is_final():
+                break
+            await asyncio.sleep(1)
+        return deployment, runs, histories, served, export_run
 
 
 def test_two_runs_of_the_deployment_never_overlap(prefect_harness, sample_sources, tmp_path):
@@ -69,7 +85,7 @@ def test_two_runs_of_the_deployment_never_overlap(prefect_harness, sample_source
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     try:
-        deployment, runs, histories = asyncio.run(_two_runs(serve))
+        deployment, runs, histories, served, export_run = asyncio.run(_two_runs(serve, tmp_path / "export"))
     finally:
         serve.send_signal(signal.SIGINT)
         try:
@@ -85,5 +101,13 @@ def test_two_runs_of_the_deployment_never_overlap(prefect_harness, sample_source
     try:
         assert con.execute("SELECT count(*) = count(DISTINCT article_id) FROM articles").fetchone()[0]
         assert con.execute("SELECT list(status) FROM runs").fetchone()[0] == ["completed", "completed"]
+        articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]
     finally:
         con.close()
+    assert all(d.parameters["db_path"] == str(db.resolve()) for d in served.values())
+    assert {"limit", "lock_wait"} <= set(served["reprocess/reprocess"].parameter_openapi_schema["properties"])
+    assert export_run.state.type.value == "COMPLETED", export_run.state.message
+    assert all(p.name.startswith("year=") for p in (tmp_path / "export" / "articles").iterdir())
+    exported = duckdb.connect().execute(
+        f"SELECT count(*) FROM read_parquet('{tmp_path / 'export'}/articles/**/*.parquet')").fetchone()[0]
+    assert exported == articles

@@ -90,3 +90,14 @@ def test_quarantine_list_and_replay_release_what_passes_now(capsys, db):
 def test_reprocess_on_a_missing_warehouse_is_one_line(capsys, tmp_path):
     assert main(["reprocess", "--db", str(tmp_path / "none.duckdb")]) == 2
     assert "no such warehouse file" in capsys.readouterr().err
+
+
+def test_maintenance_flows_run_under_prefect(prefect_harness, db):
+    from flows.maintenance import replay_flow, reprocess_flow
+
+    write(db, "UPDATE articles SET annotator_version = 'wh-annotate-0' WHERE source = 'meridian'")
+    redo = reprocess_flow(db_path=str(db), lock_wait=5)
+    assert redo["pages"] == query(db, "SELECT count(DISTINCT content_hash) FROM articles WHERE source = 'meridian'")[0][0]
+    assert redo["per_source"]["meridian"]["updated"] > 0
+    replay = replay_flow(db_path=str(db), lock_wait=5)
+    assert replay["pages"] == 0 and replay["released"] == 0

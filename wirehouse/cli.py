@@ -658,17 +658,31 @@ def cmd_serve(args) -> int:
     else:
         server = None
     try:
-        from flows.ingest import ingest
+        from prefect import serve
 
-        print(f"serving deployment 'ingest/ingest' on cron '{args.cron}'; UI: {os.environ.get('PREFECT_UI_URL') or os.environ['PREFECT_API_URL'].removesuffix('/api')}")
-        ingest.serve(
-            name="ingest",
-            cron=args.cron,
-            parameters={"sources_file": str(Path(args.sources).resolve()), "db_path": str(Path(args.db).resolve())},
-            description="Discover, fetch, extract, validate and load every source into DuckDB.",
-            tags=["wirehouse"],
-            # DuckDB has one writer: runs of the deployment never overlap, across every runner serving it.
-            global_limit=DEPLOYMENT_CONCURRENCY,
+        from flows.ingest import ingest
+        from flows.maintenance import export_flow, replay_flow, reprocess_flow
+
+        db = str(Path(args.db).resolve())
+        ui = os.environ.get("PREFECT_UI_URL") or os.environ["PREFECT_API_URL"].removesuffix("/api")
+        print(f"serving deployments ingest/ingest (cron '{args.cron}'), reprocess/reprocess, "
+              f"replay-quarantine/replay-quarantine and export/export; UI: {ui}")
+        serve(
+            ingest.to_deployment(
+                name="ingest",
+                cron=args.cron,
+                parameters={"sources_file": str(Path(args.sources).resolve()), "db_path": db},
+                description="Discover, fetch, extract, validate and load every source into DuckDB.",
+                tags=["wirehouse"],
+                # DuckDB has one writer: runs of the deployment never overlap, across every runner serving it.
+                concurrency_limit=DEPLOYMENT_CONCURRENCY,
+            ),
+            reprocess_flow.to_deployment(name="reprocess", parameters={"db_path": db}, tags=["wirehouse"],
+                                         concurrency_limit=DEPLOYMENT_CONCURRENCY),
+            replay_flow.to_deployment(name="replay-quarantine", parameters={"db_path": db}, tags=["wirehouse"],
+                                      concurrency_limit=DEPLOYMENT_CONCURRENCY),
+            export_flow.to_deployment(name="export", parameters={"db_path": db}, tags=["wirehouse"],
+                                      concurrency_limit=DEPLOYMENT_CONCURRENCY),
             print_starting_message=False,
         )
     finally:

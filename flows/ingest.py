@@ -42,6 +42,7 @@ from tasks.load import (
 from tasks.transform import transform_task
 from warehouse import staging
 from warehouse.loader import DEFAULT_DB, WarehouseBusy, WarehouseError, writer_lock
+from wirehouse import logs
 from wirehouse.config import ConfigError, SourcesConfig, load_sources
 from wirehouse.urls import url_host
 
@@ -91,6 +92,7 @@ def ingest(
         The run summary (per source and totals) as the flow result.
     """
     log = get_run_logger()
+    logs.set_levels()
     try:
         config = load_sources(sources_file)
     except ConfigError as exc:

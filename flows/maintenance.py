@@ -12,6 +12,7 @@ from prefect.artifacts import create_table_artifact
 from tasks.export import export_task
 from tasks.reprocess import RedoReport, replay_task, reprocess_task
 from warehouse.loader import DEFAULT_DB, writer_lock
+from wirehouse import logs
 
 MAINTENANCE_LOCK_WAIT = 1800.0   # seconds a maintenance run waits for an ingest run to finish
 
@@ -25,6 +26,7 @@ def reprocess_flow(db_path: str = str(DEFAULT_DB), limit: int | None = None, loc
         limit: at most this many articles, oldest first (all when empty).
         lock_wait: seconds to wait for a running ingest to release the warehouse.
     """
+    logs.set_levels()
     with writer_lock(db_path, wait=lock_wait):
         report = reprocess_task(db_path, limit)
     return _publish("reprocess", report)
@@ -39,6 +41,7 @@ def replay_flow(db_path: str = str(DEFAULT_DB), table: str | None = None, lock_w
         table: only rows quarantined from this table (articles, entities, mentions, events).
         lock_wait: seconds to wait for a running ingest to release the warehouse.
     """
+    logs.set_levels()
     with writer_lock(db_path, wait=lock_wait):
         report = replay_task(db_path, table)
     summary = _publish("replay", report)
@@ -57,6 +60,7 @@ def export_flow(out_dir: str, db_path: str = str(DEFAULT_DB), format: str = "par
         partition: day, month or year.
         overwrite: replace what ``out_dir`` holds.
     """
+    logs.set_levels()
     report = export_task(db_path, out_dir, format, partition, overwrite)
     rows = [{"table": table, **facts} for table, facts in report.tables.items()]
     create_table_artifact(key="export-summary", table=rows, description=f"Exported to {report.out}")

@@ -307,6 +307,7 @@ def discover(config: SourcesConfig, fetcher: Fetcher, max_sitemap_urls: int = DE
             result.candidates.append(candidate)
             kept += 1
         result.per_source[source.name] = kept
+        logger.info("%s: %d candidate URLs", source.name, kept)
     return result
 
 

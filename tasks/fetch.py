@@ -35,6 +35,7 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import codecs
+import contextvars
 import email.utils
 import ipaddress
 import logging
@@ -350,7 +351,8 @@ class Fetcher:
             return []
         workers = max(1, min(self.options.workers, len(groups)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wirehouse-fetch") as pool:
-            for future in [pool.submit(run, indexes) for indexes in groups.values()]:
+            # Each thread runs in a copy of this context, so its log records reach the Prefect run's logs.
+            for future in [pool.submit(contextvars.copy_context().run, run, indexes) for indexes in groups.values()]:
                 future.result()
         return results  # type: ignore[return-value] - fetch() fills every slot
 

@@ -9,6 +9,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_TASKS_DEFAULT_NO_CACHE", "true")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+from wirehouse.logs import prefect_environment  # noqa: E402  (imports no prefect)
+
+prefect_environment()
 
 import pytest  # noqa: E402
 

@@ -28,6 +28,10 @@ def test_prefect_yaml_deployments_have_a_concurrency_limit_of_one():
     spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
     assert [d["name"] for d in spec["deployments"]] == ["ingest", "reprocess", "replay-quarantine", "export"]
     assert all(d.get("concurrency_limit") == 1 for d in spec["deployments"])
+    from wirehouse.logs import EXTRA_LOGGERS
+
+    assert all(d["work_pool"]["job_variables"]["env"]["PREFECT_LOGGING_EXTRA_LOGGERS"] == EXTRA_LOGGERS for d in spec["deployments"])
+    assert f"PREFECT_LOGGING_EXTRA_LOGGERS := {EXTRA_LOGGERS}" in (ROOT / "Makefile").read_text(encoding="utf-8")
     for d in spec["deployments"]:   # every entrypoint names a flow that exists
         path, name = d["entrypoint"].split(":")
         module = path.removesuffix(".py").replace("/", ".")

@@ -297,3 +297,23 @@ def test_run_publishes_summary_health_top_findings_and_progress(runs):
     entities = json.loads(entities) if isinstance(entities, str) else entities
     assert entities[0]["name"] == "Russia"
     assert artifacts["ingest-progress"].data == 100.0
+
+
+def test_stage_logs_reach_the_run_logs_and_chatty_libraries_do_not(runs):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    async def read(flow_run_id):
+        async with get_client() as client:
+            return await client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+
+    logs = asyncio.run(read(runs["first"].state_details.flow_run_id))
+    by_logger = {}
+    for record in logs:
+        by_logger.setdefault(record.name, []).append(record)
+    assert any("candidate URLs" in r.message for r in by_logger.get("tasks.discover", [])), sorted(by_logger)
+    # the fetcher logs from its own threads (one per host); they carry the run's context
+    assert by_logger.get("tasks.fetch"), sorted(by_logger)
+    assert not any(r.name.startswith(("trafilatura", "htmldate", "urllib3")) and r.level < 30 for r in logs)

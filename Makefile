@@ -14,7 +14,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_LOGGING_EXTRA_LOGGERS := tasks,warehouse,wirehouse,trafilatura,htmldate,courlan,justext,urllib3,charset_normalizer
 export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW := ignore
 
-.PHONY: install demo test serve bench gazetteer clean
+.PHONY: install demo test e2e serve bench gazetteer clean
 
 $(BIN)/uv:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "wirehouse needs Python >= 3.11"'
@@ -34,6 +34,10 @@ demo: install
 # (pytest 9 ignores xdist 3.8's loadgroup suffix, so loadfile it is.)
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+# The browser check (optional; skipped without Chromium): Prefect UI shows the run's summary artifact.
+e2e: install
+	$(BIN)/python -m pytest -q e2e
 
 # A local Prefect server (SQLite under ~/.prefect) plus the scheduled `ingest` deployment.
 serve: install

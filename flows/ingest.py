@@ -344,18 +344,29 @@ def _headline(summary: dict) -> str:
     )
 
 
+# Callables (pages done, pages total, batches done, batches total) told of a run's progress in this
+# process, beside the progress artifact: the CLI draws its progress bar with one.
+progress_listeners: list = []
+
+
 class _Progress:
     """The run's progress artifact: the share of pages loaded, moved after every batch."""
 
     def __init__(self, pages: int, batches: int) -> None:
         self.pages, self.batches, self.done, self.batches_done = pages, batches, 0, 0
         self.id = create_progress_artifact(progress=0.0, key="ingest-progress", description=self._text())
+        self._tell()
 
     def loaded(self, pages: int) -> None:
         self.done += pages
         self.batches_done += 1
         share = 100.0 if self.pages == 0 else round(100.0 * self.done / self.pages, 1)
         update_progress_artifact(self.id, progress=share, description=self._text())
+        self._tell()
+
+    def _tell(self) -> None:
+        for listener in list(progress_listeners):
+            listener(self.done, self.pages, self.batches_done, self.batches)
 
     def _text(self) -> str:
         return f"{self.done} of {self.pages} pages loaded ({self.batches_done} of {self.batches} batches)"

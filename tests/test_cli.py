@@ -248,3 +248,24 @@ def test_query_cannot_reach_files_extensions_or_settings(db, tmp_path, sql):
     out = run("query", "--db", str(db), sql.format(out=out_path))
     assert_one_line_error(out, 2, "queries may only read the warehouse")
     assert not out_path.exists()
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise():
+    import io
+
+    from wirehouse.progress import terminal_progress
+
+    screen = io.StringIO()
+    with terminal_progress(screen, force_terminal=True) as tell:
+        tell(0, 10, 0, 2)
+        tell(5, 10, 1, 2)
+        tell(10, 10, 2, 2)
+    drawn = screen.getvalue()
+    assert "\x1b[" in drawn and "10/10" in drawn and "batch 2/2" in drawn
+    log = io.StringIO()
+    with terminal_progress(log) as tell:   # StringIO is no TTY
+        tell(0, 10, 0, 2)
+        tell(5, 10, 1, 2)
+        tell(10, 10, 2, 2)
+    assert log.getvalue().splitlines() == [
+        "wirehouse: 5/10 pages loaded (batch 1/2)", "wirehouse: 10/10 pages loaded (batch 2/2)"]

@@ -7,6 +7,7 @@ Exit codes (a contract): 0 the run completed (some URLs may have failed: see fet
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -37,9 +38,10 @@ def _quiet_prefect(verbose: bool) -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
-    from wirehouse.logs import prefect_environment
+    from wirehouse.logs import CONSOLE_ENV, prefect_environment
 
     prefect_environment()
+    os.environ.setdefault(CONSOLE_ENV, "1" if verbose else "0")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: str = "threads",
-               dask_address: str | None = None, dask_workers: int | None = None) -> dict:
+               dask_address: str | None = None, dask_workers: int | None = None, progress: bool = True) -> dict:
     """Check the inputs, run the flow once in-process, return its summary (raises CliError)."""
     from wirehouse.config import ConfigError, load_sources
 
@@ -211,11 +213,19 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
         if runner != "dask":
             raise CliError("--dask-address needs --runner dask", EXIT_USAGE)
         _check_scheduler(dask_address)
-    from flows.ingest import ingest, task_runner
+    from flows.ingest import ingest, progress_listeners, task_runner
+    from wirehouse.progress import terminal_progress
 
     _wait_for_prefect()
     flow = ingest if runner == "threads" else ingest.with_options(task_runner=task_runner(runner, dask_address, dask_workers))
-    state = flow(sources_file=sources, db_path=db, contact_url=contact_url, return_state=True)
+    with terminal_progress() if progress else contextlib.nullcontext() as listener:
+        if listener:
+            progress_listeners.append(listener)
+        try:
+            state = flow(sources_file=sources, db_path=db, contact_url=contact_url, return_state=True)
+        finally:
+            if listener:
+                progress_listeners.remove(listener)
     if not state.is_completed():
         raise CliError(f"ingest run failed: {_state_message(state)}", EXIT_FAILED)
     return state.result()

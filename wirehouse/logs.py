@@ -25,7 +25,22 @@ def prefect_environment() -> None:
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 
+CONSOLE_ENV = "WIREHOUSE_CONSOLE_LOGS"   # "0": these loggers go to the run logs only, not the terminal
+
+
 def set_levels() -> None:
-    """Give the libraries their levels (at the start of a flow run, in whatever process runs it)."""
+    """Give the libraries their levels (at the start of a flow run, in whatever process runs it).
+
+    With ``WIREHOUSE_CONSOLE_LOGS=0`` (the CLI without ``--verbose``) their records still reach the
+    run's logs in the UI, but not the terminal.
+    """
+    quiet = os.environ.get(CONSOLE_ENV) == "0"
     for name, level in LEVELS.items():
-        logging.getLogger(name).setLevel(level)
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        if quiet and logger.handlers:
+            # Prefect gave it the API handler (the run's logs); the terminal is the root's console
+            # handler, reached by propagation: stop there. Without Prefect's handler, leave it be.
+            logger.propagate = False
+            for handler in [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]:
+                logger.removeHandler(handler)

@@ -1,0 +1,110 @@
+"""What a person would check, automated: the Prefect UI shows an ingest run's summary artifact.
+
+`make e2e` (not part of `make test`; skipped when Chromium is not installed): starts `prefect server
+start` on loopback with its own database, serves the deployments with `wirehouse serve`, runs the
+`ingest` deployment on the bundled sample site, then opens the flow run's Artifacts tab in headless
+Chromium, looks for the `ingest-summary` artifact in the rendered page and keeps a screenshot in
+`e2e/screenshots/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+SCREENSHOTS = ROOT / "e2e" / "screenshots"
+CHROMIUM_FLAGS = [  # a closed network: no background connections, no first-run work
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--window-size=1400,1000", "--virtual-time-budget=20000",
+]
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (Debian: apt-get install chromium)")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def api(url: str, body: dict | None = None, method: str = "GET"):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method if body is None else "POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"null")
+
+
+def wait_for(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except OSError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def stack(tmp_path):
+    from wirehouse.samplesite import SampleSite
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": f"{base}/api",
+           "PREFECT_UI_API_URL": f"{base}/api", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+           "PREFECT_RUNNER_POLL_FREQUENCY": "2", "WIREHOUSE_WORKERS": "0"}
+    processes = [subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    site = SampleSite(port=0)
+    site.start()
+    try:
+        wait_for(lambda: api(f"{base}/api/health"), 90, "the Prefect server")
+        sources = tmp_path / "sources.toml"
+        sources.write_text(site.render_sources(), encoding="utf-8")
+        processes.append(subprocess.Popen(
+            [str(BIN / "wirehouse"), "serve", "--sources", str(sources), "--db", str(tmp_path / "w.duckdb")],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        yield base
+    finally:
+        for process in reversed(processes):
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        site.stop()
+
+
+def test_flow_run_page_shows_the_summary_artifact(stack, tmp_path):
+    base = stack
+    deployment = wait_for(lambda: api(f"{base}/api/deployments/name/ingest/ingest"), 90, "the ingest deployment")
+    run = api(f"{base}/api/deployments/{deployment['id']}/create_flow_run", {})
+    state = wait_for(lambda: (s := api(f"{base}/api/flow_runs/{run['id']}")["state"])["type"] in
+                     ("COMPLETED", "FAILED", "CRASHED") and s, 240, "the ingest run")
+    assert state["type"] == "COMPLETED", state
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = f"{base}/runs/flow-run/{run['id']}?tab=Artifacts"
+    profile = ["--user-data-dir=" + str(tmp_path / "chromium")]
+    dom = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, *profile, "--dump-dom", page],
+                         capture_output=True, text=True, timeout=120).stdout
+    subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, *profile, f"--screenshot={SCREENSHOTS / 'flow-run-artifacts.png'}", page],
+                   capture_output=True, timeout=120)
+    assert "ingest-summary" in dom, dom[-2000:]
+    assert (SCREENSHOTS / "flow-run-artifacts.png").stat().st_size > 10_000

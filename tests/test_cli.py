@@ -134,6 +134,8 @@ def test_a_local_prefect_server_is_used_when_one_answers(monkeypatch):
 
     from wirehouse import cli
 
+    monkeypatch.setattr(cli, "_temporary_server", None)   # so teardown restores None, not what the test set
+
     class Health(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
             self.send_response(200 if self.path == "/api/health" else 404)

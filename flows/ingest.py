@@ -12,15 +12,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import pandas as pd
 from prefect import flow, get_run_logger, unmapped
 from prefect.context import get_run_context
-from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks import faults, memory, workers
+from tasks.artifacts import RunProgress, publish
 from tasks.discover import discover_task
 from tasks.fetch import FetchOptions, FetchRequest, Fetcher, fetch_task
 from tasks.load import (
@@ -127,7 +126,7 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
         size = _batch_pages()
         batches = [requests[i : i + size] for i in range(0, len(requests), size)] or [[]]
         clock.lap("discover")
-        progress = _Progress(len(requests), len(batches))
+        progress = RunProgress(len(requests), len(batches))
         # On a Dask cluster the cluster's workers run the CPU stages; else this machine's processes may.
         with workers.pool_scope(enabled=not _on_cluster()) as ensure_pool:
             # URLs never seen before need extraction: start the workers now, while the first batch is fetched.
@@ -163,7 +162,7 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
     summary["tables"] = finish_run(db_path, run_id, summary)
     clock.lap("load")
     summary["stage_seconds"] = clock.seconds
-    _publish(summary, run_findings(db_path, run_id))
+    publish(summary, run_findings(db_path, run_id), _headline(summary))
     log.info(_headline(summary))
     return summary
 
@@ -342,73 +341,3 @@ def _headline(summary: dict) -> str:
         f"{t['discovered']} discovered, {t['fetched']} fetched, {t['new']} new, {t['updated']} updated, "
         f"{t['not_modified']} not modified, {t['quarantined']} quarantined, {t['skipped']} skipped, {t['errors']} errors"
     )
-
-
-# Callables (pages done, pages total, batches done, batches total) told of a run's progress in this
-# process, beside the progress artifact: the CLI draws its progress bar with one.
-progress_listeners: list = []
-
-
-class _Progress:
-    """The run's progress artifact: the share of pages loaded, moved after every batch."""
-
-    def __init__(self, pages: int, batches: int) -> None:
-        self.pages, self.batches, self.done, self.batches_done = pages, batches, 0, 0
-        self.id = create_progress_artifact(progress=0.0, key="ingest-progress", description=self._text())
-        self._tell()
-
-    def loaded(self, pages: int) -> None:
-        self.done += pages
-        self.batches_done += 1
-        share = 100.0 if self.pages == 0 else round(100.0 * self.done / self.pages, 1)
-        update_progress_artifact(self.id, progress=share, description=self._text())
-        self._tell()
-
-    def _tell(self) -> None:
-        for listener in list(progress_listeners):
-            listener(self.done, self.pages, self.batches_done, self.batches)
-
-    def _text(self) -> str:
-        return f"{self.done} of {self.pages} pages loaded ({self.batches_done} of {self.batches} batches)"
-
-
-def _publish(summary: dict, findings: dict) -> None:
-    """The run's Prefect artifacts: summary, extraction health, top entities and top events."""
-    seconds = dict(zip(findings["fetch_seconds"]["source"], findings["fetch_seconds"]["seconds"]))
-    rows = [
-        {"source": name, **{k: counts.get(k, 0) for k in SUMMARY_COLUMNS}, "seconds": seconds.get(name, 0.0)}
-        for name, counts in sorted(summary["per_source"].items())
-    ]
-    rows.append({"source": "TOTAL", **summary["totals"], "seconds": round(sum(summary["stage_seconds"].values()), 1)})
-    create_table_artifact(key="ingest-summary", table=rows,
-                          description=f"Run {summary['run_id']}: {_headline(summary)}. Seconds: each source's fetches; TOTAL: the run.")
-    health = findings["health"]
-    flagged = [f"{r.source} ({r.layout_change_likely})" for r in health.itertuples() if isinstance(r.layout_change_likely, str)]
-    create_table_artifact(
-        key="ingest-health", table=_records(health),
-        description=("Extraction health per source: shares of empty pages, missing titles and missing dates, "
-                     "against the source's 5 runs before. "
-                     + (f"Layout change likely: {', '.join(flagged)}." if flagged else "No source changed markedly.")),
-    )
-    create_table_artifact(key="ingest-top-entities", table=_records(findings["entities"]),
-                          description="The entities most mentioned in the articles this run added or changed.")
-    create_table_artifact(key="ingest-top-events", table=_records(findings["events"]),
-                          description="Events in the articles this run added or changed: dated, with both actors, most confident first.")
-
-
-def _records(frame) -> list[dict]:
-    """A frame as JSON-safe rows (numbers as numbers, dates as text, missing values as None)."""
-    return [{k: _json_value(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
-
-
-def _json_value(value):
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):   # lists and arrays
-        return str(value)
-    if hasattr(value, "item"):        # numpy scalars
-        value = value.item()
-    return value if isinstance(value, (bool, int, float, str)) else str(value)

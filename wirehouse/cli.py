@@ -213,7 +213,8 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
         if runner != "dask":
             raise CliError("--dask-address needs --runner dask", EXIT_USAGE)
         _check_scheduler(dask_address)
-    from flows.ingest import ingest, progress_listeners, task_runner
+    from flows.ingest import ingest, task_runner
+    from tasks.artifacts import progress_listeners
     from wirehouse.progress import terminal_progress
 
     _wait_for_prefect()

@@ -177,3 +177,19 @@ def test_export_refuses_a_non_empty_folder_unless_overwrite(capsys, sample_wareh
     assert code == 0 and not (out / "keep.txt").exists()
     assert all(p.name.startswith("year=") for p in (out / "events").iterdir())
     assert next((out / "entities").glob("*.csv")).read_text(encoding="utf-8").startswith("entity_id,")
+
+
+def test_a_warehouse_from_an_older_wirehouse_is_upgraded_for_reading(capsys, sample_warehouse, tmp_path):
+    db = tmp_path / "old.duckdb"
+    shutil.copy(sample_warehouse, db)
+    con = loader.connect(db)
+    for view in ("entity_mentions", "event_details", "cameo_roots"):
+        con.execute(f"DROP VIEW {view}")
+    con.execute("DROP TABLE source_health")
+    con.execute("ALTER TABLE articles DROP COLUMN annotator_version")
+    con.execute("DELETE FROM schema_migrations WHERE version >= 4")   # as written before migrations 004-006
+    con.close()
+    code, out, err = run(capsys, "query", "who_met_whom", "--db", str(db), "--format", "json")
+    assert code == 0 and json.loads(out) and "upgraded the warehouse schema from version 3 to 6" in err
+    code, _, err = run(capsys, "report", "--db", str(db), "--out", str(tmp_path / "r.html"))
+    assert code == 0 and "upgraded" not in err

@@ -80,7 +80,7 @@ def test_query_refuses_writes(db):
 
 def test_query_bad_sql_and_missing_db(db, tmp_path):
     assert_one_line_error(run("query", "--db", str(db), "SELEC nonsense"), 2, "query failed")
-    assert_one_line_error(run("query", "--db", str(tmp_path / "nope.duckdb"), "SELECT 1"), 1, "no such warehouse file")
+    assert_one_line_error(run("query", "--db", str(tmp_path / "nope.duckdb"), "SELECT 1"), 2, "no such warehouse file")
 
 
 def test_serve_without_server_is_a_usage_error(tmp_path):

@@ -253,6 +253,34 @@ def check_file(db_path: str | Path) -> None:
         con.close()
 
 
+def upgrade_if_older(db_path: str | Path) -> tuple[int, int] | None:
+    """Bring a warehouse written by an older wirehouse to the current schema (migrations only add).
+
+    For the read-side commands, whose saved queries and views need the current schema. Takes the
+    writer lock, so it waits for a running ingest.
+
+    Returns:
+        (stored version, current version) when it upgraded, else None.
+    """
+    latest = max((m.version for m in list_migrations()), default=0)
+    con = connect(db_path, read_only=True)
+    try:
+        stored = 0
+        if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'").fetchone()[0]:
+            stored = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+    finally:
+        con.close()
+    if stored >= latest:
+        return None
+    with writer_lock(db_path):
+        con = connect(db_path)
+        try:
+            migrate(con)
+        finally:
+            con.close()
+    return stored, latest
+
+
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     rows = con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",

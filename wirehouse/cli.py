@@ -501,6 +501,7 @@ def _cell(value) -> str:
 
 def cmd_query(args) -> int:
     sql = _query_text(args)
+    _open_for_reading(args.db)
     print(_run_query(args.db, sql, args.format, args.max_rows, query_params(sql, args.param)))
     return EXIT_OK
 
@@ -509,8 +510,9 @@ def cmd_query(args) -> int:
 
 
 def _open_for_reading(db: str):
-    """Refuse a missing or foreign warehouse file with one line before any work."""
-    from warehouse.loader import WarehouseError, check_file
+    """Refuse a missing or foreign warehouse file with one line before any work; bring one an older
+    wirehouse wrote to the current schema (the saved queries and views need it)."""
+    from warehouse.loader import WarehouseBusy, WarehouseError, check_file, upgrade_if_older
 
     if not Path(db).exists():
         raise CliError(f"{db}: no such warehouse file (run `wirehouse ingest` or `make demo` first)", EXIT_USAGE)
@@ -518,6 +520,12 @@ def _open_for_reading(db: str):
         check_file(db)
     except WarehouseError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
+    try:
+        upgraded = upgrade_if_older(db)
+    except (WarehouseBusy, WarehouseError) as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+    if upgraded:
+        print(f"wirehouse: note: upgraded the warehouse schema from version {upgraded[0]} to {upgraded[1]}", file=sys.stderr)
 
 
 def _reader_errors():

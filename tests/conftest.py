@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 # Before anything imports prefect: quiet, offline, no input hashing.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_TASKS_DEFAULT_NO_CACHE", "true")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# Each test process gets its own Prefect home: the CLI runs' temporary servers otherwise share one
+# SQLite database (~/.prefect/prefect.db) across the xdist workers and wait on each other's locks.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="wirehouse-test-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+atexit.register(shutil.rmtree, _PREFECT_HOME, ignore_errors=True)
 from wirehouse.logs import prefect_environment  # noqa: E402  (imports no prefect)
 
 prefect_environment()

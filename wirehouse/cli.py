@@ -185,7 +185,23 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     finally:
         if _temporary_server is not None:
+            _drain_prefect()
             _temporary_server.stop()
+
+
+def _drain_prefect(timeout: float = 10.0) -> None:
+    """Send Prefect's queued logs and events while our temporary server still answers: drained at
+    interpreter exit instead, against a stopped server, they were retried for over a minute."""
+    if "prefect" not in sys.modules:
+        return
+    try:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=timeout)
+        EventsWorker.drain_all(timeout=timeout)
+    except Exception as exc:   # best effort: a failure here must not hide the command's own result
+        print(f"wirehouse: note: could not flush Prefect's logs: {exc}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- ingest

@@ -3,7 +3,7 @@
 ``WIREHOUSE_FAULT_KILL_AT=point:n`` kills the process the n-th time it passes ``point`` (n defaults
 to 1). Points: ``fetched`` (a batch's pages downloaded), ``staged`` (a batch transformed and staged,
 not loaded), ``loading`` (inside a batch's load transaction, before commit), ``loaded`` (a batch
-committed). Unset, `point` only counts.
+committed). Unset, `point` does nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import threading
 from collections import Counter
 
 KILL_ENV = "WIREHOUSE_FAULT_KILL_AT"
-POINTS = ("fetched", "staged", "loading", "loaded")
 
 _passed: Counter = Counter()
 _lock = threading.Lock()

@@ -2,11 +2,11 @@
 
 * `reprocess`: articles made by an older extractor (``extractor_version``) or annotator
   (``annotator_version``) are extracted, validated and annotated again by the current code.
-* `replay_quarantine` (runs named ``replay-…``): the pages behind quarantined rows go through the stages again (after a fix
+* `replay_quarantine`: the pages behind quarantined rows go through the stages again (after a fix
   to an extractor or a contract); what passes now is loaded and leaves quarantine, what still fails
   stays there with its current reasons.
 
-Both are recorded as runs (``runs.sources_file`` says which) and load through the same transform
+Both are recorded as runs (``reprocess-…`` and ``replay-…``; ``runs.sources_file`` says which) and load through the same transform
 and loader as an ingest run, in batches, each in one transaction.
 """
 
@@ -89,7 +89,7 @@ def replay_quarantine(db_path: str | Path, table: str | None = None) -> RedoRepo
     con = loader.connect(db_path)
     try:
         with loader.transaction(con):
-            con.register("_replayed", _frame({"content_hash": pd.Series(hashes, dtype="string")}))
+            con.register("_replayed", pd.DataFrame({"content_hash": pd.Series(hashes, dtype="string")}))
             # A row leaves quarantine only when its key is now loaded; rows the replay quarantined again
             # carry its run id; a row the current code no longer makes at all stays, and is counted.
             released = con.execute(
@@ -124,29 +124,28 @@ def _redo(db_path: str | Path, rows: list[tuple], kind: str) -> RedoReport:
     if not rows:
         return report
     start_run(db_path, run_id, None, kind)
-    pages, seen = [], set()
-    for _, digest, url, final_url, source, encoding, content_type, fetched_at, raw in rows:
+    targets, seen = [], set()   # one per raw page, still compressed: a batch is unpacked when its turn comes
+    for _, digest, *page in rows:
         if digest in seen:
             continue
         seen.add(digest)
-        if raw is None:
+        if page[-1] is None:
             report.missing_raw += 1
-            continue
-        pages.append({"url": url, "final_url": final_url or url, "source": source, "body": gzip.decompress(raw),
-                      "encoding": encoding, "content_hash": digest, "content_type": content_type, "fetched_at": fetched_at})
-    report.pages = len(pages)
+        else:
+            targets.append((digest, *page))
+    report.pages = len(targets)
     now = datetime.now(timezone.utc)
     run_folder = str(staging.run_dir(db_path, run_id))
     totals: dict[str, Counter] = {}
     try:
         with workers.pool_scope(enabled=True) as ensure_pool, \
-                ThreadPoolExecutor(max_workers=max(1, ensure_pool(len(pages)))) as feeders:
-            for start in range(0, len(pages), BATCH_PAGES):
-                batch = pages[start:start + BATCH_PAGES]
+                ThreadPoolExecutor(max_workers=max(1, ensure_pool(len(targets)))) as feeders:
+            for start in range(0, len(targets), BATCH_PAGES):
+                batch = [_page(*target) for target in targets[start:start + BATCH_PAGES]]
                 chunks = [batch[i:i + CHUNK_PAGES] for i in range(0, len(batch), CHUNK_PAGES)]
                 # one feeder thread per worker process keeps every worker busy; map keeps chunk order
                 folders = list(feeders.map(lambda chunk: workers.run(transform_pages, chunk, run_id, now, run_folder).staged, chunks))
-                rows_batch = staged_batch(run_id, folders, fetch_log=_frame({}), url_state=_frame({}))
+                rows_batch = staged_batch(run_id, folders, fetch_log=pd.DataFrame(), url_state=pd.DataFrame())
                 rows_batch.redo = True
                 loaded = load_batch(db_path, rows_batch, finish=False)
                 staging.remove(folders)
@@ -161,8 +160,10 @@ def _redo(db_path: str | Path, rows: list[tuple], kind: str) -> RedoReport:
     return report
 
 
-def _frame(columns: dict) -> pd.DataFrame:
-    return pd.DataFrame(columns)
+def _page(digest, url, final_url, source, encoding, content_type, fetched_at, raw) -> dict:
+    """A stored raw page as the transform stage takes a fetched one."""
+    return {"url": url, "final_url": final_url or url, "source": source, "body": gzip.decompress(raw),
+            "encoding": encoding, "content_hash": digest, "content_type": content_type, "fetched_at": fetched_at}
 
 
 @task(name="reprocess", cache_policy=NO_CACHE)

@@ -243,14 +243,16 @@ def check_file(db_path: str | Path) -> None:
             return   # another run holds it; this run will wait for the writer lock
         raise WarehouseError(f"{path}: not a DuckDB warehouse ({str(exc).splitlines()[0]})") from None
     try:
-        has_table = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-        ).fetchone()[0]
-        if has_table:
-            stored = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
-            _refuse_newer_schema(stored, list_migrations(), str(path))
+        _refuse_newer_schema(_stored_version(con), list_migrations(), str(path))
     finally:
         con.close()
+
+
+def _stored_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The newest migration applied to a warehouse (0: none, or not a wirehouse file yet)."""
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'").fetchone()[0]:
+        return 0
+    return con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
 
 
 def upgrade_if_older(db_path: str | Path) -> tuple[int, int] | None:
@@ -265,9 +267,7 @@ def upgrade_if_older(db_path: str | Path) -> tuple[int, int] | None:
     latest = max((m.version for m in list_migrations()), default=0)
     con = connect(db_path, read_only=True)
     try:
-        stored = 0
-        if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'").fetchone()[0]:
-            stored = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+        stored = _stored_version(con)
     finally:
         con.close()
     if stored >= latest:

@@ -183,10 +183,22 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:   # `wirehouse status | head`: the reader left; not an error worth a traceback
         sys.stderr.close()
         return EXIT_OK
+    except Exception as exc:
+        if not _is_warehouse_error(exc):
+            raise
+        print(f"wirehouse: error: {exc}", file=sys.stderr)   # busy, or unreadable: one line, not a traceback
+        return EXIT_FAILED
     finally:
         if _temporary_server is not None:
             _drain_prefect()
             _temporary_server.stop()
+
+
+def _is_warehouse_error(exc: BaseException) -> bool:
+    """A `WarehouseBusy` or `WarehouseError` (only possible once the loader was imported: the CLI
+    does not import DuckDB for commands that never open the warehouse)."""
+    loader = sys.modules.get("warehouse.loader")
+    return loader is not None and isinstance(exc, (loader.WarehouseBusy, loader.WarehouseError))
 
 
 def _drain_prefect(timeout: float = 10.0) -> None:
@@ -461,12 +473,9 @@ def _query_text(args) -> str:
 def _run_query(db: str, sql: str, fmt: str, max_rows: int, params: dict[str, str] | None = None) -> str:
     import duckdb
 
-    from warehouse.loader import SANDBOXED, WarehouseBusy, WarehouseError, connect
+    from warehouse.loader import SANDBOXED, connect
 
-    try:
-        con = connect(db, read_only=True, wait=10, config=SANDBOXED)
-    except (WarehouseBusy, WarehouseError) as exc:
-        raise CliError(str(exc), EXIT_FAILED) from None
+    con = connect(db, read_only=True, wait=10, config=SANDBOXED)   # busy or unreadable: main says so in one line
     try:
         if params:
             result = con.execute(sql, params)
@@ -528,7 +537,7 @@ def cmd_query(args) -> int:
 def _open_for_reading(db: str):
     """Refuse a missing or foreign warehouse file with one line before any work; bring one an older
     wirehouse wrote to the current schema (the saved queries and views need it)."""
-    from warehouse.loader import WarehouseBusy, WarehouseError, check_file, upgrade_if_older
+    from warehouse.loader import WarehouseError, check_file, upgrade_if_older
 
     if not Path(db).exists():
         raise CliError(f"{db}: no such warehouse file (run `wirehouse ingest` or `make demo` first)", EXIT_USAGE)
@@ -536,28 +545,16 @@ def _open_for_reading(db: str):
         check_file(db)
     except WarehouseError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    try:
-        upgraded = upgrade_if_older(db)
-    except (WarehouseBusy, WarehouseError) as exc:
-        raise CliError(str(exc), EXIT_FAILED) from None
+    upgraded = upgrade_if_older(db)
     if upgraded:
         print(f"wirehouse: note: upgraded the warehouse schema from version {upgraded[0]} to {upgraded[1]}", file=sys.stderr)
-
-
-def _reader_errors():
-    from warehouse.loader import WarehouseBusy, WarehouseError
-
-    return (WarehouseBusy, WarehouseError)
 
 
 def cmd_status(args) -> int:
     from warehouse.analyst import status
 
     _open_for_reading(args.db)
-    try:
-        found = status(args.db)
-    except _reader_errors() as exc:
-        raise CliError(str(exc), EXIT_FAILED) from None
+    found = status(args.db)
     print(f"warehouse {args.db}: {found.size_bytes / 1e6:.1f} MB")
     print("  ".join(f"{table} {count:,}" for table, count in found.counts.items()))
     print("\nlast runs")
@@ -582,8 +579,6 @@ def cmd_search(args) -> int:
         found = search(args.db, args.words, args.limit)
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    except _reader_errors() as exc:
-        raise CliError(str(exc), EXIT_FAILED) from None
     print(f"search: {found.method}", file=sys.stderr)
     print(_render(found.hits, args.format, args.limit) if not found.hits.empty or args.format != "table" else "no match")
     return EXIT_OK
@@ -599,8 +594,6 @@ def cmd_export(args) -> int:
         raise CliError(str(exc), EXIT_USAGE) from None
     except OSError as exc:
         raise CliError(f"cannot write {args.out}: {exc.strerror or exc}", EXIT_FAILED) from None
-    except _reader_errors() as exc:
-        raise CliError(str(exc), EXIT_FAILED) from None
     rows = [[t, f"{v['rows']:,}", v["files"], v["partitioned_by"] or ""] for t, v in report.tables.items()]
     print(_table(["table", "rows", "files", "partitioned by"], rows))
     print(f"written to {report.out}")
@@ -608,15 +601,12 @@ def cmd_export(args) -> int:
 
 
 def _redo(db: str, work):
-    """Run a reprocess or replay under the writer lock, with one-line errors."""
-    from warehouse.loader import WarehouseBusy, WarehouseError, writer_lock
+    """Run a reprocess or replay under the writer lock."""
+    from warehouse.loader import writer_lock
 
     _open_for_reading(db)
-    try:
-        with writer_lock(db):
-            return work()
-    except (WarehouseBusy, WarehouseError) as exc:
-        raise CliError(str(exc), EXIT_FAILED) from None
+    with writer_lock(db):
+        return work()
 
 
 def _print_redo(report) -> None:
@@ -667,8 +657,6 @@ def cmd_report(args) -> int:
         raise CliError(f"{out}: give a file in an existing folder", EXIT_USAGE)
     try:
         written = write_report(args.db, out)
-    except _reader_errors() as exc:
-        raise CliError(str(exc), EXIT_FAILED) from None
     except OSError as exc:
         raise CliError(f"cannot write {out}: {exc.strerror or exc}", EXIT_FAILED) from None
     print(f"report written to {written} ({written.stat().st_size / 1e6:.1f} MB, self-contained)")

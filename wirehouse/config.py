@@ -105,14 +105,15 @@ def parse_sources(raw: dict, origin: str = "<sources>") -> SourcesConfig:
 
 def _check_fetch_value(origin: str, key: str, value: object) -> None:
     kind = _FETCH_KEYS[key]
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    integer = isinstance(value, int) and not isinstance(value, bool)
+    number = integer or isinstance(value, float)
     if kind == "text" and not (isinstance(value, str) and value.strip()):
         raise ConfigError(f"{origin}: [fetch]: key {key!r} must be a non-empty string")
     if kind == "seconds" and not (number and value > 0):
         raise ConfigError(f"{origin}: [fetch]: key {key!r} must be a number of seconds > 0")
-    if kind == "count" and not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+    if kind == "count" and not (integer and value > 0):
         raise ConfigError(f"{origin}: [fetch]: key {key!r} must be an integer > 0")
-    if kind == "retries" and not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10):
+    if kind == "retries" and not (integer and 0 <= value <= 10):
         raise ConfigError(f"{origin}: [fetch]: key {key!r} must be an integer from 0 to 10")
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
-
 import duckdb
 import pytest
 
+from helpers import rows as read_rows
+from helpers import value as scalar
 from warehouse import loader
 from warehouse.loader import QUERIES_DIR
 from wirehouse.cli import main
@@ -28,14 +28,6 @@ def as_json(capsys, *argv: str) -> list[dict]:
     code, out, err = run(capsys, *argv, "--format", "json")
     assert code == 0, err
     return json.loads(out)
-
-
-def scalar(db, sql: str, params=None):
-    con = loader.connect(db, read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchone()[0]
-    finally:
-        con.close()
 
 
 # ---- saved queries and views -------------------------------------------------------------------
@@ -156,8 +148,8 @@ def test_export_writes_every_table_partitioned_by_date(capsys, sample_warehouse,
         exported = con.execute(f"SELECT count(*) FROM read_parquet('{files}', hive_partitioning = true)").fetchone()[0]
         assert exported == scalar(sample_warehouse, f"SELECT count(*) FROM {table}"), table
     months = {p.name for p in (out / "articles").iterdir()}
-    stored = {f"month={m}" for (m,) in loader.connect(sample_warehouse, read_only=True).execute(
-        "SELECT DISTINCT coalesce(strftime(published_at, '%Y-%m'), 'unknown') FROM articles").fetchall()}
+    stored = {f"month={m}" for (m,) in read_rows(
+        sample_warehouse, "SELECT DISTINCT coalesce(strftime(published_at, '%Y-%m'), 'unknown') FROM articles")}
     assert months == stored and len(months) > 1
     wrong = con.execute(
         f"SELECT count(*) FROM read_parquet('{out}/events/**/*.parquet', hive_partitioning = true)"

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import duckdb
-import pytest
 import yaml
 
 from warehouse import loader

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import rows as query_db
 from tasks import gazetteer
 from warehouse import loader
 
@@ -35,14 +36,6 @@ def url(runs, publisher, path):
 
 def query(runs, sql, params=None):
     return query_db(runs["db"], sql, params)
-
-
-def query_db(db, sql, params=None):
-    con = loader.connect(db, read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def test_runs_complete(runs):

@@ -6,6 +6,7 @@ import json
 import math
 import re
 
+from helpers import value
 from warehouse import loader
 from wirehouse.cli import main
 from wirehouse.report import read_report_data, spring_layout, topojson_names
@@ -27,7 +28,7 @@ def test_report_is_self_contained_with_every_chart(capsys, sample_warehouse, tmp
     data = read_report_data(sample_warehouse)
     assert data.top_actors.iloc[0]["actor"] in page
     assert json.dumps(data.locations.iloc[0]["location"])[1:-1] in page
-    assert data.totals["events"] == loader.connect(sample_warehouse, read_only=True).execute("SELECT count(*) FROM events").fetchone()[0]
+    assert data.totals["events"] == value(sample_warehouse, "SELECT count(*) FROM events")
 
 
 def test_an_empty_warehouse_gives_a_report_without_charts(capsys, tmp_path):

@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from helpers import rows as query
 from tasks.extract import EXTRACTOR_VERSION
 from warehouse import loader
 from wirehouse.cli import main
@@ -18,14 +19,6 @@ def db(sample_warehouse, tmp_path):
     copy = tmp_path / "w.duckdb"
     shutil.copy(sample_warehouse, copy)
     return copy
-
-
-def query(db, sql, params=None):
-    con = loader.connect(db, read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def write(db, *statements):

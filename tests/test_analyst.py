@@ -171,7 +171,13 @@ def test_export_refuses_a_non_empty_folder_unless_overwrite(capsys, sample_wareh
     assert next((out / "entities").glob("*.csv")).read_text(encoding="utf-8").startswith("entity_id,")
 
 
-def test_a_warehouse_from_an_older_wirehouse_is_upgraded_for_reading(capsys, sample_warehouse, tmp_path):
+def _digest(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_warehouse_from_an_older_wirehouse_is_read_as_it_is(capsys, sample_warehouse, tmp_path):
     db = tmp_path / "old.duckdb"
     shutil.copy(sample_warehouse, db)
     con = loader.connect(db)
@@ -181,7 +187,42 @@ def test_a_warehouse_from_an_older_wirehouse_is_upgraded_for_reading(capsys, sam
     con.execute("ALTER TABLE articles DROP COLUMN annotator_version")
     con.execute("DELETE FROM schema_migrations WHERE version >= 4")   # as written before migrations 004-006
     con.close()
+    before = _digest(db)
+    # What the old schema has is read; nothing is written.
+    code, out, err = run(capsys, "query", "SELECT count(*) AS n FROM articles", "--db", str(db), "--format", "json")
+    assert code == 0 and json.loads(out)[0]["n"] > 0, err
+    code, out, err = run(capsys, "status", "--db", str(db))
+    assert _digest(db) == before
+    # What needs the newer schema says how to get it, in one line.
     code, out, err = run(capsys, "query", "who_met_whom", "--db", str(db), "--format", "json")
-    assert code == 0 and json.loads(out) and "upgraded the warehouse schema from version 3 to 6" in err
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "schema version 3" in lines[0] and "wirehouse migrate --db" in lines[0], err
     code, _, err = run(capsys, "report", "--db", str(db), "--out", str(tmp_path / "r.html"))
-    assert code == 0 and "upgraded" not in err
+    assert code == 2 and "wirehouse migrate" in err
+    assert _digest(db) == before
+    code, out, err = run(capsys, "migrate", "--db", str(db))
+    assert code == 0 and "schema version 3 -> 6" in out, err
+    code, out, err = run(capsys, "query", "who_met_whom", "--db", str(db), "--format", "json")
+    assert code == 0 and json.loads(out), err
+    code, out, err = run(capsys, "migrate", "--db", str(db))
+    assert code == 0 and "schema is current (version 6)" in out
+
+
+def test_read_commands_refuse_a_foreign_duckdb_file_and_leave_it_byte_identical(capsys, tmp_path):
+    db = tmp_path / "theirs.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE articles (title VARCHAR, body VARCHAR)")
+    con.execute("INSERT INTO articles VALUES ('a', 'b')")
+    con.close()
+    before = _digest(db)
+    for argv in (("query", "DROP TABLE articles"), ("query", "SELECT * FROM articles"), ("status",),
+                 ("search", "anything"), ("export", "--out", str(tmp_path / "out")),
+                 ("report", "--out", str(tmp_path / "r.html")), ("quarantine", "list"), ("migrate",),
+                 ("reprocess",)):
+        code, out, err = run(capsys, *argv, "--db", str(db))
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and "not a wirehouse warehouse" in lines[0], (argv, err)
+    assert _digest(db) == before
+    con = duckdb.connect(str(db), read_only=True)
+    assert [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()] == ["articles"]
+    con.close()

@@ -252,6 +252,48 @@ def test_query_cannot_reach_files_extensions_or_settings(db, tmp_path, sql):
     assert not out_path.exists()
 
 
+def test_query_stops_at_its_timeout_with_one_line(db):
+    out = run("query", "--db", str(db), "--timeout", "1", "SELECT count(*) FROM range(1000000) a, range(1000000) b")
+    assert_one_line_error(out, 1, "query stopped after 1 s")
+
+
+def test_query_memory_is_capped_and_nothing_spills_to_disk(db, tmp_path):
+    out = run("query", "--db", str(db), "--memory-limit", "64MB", "SELECT range::VARCHAR AS s FROM range(20000000) ORDER BY random()")
+    assert_one_line_error(out, 1, "memory limit of 64MB")
+    assert sorted(p.name for p in db.parent.iterdir()) == ["w.duckdb"]   # no <db>.tmp/, no WAL
+    assert_one_line_error(run("query", "--db", str(db), "--memory-limit", "lots", "SELECT 1"), 2, "--memory-limit")
+
+
+def test_query_rows_stream_a_reader_can_leave_early(db):
+    """A billion rows as CSV: the first lines arrive at once, and closing the pipe ends the query."""
+    proc = subprocess.Popen([WIREHOUSE, "query", "--db", str(db), "--format", "csv", "--timeout", "100",
+                             "SELECT range AS n FROM range(1000000000)"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    head = [proc.stdout.readline() for _ in range(4)]
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert head == [b"n\n", b"0\n", b"1\n", b"2\n"]
+    assert proc.returncode == 0 and b"Traceback" not in err and b"Exception ignored" not in err, err
+
+
+def test_query_table_counts_rows_it_does_not_hold(db):
+    out = run("query", "--db", str(db), "--max-rows", "3", "SELECT range AS n FROM range(5000)")
+    assert out.returncode == 0 and "(5000 rows, 3 shown)" in out.stdout
+    out = run("query", "--db", str(db), "--max-rows", "3", "SELECT range AS n FROM range(3000000)")
+    assert out.returncode == 0 and "(over 1,000,000 rows, 3 shown" in out.stdout, out.stdout
+
+
+def test_query_ctrl_c_is_one_line(db):
+    import signal
+    import time
+
+    proc = subprocess.Popen([WIREHOUSE, "query", "--db", str(db), "SELECT count(*) FROM range(1000000) a, range(1000000) b"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)   # past start-up, into the query
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip() == "wirehouse: interrupted", err
+
+
 def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise():
     import io
 

@@ -103,7 +103,7 @@ def test_writer_lock_excludes_second_run(tmp_path):
     )
     with loader.writer_lock(path):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 3 and "another ingest run" in out.stdout
+    assert out.returncode == 3 and "another run is writing" in out.stdout
     after = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert after.returncode == 0, after.stdout + after.stderr
 

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import re
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -91,13 +92,21 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 # For analysts' ad-hoc SQL: the warehouse file only. No other files read or written (COPY, EXPORT,
-# read_csv, ATTACH), no extensions installed or loaded, and the settings cannot be changed back.
-SANDBOXED = {
-    "enable_external_access": False,
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-    "lock_configuration": True,
-}
+# read_csv, ATTACH), no spilling to a temporary folder either, no extensions installed or loaded,
+# a memory cap, and the settings cannot be changed back.
+QUERY_MEMORY_LIMIT = "1GB"
+
+
+def sandboxed(memory_limit: str = QUERY_MEMORY_LIMIT) -> dict:
+    """DuckDB settings for a read-only analyst connection that writes nowhere."""
+    return {
+        "enable_external_access": False,
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "temp_directory": "",   # a big sort fails with "out of memory" instead of writing <db>.tmp/
+        "memory_limit": memory_limit,
+        "lock_configuration": True,
+    }
 
 
 def connect(
@@ -109,7 +118,7 @@ def connect(
         db_path: the DuckDB file.
         read_only: open read-only (the file must exist).
         wait: seconds to keep retrying on a lock conflict.
-        config: DuckDB settings for the connection (e.g. `SANDBOXED`).
+        config: DuckDB settings for the connection (e.g. `sandboxed()`).
 
     Returns:
         An open connection.
@@ -123,7 +132,8 @@ def connect(
         raise WarehouseError(f"{path}: no such warehouse file")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait
+    started = time.monotonic()
+    deadline = started + wait
     delay = 0.1
     while True:
         try:
@@ -133,48 +143,79 @@ def connect(
                 raise WarehouseError(f"{path}: cannot open warehouse: {str(exc).splitlines()[0]}") from None
             if time.monotonic() >= deadline:
                 raise WarehouseBusy(
-                    f"{path}: the warehouse is in use by another process (waited {wait:.0f} s); try again when it finishes"
+                    f"{path}: the warehouse is in use by another process (waited {time.monotonic() - started:.1f} s); "
+                    "try again when it finishes"
                 ) from None
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
 
 
+def identity(db_path: str | Path) -> Path:
+    """The one name of a warehouse file: its resolved path (symlinks followed, relative made absolute).
+
+    Two spellings of one file (``./w.duckdb``, an absolute path, a symlink) give the same identity;
+    the writer lock and the staging root are keyed on it.
+    """
+    return Path(os.path.realpath(db_path))
+
+
+def _lock_files(db_path: str | Path) -> list[Path]:
+    """The lock files of a warehouse: one beside its resolved path, and, once the file exists, one
+    keyed on its device and inode (a hard link is a second path to the same inode)."""
+    resolved = identity(db_path)
+    files = [Path(str(resolved) + ".lock")]
+    with contextlib.suppress(OSError):
+        st = resolved.stat()
+        files.append(Path(tempfile.gettempdir()) / "wirehouse-locks" / f"{st.st_dev}-{st.st_ino}.lock")
+    return files
+
+
+def lock_wait_seconds() -> float:
+    """How long a run waits for the writer: ``$WIREHOUSE_LOCK_WAIT``, else `LOCK_WAIT_SECONDS`."""
+    try:
+        return max(float(os.environ.get(LOCK_WAIT_ENV, LOCK_WAIT_SECONDS)), 0.0)
+    except ValueError:
+        return LOCK_WAIT_SECONDS
+
+
 @contextlib.contextmanager
 def writer_lock(db_path: str | Path, wait: float | None = None) -> Iterator[None]:
-    """Hold the one-writer-per-warehouse lock for a whole run (a file lock beside the DB).
+    """Hold the one-writer-per-warehouse lock for a whole run, whatever name the file is given.
 
-    A second run on the same file waits up to ``wait`` seconds (default: ``$WIREHOUSE_LOCK_WAIT``,
-    else `LOCK_WAIT_SECONDS`), then raises `WarehouseBusy`.
+    The lock is keyed on the file's identity (`identity`, plus device and inode): a symlink or a
+    relative path to a file another run writes waits like the same path would. A second run waits
+    up to ``wait`` seconds (default: `lock_wait_seconds`), then raises `WarehouseBusy`.
     """
-    if wait is None:
-        try:
-            wait = float(os.environ.get(LOCK_WAIT_ENV, LOCK_WAIT_SECONDS))
-        except ValueError:
-            wait = LOCK_WAIT_SECONDS
-    path = Path(str(db_path) + ".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+")
-    deadline = time.monotonic() + wait
+    wait = lock_wait_seconds() if wait is None else wait
+    started = time.monotonic()
+    deadline = started + wait
+    held: list = []
     try:
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise WarehouseBusy(
-                        f"{db_path}: another ingest run is writing to this warehouse (waited {wait:.0f} s)"
-                    ) from None
-                time.sleep(0.2)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+        for path in _lock_files(db_path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a+")
+            held.append(handle)
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise WarehouseBusy(
+                            f"{db_path}: another run is writing to this warehouse "
+                            f"(waited {time.monotonic() - started:.1f} s)"
+                        ) from None
+                    time.sleep(0.2)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
         yield
     finally:
-        with contextlib.suppress(OSError):
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        handle.close()
+        for handle in reversed(held):
+            with contextlib.suppress(OSError):
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            handle.close()
 
 
 def migrate(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) -> list[int]:
@@ -182,7 +223,13 @@ def migrate(con: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) ->
 
     Returns:
         The versions applied now.
+
+    Raises:
+        WarehouseError: the database is not a wirehouse warehouse (nothing is written into it).
     """
+    if stored_version(con) is None:
+        path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+        raise WarehouseError(_foreign(path or "the database", con))
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, checksum VARCHAR NOT NULL,"
@@ -223,11 +270,11 @@ def _refuse_newer_schema(stored: int, known: list[Migration], where: str) -> Non
 
 
 def check_file(db_path: str | Path) -> None:
-    """Before a run: the warehouse file, if it exists, is a DuckDB database with a schema this code
-    knows; its folder exists. Nothing is written.
+    """Before a run: the warehouse file, if it exists, is an empty DuckDB database or a wirehouse
+    warehouse with a schema this code knows; its folder exists. Nothing is written.
 
     Raises:
-        WarehouseError: with a one-line reason.
+        WarehouseError: with a one-line reason (a foreign DuckDB file is never written into).
     """
     path = Path(db_path)
     if path.is_dir():
@@ -243,42 +290,105 @@ def check_file(db_path: str | Path) -> None:
             return   # another run holds it; this run will wait for the writer lock
         raise WarehouseError(f"{path}: not a DuckDB warehouse ({str(exc).splitlines()[0]})") from None
     try:
-        _refuse_newer_schema(_stored_version(con), list_migrations(), str(path))
+        if stored_version(con, str(path)) is None and _user_tables(con):
+            raise WarehouseError(_foreign(path, con))
     finally:
         con.close()
 
 
-def _stored_version(con: duckdb.DuckDBPyConnection) -> int:
-    """The newest migration applied to a warehouse (0: none, or not a wirehouse file yet)."""
-    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'").fetchone()[0]:
-        return 0
-    return con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+def _user_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
+    ).fetchall()]
 
 
-def upgrade_if_older(db_path: str | Path) -> tuple[int, int] | None:
-    """Bring a warehouse written by an older wirehouse to the current schema (migrations only add).
+def _foreign(path: str | Path, con: duckdb.DuckDBPyConnection) -> str:
+    tables = _user_tables(con)
+    shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+    held = f"it holds {shown}" if tables else "it is empty"
+    return f"{path}: not a wirehouse warehouse ({held}, and no wirehouse schema); give another --db"
 
-    For the read-side commands, whose saved queries and views need the current schema. Takes the
-    writer lock, so it waits for a running ingest.
+
+def stored_version(con: duckdb.DuckDBPyConnection, where: str = "the warehouse") -> int | None:
+    """The newest wirehouse migration applied to a database: None when it is not a wirehouse
+    warehouse (no ``schema_migrations``, or one that records other migrations), 0 when empty.
+
+    Raises:
+        WarehouseError: the warehouse was written by a newer wirehouse.
+    """
+    if not con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'schema_migrations'"
+    ).fetchone()[0]:
+        return None if _user_tables(con) else 0
+    try:
+        applied = dict(con.execute("SELECT version, name FROM schema_migrations").fetchall())
+    except duckdb.Error:
+        return None   # a table of that name with other columns: somebody else's
+    known = {m.version: m.name for m in list_migrations()}
+    if any(known.get(v, name) != name for v, name in applied.items()):
+        return None
+    version = max(applied, default=0)
+    _refuse_newer_schema(version, list_migrations(), where)
+    return version
+
+
+def latest_version() -> int:
+    """The schema version this code writes."""
+    return max((m.version for m in list_migrations()), default=0)
+
+
+def open_reader(db_path: str | Path, config: dict | None = None, wait: float = 10.0) -> tuple[duckdb.DuckDBPyConnection, int]:
+    """Open a wirehouse warehouse read-only, as it is: never created, migrated or written.
+
+    Args:
+        db_path: the warehouse file.
+        config: DuckDB settings (e.g. `sandboxed`).
+        wait: seconds to wait while a writer holds the file.
 
     Returns:
-        (stored version, current version) when it upgraded, else None.
+        (connection, stored schema version): an older warehouse is read as it is.
+
+    Raises:
+        WarehouseError: missing, not DuckDB, not a wirehouse warehouse, or written by a newer wirehouse.
+        WarehouseBusy: a writer held it for longer than ``wait``.
     """
-    latest = max((m.version for m in list_migrations()), default=0)
-    con = connect(db_path, read_only=True)
+    path = Path(db_path)
+    if path.is_dir():
+        raise WarehouseError(f"{path}: is a directory, not a DuckDB file")
+    con = connect(path, read_only=True, wait=wait, config=config)
     try:
-        stored = _stored_version(con)
-    finally:
+        version = stored_version(con, str(path))
+        if not version:
+            raise WarehouseError(_foreign(path, con))
+    except BaseException:
         con.close()
-    if stored >= latest:
-        return None
-    with writer_lock(db_path):
+        raise
+    return con, version
+
+
+def outdated_hint(db_path: str | Path, version: int) -> str:
+    """One line for a read that needs tables or columns an older warehouse lacks."""
+    return (f"the warehouse has schema version {version}, this wirehouse knows {latest_version()}: "
+            f"run `wirehouse migrate --db {db_path}` (or any ingest) first")
+
+
+def migrate_file(db_path: str | Path, wait: float | None = None) -> tuple[int, list[int]]:
+    """Bring a warehouse file to the current schema, under the writer lock (`wirehouse migrate`).
+
+    Returns:
+        (the version it had, the versions applied now).
+
+    Raises:
+        WarehouseError: not a wirehouse warehouse (a foreign file is never written into).
+    """
+    check_file(db_path)
+    with writer_lock(db_path, wait):
         con = connect(db_path)
         try:
-            migrate(con)
+            before = stored_version(con, str(db_path)) or 0
+            return before, migrate(con)
         finally:
             con.close()
-    return stored, latest
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:

@@ -11,6 +11,7 @@ import contextlib
 import os
 import re
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ DEFAULT_SOURCES = "sources.toml"
 DEFAULT_DB = "warehouse/wirehouse.duckdb"
 DEFAULT_CRON = "*/30 * * * *"
 DEMO_PORT = 8765
+QUERY_TIMEOUT = 60.0
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEMO_QUERIES = ("articles_by_source", "top_entities", "events_by_type", "recent_events", "fetch_outcomes")
 
@@ -74,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=DEFAULT_DB)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--max-rows", type=int, default=100)
+    p.add_argument("--timeout", type=float, default=QUERY_TIMEOUT, metavar="SECONDS",
+                   help=f"stop the query after this long (default {QUERY_TIMEOUT:g} s)")
+    p.add_argument("--memory-limit", metavar="SIZE", help="DuckDB memory cap for the query (default 1GB)")
+
+    p = sub.add_parser("migrate", help="bring a warehouse an older wirehouse wrote to the current schema")
+    p.add_argument("--db", default=DEFAULT_DB)
 
     p = sub.add_parser("status", help="last runs, table sizes, warehouse size, sources with problems")
     p.add_argument("--db", default=DEFAULT_DB)
@@ -171,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         handler = {
             "ingest": cmd_ingest, "demo": cmd_demo, "query": cmd_query, "serve": cmd_serve, "annotate": cmd_annotate,
             "status": cmd_status, "search": cmd_search, "export": cmd_export, "report": cmd_report,
-            "reprocess": cmd_reprocess, "quarantine": cmd_quarantine,
+            "reprocess": cmd_reprocess, "quarantine": cmd_quarantine, "migrate": cmd_migrate,
         }[args.command]
         return handler(args)
     except CliError as exc:
@@ -181,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         print("wirehouse: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:   # `wirehouse status | head`: the reader left; not an error worth a traceback
-        sys.stderr.close()
+        with contextlib.suppress(OSError):   # nor is the flush at exit into the same closed pipe
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:
         if not _is_warehouse_error(exc):
@@ -353,7 +362,7 @@ def cmd_demo(args) -> int:
         print()
         print(f"-- warehouse/queries/{name}.sql")
         sql = _resolve_sql(name)
-        print(_run_query(args.db, sql, "table", 20, query_params(sql, [])))
+        _run_query(args.db, sql, "table", 20, query_params(sql, []))
     return EXIT_OK
 
 
@@ -470,33 +479,129 @@ def _query_text(args) -> str:
     return _resolve_sql(args.sql)
 
 
-def _run_query(db: str, sql: str, fmt: str, max_rows: int, params: dict[str, str] | None = None) -> str:
+_COUNT_CAP = 1_000_000   # rows counted past the shown ones in table format (streamed, never held)
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.I)
+
+
+def _run_query(db: str, sql: str, fmt: str, max_rows: int, params: dict[str, str] | None = None,
+               timeout: float = QUERY_TIMEOUT, memory_limit: str | None = None) -> None:
+    """Run read-only SQL in the sandbox and stream its rows to stdout (never all held at once).
+
+    The query is interrupted after ``timeout`` seconds or at Ctrl-C; DuckDB's memory is capped and
+    nothing spills to disk.
+    """
     import duckdb
 
-    from warehouse.loader import SANDBOXED, connect
+    from warehouse.loader import QUERY_MEMORY_LIMIT, open_reader, outdated_hint, sandboxed
 
-    con = connect(db, read_only=True, wait=10, config=SANDBOXED)   # busy or unreadable: main says so in one line
+    memory_limit = memory_limit or QUERY_MEMORY_LIMIT
+    if not _MEMORY.match(memory_limit):
+        raise CliError(f"--memory-limit takes a size like 512MB or 2GB, got {memory_limit!r}", EXIT_USAGE)
+    if timeout <= 0:
+        raise CliError("--timeout must be positive", EXIT_USAGE)
+    con, version = open_reader(db, config=sandboxed(memory_limit), wait=10)   # busy, foreign: one line in main
+    why: list[str] = []
+
+    def stop(reason: str) -> None:
+        why.append(reason)
+        con.interrupt()
+
+    timer = threading.Timer(timeout, stop, ["timeout"])
+    timer.daemon = True
+    timer.start()
     try:
-        if params:
-            result = con.execute(sql, params)
+        with _on_sigint(lambda: stop("interrupted")):
+            result = con.execute(sql, params) if params else con.execute(sql)
             if result.description is None:
-                return "(statement returned no rows)"
-            frame = result.fetchdf()
-        else:
-            relation = con.sql(sql)
-            if relation is None:
-                return "(statement returned no rows)"
-            frame = relation.fetchdf()
+                print("(statement returned no rows)")
+                return
+            _stream(result, fmt, max_rows)
     except duckdb.Error as exc:
+        if why:
+            if why[0] == "interrupted":
+                raise KeyboardInterrupt from None
+            raise CliError(f"query stopped after {timeout:g} s (its --timeout)", EXIT_FAILED) from None
         message = str(exc).splitlines()[0]
-        if "read-only" in message.lower() or "read only" in message.lower():
+        lower = message.lower()
+        if "read-only" in lower or "read only" in lower:
             raise CliError(f"the warehouse is opened read-only; writes are refused ({message})", EXIT_USAGE) from None
-        if any(k in message.lower() for k in ("permission error", "external access", "configuration has been locked")):
+        if any(k in lower for k in ("permission error", "external access", "configuration has been locked")):
             raise CliError(f"queries may only read the warehouse: no files, extensions or settings ({message})", EXIT_USAGE) from None
-        raise CliError(f"query failed: {message}", EXIT_USAGE) from None
+        if "out of memory" in lower:
+            raise CliError(f"query needs more than its memory limit of {memory_limit} (--memory-limit): {message}", EXIT_FAILED) from None
+        hint = ""
+        if isinstance(exc, (duckdb.CatalogException, duckdb.BinderException)) and version < _latest_version():
+            hint = "; " + outdated_hint(db, version)
+        raise CliError(f"query failed: {message}{hint}", EXIT_USAGE) from None
     finally:
+        timer.cancel()
+        timer.join()   # a live timer thread at exit would keep the connection (and DuckDB) alive
         con.close()
-    return _render(frame, fmt, max_rows)
+
+
+def _latest_version() -> int:
+    from warehouse.loader import latest_version
+
+    return latest_version()
+
+
+@contextlib.contextmanager
+def _on_sigint(action):
+    """Ctrl-C calls ``action`` (interrupting DuckDB) instead of raising inside a fetch."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: action())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stream(result, fmt: str, max_rows: int) -> None:
+    """Write a DuckDB result to stdout chunk by chunk."""
+    if fmt == "table":
+        columns = [d[0] for d in result.description]
+        rows = result.fetchmany(max_rows + 1)
+        shown = rows[:max_rows]
+        total, capped = len(rows), False
+        if total > max_rows:
+            while total < max_rows + _COUNT_CAP:
+                more = result.fetchmany(10_000)
+                if not more:
+                    break
+                total += len(more)
+            else:
+                capped = True
+        print(_table(columns, [[_cell(v) for v in row] for row in shown]))
+        if capped:
+            print(f"(over {_COUNT_CAP:,} rows, {max_rows} shown; --format csv writes them all)")
+        elif total > max_rows:
+            print(f"({total} rows, {max_rows} shown)")
+        else:
+            print(f"({total} row{'s' if total != 1 else ''})")
+        return
+    out = sys.stdout
+    first = True
+    if fmt == "json":
+        out.write("[")
+    while True:
+        frame = result.fetch_df_chunk(1)
+        if frame.empty and not first:
+            break
+        if fmt == "csv":
+            out.write(frame.to_csv(index=False, header=first))
+        elif not frame.empty:
+            records = frame.to_json(orient="records", date_format="iso", force_ascii=False)
+            out.write(("" if first else ",") + records[1:-1])
+        first = False
+        if frame.empty:
+            break
+    if fmt == "json":
+        out.write("]\n")
+    out.flush()
 
 
 def _render(frame, fmt: str = "table", max_rows: int = 100) -> str:
@@ -527,34 +632,68 @@ def _cell(value) -> str:
 def cmd_query(args) -> int:
     sql = _query_text(args)
     _open_for_reading(args.db)
-    print(_run_query(args.db, sql, args.format, args.max_rows, query_params(sql, args.param)))
+    _run_query(args.db, sql, args.format, args.max_rows, query_params(sql, args.param), args.timeout, args.memory_limit)
     return EXIT_OK
 
 
 # ---------------------------------------------------------------- status, search, export
 
 
-def _open_for_reading(db: str):
-    """Refuse a missing or foreign warehouse file with one line before any work; bring one an older
-    wirehouse wrote to the current schema (the saved queries and views need it)."""
-    from warehouse.loader import WarehouseError, check_file, upgrade_if_older
+def _open_for_reading(db: str) -> int:
+    """Refuse a missing, foreign or newer warehouse file with one line before any work. Nothing is
+    written: an older wirehouse warehouse is read as it is.
+
+    Returns:
+        The warehouse's schema version.
+    """
+    from warehouse.loader import WarehouseError, open_reader
 
     if not Path(db).exists():
         raise CliError(f"{db}: no such warehouse file (run `wirehouse ingest` or `make demo` first)", EXIT_USAGE)
     try:
-        check_file(db)
+        con, version = open_reader(db)
     except WarehouseError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    upgraded = upgrade_if_older(db)
-    if upgraded:
-        print(f"wirehouse: note: upgraded the warehouse schema from version {upgraded[0]} to {upgraded[1]}", file=sys.stderr)
+    con.close()
+    return version
+
+
+@contextlib.contextmanager
+def _reading(db: str):
+    """A read command's scope: the file is checked first, and a read that needs what an older
+    schema lacks says to migrate, in one line."""
+    version = _open_for_reading(db)
+    import duckdb
+
+    try:
+        yield version
+    except (duckdb.CatalogException, duckdb.BinderException) as exc:
+        from warehouse.loader import outdated_hint
+
+        if version >= _latest_version():
+            raise
+        raise CliError(f"{str(exc).splitlines()[0]}; {outdated_hint(db, version)}", EXIT_USAGE) from None
+
+
+def cmd_migrate(args) -> int:
+    from warehouse.loader import WarehouseError, migrate_file
+
+    try:
+        before, applied = migrate_file(args.db)
+    except WarehouseError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if applied:
+        print(f"{args.db}: schema version {before} -> {applied[-1]} (applied {', '.join(f'{v:03d}' for v in applied)})")
+    else:
+        print(f"{args.db}: schema is current (version {before})")
+    return EXIT_OK
 
 
 def cmd_status(args) -> int:
     from warehouse.analyst import status
 
-    _open_for_reading(args.db)
-    found = status(args.db)
+    with _reading(args.db):
+        found = status(args.db)
     print(f"warehouse {args.db}: {found.size_bytes / 1e6:.1f} MB")
     print("  ".join(f"{table} {count:,}" for table, count in found.counts.items()))
     print("\nlast runs")
@@ -574,9 +713,9 @@ def cmd_status(args) -> int:
 def cmd_search(args) -> int:
     from warehouse.analyst import search
 
-    _open_for_reading(args.db)
     try:
-        found = search(args.db, args.words, args.limit)
+        with _reading(args.db):
+            found = search(args.db, args.words, args.limit)
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     print(f"search: {found.method}", file=sys.stderr)
@@ -587,9 +726,9 @@ def cmd_search(args) -> int:
 def cmd_export(args) -> int:
     from warehouse.analyst import export
 
-    _open_for_reading(args.db)
     try:
-        report = export(args.db, args.out, args.format, args.partition, args.overwrite)
+        with _reading(args.db):
+            report = export(args.db, args.out, args.format, args.partition, args.overwrite)
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     except OSError as exc:
@@ -601,7 +740,7 @@ def cmd_export(args) -> int:
 
 
 def _redo(db: str, work):
-    """Run a reprocess or replay under the writer lock."""
+    """Run a reprocess or replay under the writer lock (these write: an older schema is migrated)."""
     from warehouse.loader import writer_lock
 
     _open_for_reading(db)
@@ -633,7 +772,7 @@ def cmd_quarantine(args) -> int:
     if args.quarantine_command == "list":
         _open_for_reading(args.db)
         sql = _resolve_sql("quarantine_list")
-        print(_run_query(args.db, sql, args.format, args.max_rows, {"table_name": args.table or ""}))
+        _run_query(args.db, sql, args.format, args.max_rows, {"table_name": args.table or ""})
         return EXIT_OK
     from tasks.reprocess import replay_quarantine
 
@@ -651,12 +790,12 @@ def cmd_quarantine(args) -> int:
 def cmd_report(args) -> int:
     from wirehouse.report import write_report
 
-    _open_for_reading(args.db)
     out = Path(args.out)
     if out.is_dir() or not out.parent.is_dir():
         raise CliError(f"{out}: give a file in an existing folder", EXIT_USAGE)
     try:
-        written = write_report(args.db, out)
+        with _reading(args.db):
+            written = write_report(args.db, out)
     except OSError as exc:
         raise CliError(f"cannot write {out}: {exc.strerror or exc}", EXIT_FAILED) from None
     print(f"report written to {written} ({written.stat().st_size / 1e6:.1f} MB, self-contained)")

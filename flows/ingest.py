@@ -5,6 +5,7 @@ Composition only: every step is a batched task from `tasks/`; no per-URL tasks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -115,10 +116,10 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
     clock = _StageClock()
     memory.use_system_allocator_for_arrow()
     staging.clear_stale(db_path, keep=run_id)
-    run_folder = str(staging.run_dir(db_path, run_id))
     fetcher = _fetcher(config, options)
     totals: dict[str, Counter] = defaultdict(Counter)
-    try:
+    with contextlib.closing(fetcher), staging.hold_run_dir(db_path, run_id) as folder:
+        run_folder = str(folder)
         discovery = discover_task(config, fetcher)
         log.info("discovered %d candidate URLs from %d sources", len(discovery.candidates), len(config.sources))
         known = read_url_state(db_path, [c.url for c in discovery.candidates])
@@ -154,9 +155,6 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
                 log.info("batch %d/%d fetched", index + 1, len(batches))
             _add(totals, _load_batch(transforming, db_path, run_id, clock))
             progress.loaded(len(transforming.requests))
-    finally:
-        fetcher.close()
-        staging.remove(run_folder)
     per_source = {name: {k: counts.get(k, 0) for k in SUMMARY_COLUMNS} for name, counts in totals.items()}
     summary = {"run_id": run_id, "per_source": per_source, "totals": totals_of(per_source), "stage_seconds": clock.seconds}
     summary["tables"] = finish_run(db_path, run_id, summary)
@@ -234,17 +232,13 @@ def _load_batch(submitted: _Submitted, db_path: str, run_id: str, clock) -> Load
     faults.point("staged")
     clock.lap("transform")
     facts = [page for chunk in transformed for page in chunk.pages]
-    valid_ids = set().union(*(chunk.valid_ids for chunk in transformed))
-    quarantined_ids = set().union(*(chunk.quarantined_ids for chunk in transformed))
     folders = [chunk.staged for chunk in transformed]
     results = submitted.discovery_fetches + submitted.results
-    batch = staged_batch(
-        run_id,
-        folders,
-        fetch_log=fetch_log_rows(run_id, results, facts, valid_ids, quarantined_ids, submitted.unchanged),
-        url_state=url_state_rows(submitted.requests, submitted.results, facts, valid_ids, submitted.known),
-        discovered=submitted.discovered,
-    )
+    batch = staged_batch(run_id, folders, discovered=submitted.discovered)   # a missing chunk raises: nothing loads
+    # Dispositions and crawl state from the rows this load writes, not from what the workers said.
+    valid_ids, quarantined_ids = batch.article_keys()
+    batch.fetch_log = fetch_log_rows(run_id, results, facts, valid_ids, quarantined_ids, submitted.unchanged)
+    batch.url_state = url_state_rows(submitted.requests, submitted.results, facts, valid_ids, submitted.known)
     report = load_task(db_path, batch, finish=False)
     faults.point("loaded")
     staging.remove(folders)

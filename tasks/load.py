@@ -59,6 +59,13 @@ class RunBatch:
     discovered: dict[str, int] = field(default_factory=dict)
     redo: bool = False   # reprocess/replay: the same page made again by newer code replaces what is stored
 
+    def article_keys(self) -> tuple[set[str], set[str]]:
+        """(article ids this batch loads, article ids it quarantines)."""
+        valid = set(self.articles["article_id"]) if not self.articles.empty else set()
+        held = self.quarantine
+        quarantined = set(held.loc[held["table_name"] == "articles", "row_key"]) if not held.empty else set()
+        return valid, quarantined
+
 
 @dataclass
 class LoadReport:
@@ -343,8 +350,8 @@ def read_url_state(db_path: str | Path, urls: list[str]) -> dict[str, KnownUrl]:
 def staged_batch(
     run_id: str,
     folders: list[str],
-    fetch_log: pd.DataFrame,
-    url_state: pd.DataFrame,
+    fetch_log: pd.DataFrame | None = None,
+    url_state: pd.DataFrame | None = None,
     discovered: dict[str, int] | None = None,
 ) -> RunBatch:
     """A `RunBatch` from the Parquet chunks the transform stage staged, plus the flow's crawl rows.
@@ -369,7 +376,9 @@ def staged_batch(
         pages = pages.drop_duplicates("content_hash")
     return RunBatch(
         run_id=run_id, pages=pages, articles=articles, entities=entities, mentions=mentions, events=events,
-        fetch_log=fetch_log, url_state=url_state, quarantine=staged.get("quarantine", pd.DataFrame()),
+        fetch_log=pd.DataFrame() if fetch_log is None else fetch_log,
+        url_state=pd.DataFrame() if url_state is None else url_state,
+        quarantine=staged.get("quarantine", pd.DataFrame()),
         discovered=dict(discovered or {}),
     )
 

@@ -135,9 +135,9 @@ def _redo(db_path: str | Path, rows: list[tuple], kind: str) -> RedoReport:
             targets.append((digest, *page))
     report.pages = len(targets)
     now = datetime.now(timezone.utc)
-    run_folder = str(staging.run_dir(db_path, run_id))
     totals: dict[str, Counter] = {}
-    try:
+    with staging.hold_run_dir(db_path, run_id) as folder:
+        run_folder = str(folder)
         with workers.pool_scope(enabled=True) as ensure_pool, \
                 ThreadPoolExecutor(max_workers=max(1, ensure_pool(len(targets)))) as feeders:
             for start in range(0, len(targets), BATCH_PAGES):
@@ -151,8 +151,6 @@ def _redo(db_path: str | Path, rows: list[tuple], kind: str) -> RedoReport:
                 staging.remove(folders)
                 for name, counts in loaded.per_source.items():
                     totals.setdefault(name, Counter()).update(counts)
-    finally:
-        staging.remove(run_folder)
     report.per_source = {name: dict(counts) for name, counts in totals.items()}
     finish_run(db_path, run_id, {"run_id": run_id, "kind": kind, "pages": report.pages, "missing_raw": report.missing_raw,
                                  "per_source": report.per_source, "totals": report.totals})

@@ -9,33 +9,47 @@ for workers on several hosts it must be storage they all see).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import json
 import logging
 import os
 import re
 import shutil
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from warehouse.loader import identity
 
 logger = logging.getLogger(__name__)
 
 STAGING_ENV = "WIREHOUSE_STAGING"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 STAGED_TABLES = ("pages", "articles", "entities", "mentions", "events", "quarantine")
+MANIFEST = "manifest.json"   # written last in a chunk: the tables and row counts the loader must find
+ALIVE = ".alive"             # flocked by the run that owns a staging folder, for as long as it runs
+
+
+class StagingError(RuntimeError):
+    """A staged chunk is missing or incomplete: its pages must not be marked loaded."""
 
 
 def staging_root(db_path: str | Path) -> Path:
-    """Where a warehouse's runs stage their chunks: ``$WIREHOUSE_STAGING`` or ``<db>.staging``."""
+    """Where a warehouse's runs stage their chunks: under ``$WIREHOUSE_STAGING``, or
+    ``<db>.staging``; keyed on the warehouse's identity (as the writer lock is), so every name
+    of one file finds the same folder."""
+    resolved = identity(db_path)
     configured = os.environ.get(STAGING_ENV)
     if not configured:
-        return Path(str(db_path) + ".staging")
+        return Path(str(resolved) + ".staging")
     # A shared root holds several warehouses' runs apart: cleaning one never touches another's.
-    warehouse = hashlib.sha256(str(Path(db_path).resolve()).encode()).hexdigest()[:12]
-    return Path(configured) / warehouse
+    return Path(configured) / hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
 
 
 def run_dir(db_path: str | Path, run_id: str) -> Path:
@@ -52,6 +66,34 @@ def run_dir(db_path: str | Path, run_id: str) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def hold_run_dir(db_path: str | Path, run_id: str) -> Iterator[Path]:
+    """A run's staging folder, marked alive (a lock on its ``.alive`` file) while the run lasts and
+    removed at the end: `clear_stale` never deletes a folder whose run still lives."""
+    path = run_dir(db_path, run_id)
+    handle = open(path / ALIVE, "a+")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield path
+    finally:
+        remove(path)
+        handle.close()
+
+
+def _alive(folder: Path) -> bool:
+    try:
+        handle = open(folder / ALIVE, "r")
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False
+
+
 def write_chunk(run_folder: str | Path, frames: dict[str, pd.DataFrame]) -> str:
     """Write one chunk's frames as Parquet files in a new folder under ``run_folder``.
 
@@ -62,6 +104,7 @@ def write_chunk(run_folder: str | Path, frames: dict[str, pd.DataFrame]) -> str:
     """
     folder = Path(run_folder) / f"chunk-{uuid.uuid4().hex[:12]}"
     folder.mkdir(parents=True)
+    counts = {}
     for table, frame in frames.items():
         if table not in STAGED_TABLES:
             raise ValueError(f"not a staged table: {table}")
@@ -70,18 +113,41 @@ def write_chunk(run_folder: str | Path, frames: dict[str, pd.DataFrame]) -> str:
         partial = folder / f".{table}.parquet.part"
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), partial, compression="zstd")
         partial.rename(folder / f"{table}.parquet")
+        counts[table] = len(frame)
+    partial = folder / f".{MANIFEST}.part"
+    partial.write_text(json.dumps({"tables": counts}), encoding="utf-8")
+    partial.rename(folder / MANIFEST)
     return str(folder)
 
 
 def read_chunks(folders: list[str]) -> dict[str, pd.DataFrame]:
-    """The staged rows of several chunks, per table, in chunk order (empty tables are absent)."""
-    out: dict[str, pd.DataFrame] = {}
-    for table in STAGED_TABLES:
-        parts = [pq.read_table(path).to_pandas() for path in (Path(f) / f"{table}.parquet" for f in folders) if path.exists()]
-        parts = [p for p in parts if not p.empty]
-        if parts:
-            out[table] = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    return out
+    """The staged rows of several chunks, per table, in chunk order (empty tables are absent).
+
+    Raises:
+        StagingError: a chunk folder, its manifest or one of its files is missing or short: a batch
+            is loaded whole or not at all.
+    """
+    parts: dict[str, list[pd.DataFrame]] = {table: [] for table in STAGED_TABLES}
+    for folder in map(Path, folders):
+        try:
+            expected = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["tables"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise StagingError(f"staged chunk {folder} is missing or has no manifest ({_reason(exc)})") from None
+        for table, rows in expected.items():
+            try:
+                frame = pq.read_table(folder / f"{table}.parquet").to_pandas()
+            except (OSError, pa.ArrowException) as exc:
+                raise StagingError(f"staged chunk {folder}: {table}.parquet is unreadable ({_reason(exc)})") from None
+            if len(frame) != rows:
+                raise StagingError(f"staged chunk {folder}: {table}.parquet has {len(frame)} rows, {rows} were staged")
+            parts[table].append(frame)
+    return {table: pd.concat(found, ignore_index=True) if len(found) > 1 else found[0]
+            for table, found in parts.items() if found}
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def remove(folders: list[str] | str | Path) -> None:
@@ -104,9 +170,13 @@ def clear_stale(db_path: str | Path, keep: str | None = None) -> int:
         return 0
     removed = 0
     for child in root.iterdir():
-        if child.is_dir() and child.name != keep:
-            shutil.rmtree(child, ignore_errors=True)
-            removed += 1
+        if not child.is_dir() or child.name == keep:
+            continue
+        if _alive(child):   # a run that still lives (under another name for the file, say): never touched
+            logger.warning("staging folder %s belongs to a run that is still alive; left alone", child)
+            continue
+        shutil.rmtree(child, ignore_errors=True)
+        removed += 1
     if removed:
         logger.info("removed %d staging folders of interrupted runs", removed)
     return removed

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from prefect import flow, get_run_logger, unmapped
 from prefect.context import get_run_context
 from prefect.runtime import flow_run
-from prefect.states import Completed, Failed
+from prefect.states import Cancelled, Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks import faults, memory, workers
@@ -30,6 +30,7 @@ from tasks.load import (
     content_hash,
     fail_run,
     fetch_log_rows,
+    mark_interrupted,
     finish_run,
     load_task,
     read_url_state,
@@ -42,7 +43,7 @@ from tasks.load import (
 from tasks.transform import transform_task
 from warehouse import staging
 from warehouse.loader import DEFAULT_DB, WarehouseBusy, WarehouseError, writer_lock
-from wirehouse import logs
+from wirehouse import logs, stopping
 from wirehouse.config import ConfigError, SourcesConfig, load_sources
 from wirehouse.urls import url_host
 
@@ -98,17 +99,35 @@ def ingest(
     except ConfigError as exc:
         return Failed(message=str(exc))
     run_id = str(flow_run.get_id() or uuid.uuid4())
-    try:
-        with writer_lock(db_path):
-            start_run(db_path, run_id, flow_run.get_id(), str(sources_file))
-            try:
-                summary = _run(config, db_path, run_id, fetch_options(config, contact_url), log)
-            except Exception as exc:
-                fail_run(db_path, run_id, f"{type(exc).__name__}: {exc}")
-                raise
-    except (WarehouseBusy, WarehouseError) as exc:
-        return Failed(message=str(exc))
+    # SIGINT, SIGTERM, SIGHUP (and a Prefect cancellation, which is a SIGTERM) stop the run at its
+    # next checkpoint; the run row says `interrupted` at once.
+    with stopping.handle_signals(), stopping.run_scope():
+        try:
+            with writer_lock(db_path):
+                stopping.check()
+                start_run(db_path, run_id, flow_run.get_id(), str(sources_file))
+                forget = stopping.on_stop(lambda: _interrupted(db_path, run_id))
+                try:
+                    summary = _run(config, db_path, run_id, fetch_options(config, contact_url), log)
+                except stopping.RunStopped:
+                    _interrupted(db_path, run_id)
+                    raise stopping.RunStopped(stopping.summary()) from None
+                except Exception as exc:
+                    fail_run(db_path, run_id, f"{type(exc).__name__}: {exc}")
+                    raise
+                finally:
+                    forget()
+        except stopping.RunStopped as exc:
+            log.info("%s", exc)   # the CLI prints its one line; the run's logs keep this one
+            return Cancelled(message=str(exc))
+        except (WarehouseBusy, WarehouseError) as exc:
+            return Failed(message=str(exc))
     return Completed(message=_headline(summary), data=summary)
+
+
+def _interrupted(db_path: str, run_id: str) -> None:
+    mark_interrupted(db_path, run_id)
+    stopping.note(f"run {run_id} marked interrupted")
 
 
 def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions, log) -> dict:
@@ -137,8 +156,9 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
             transforming = None
             # A pipeline: batch k+1 downloads and batch k transforms while batch k-1 loads.
             for index, batch in enumerate(batches):
-                results = fetching.result()
+                results = stopping.wait_for(fetching)
                 faults.point("fetched")
+                stopping.check()
                 if index + 1 < len(batches):
                     fetching = _fetch_ahead(batches[index + 1], options, fetcher)
                 clock.lap("fetch")
@@ -228,8 +248,9 @@ def _transform_batch(requests, results, known, run_id: str, now, run_folder: str
 
 def _load_batch(submitted: _Submitted, db_path: str, run_id: str, clock) -> LoadReport:
     """Wait for a batch's chunks and load it in one transaction."""
-    transformed = [c.result() if hasattr(c, "result") else c for c in submitted.chunks]
-    faults.point("staged")
+    transformed = [stopping.wait_for(c) if hasattr(c, "result") else c for c in submitted.chunks]
+    faults.point("staged", chunks=[c.staged for c in transformed])
+    stopping.check()   # the last point where a stop leaves the batch out; past it the batch loads whole
     clock.lap("transform")
     facts = [page for chunk in transformed for page in chunk.pages]
     folders = [chunk.staged for chunk in transformed]

@@ -1,32 +1,56 @@
-"""Fault injection for the crash tests: kill this process (SIGKILL, no cleanup) at a named point.
+"""Fault injection for the crash and stop tests: at a named point of a run, do something to it.
 
-``WIREHOUSE_FAULT_KILL_AT=point:n`` kills the process the n-th time it passes ``point`` (n defaults
-to 1). Points: ``fetched`` (a batch's pages downloaded), ``staged`` (a batch transformed and staged,
-not loaded), ``loading`` (inside a batch's load transaction, before commit), ``loaded`` (a batch
+``WIREHOUSE_FAULT_KILL_AT=point:n`` kills the process (SIGKILL, no cleanup) the n-th time it passes
+``point`` (n defaults to 1). ``WIREHOUSE_FAULT_AT=point:n=action`` does ``action`` there instead:
+``kill``, ``sigterm``, ``sigint`` or ``sighup`` (a real signal to this process), or ``lose-chunk``
+(delete the batch's first staged chunk, as a tmp cleaner or a storage hiccup would).
+
+Points: ``fetched`` (a batch's pages downloaded), ``staged`` (a batch transformed and staged, not
+loaded), ``loading`` (inside a batch's load transaction, before commit), ``loaded`` (a batch
 committed). Unset, `point` does nothing.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 from collections import Counter
 
 KILL_ENV = "WIREHOUSE_FAULT_KILL_AT"
+FAULT_ENV = "WIREHOUSE_FAULT_AT"
+_SIGNALS = {"kill": signal.SIGKILL, "sigterm": signal.SIGTERM, "sigint": signal.SIGINT, "sighup": signal.SIGHUP}
 
 _passed: Counter = Counter()
 _lock = threading.Lock()
 
 
-def point(name: str) -> None:
-    """Mark that the run passed ``name``; dies here when ``WIREHOUSE_FAULT_KILL_AT`` says so."""
-    target = os.environ.get(KILL_ENV)
-    if not target:
+def point(name: str, chunks: list[str] | None = None) -> None:
+    """Mark that the run passed ``name``; the fault the environment names happens here.
+
+    Args:
+        name: the point.
+        chunks: the batch's staged chunk folders (for ``lose-chunk``).
+    """
+    kill, fault = os.environ.get(KILL_ENV), os.environ.get(FAULT_ENV)
+    if not kill and not fault:
         return
-    wanted, _, nth = target.partition(":")
     with _lock:
         _passed[name] += 1
-        hit = wanted == name and _passed[name] == int(nth or 1)
-    if hit:
-        os.kill(os.getpid(), signal.SIGKILL)
+        passed = _passed[name]
+    for target, default_action in ((kill, "kill"), (fault, None)):
+        if not target:
+            continue
+        where, _, action = target.partition("=")
+        wanted, _, nth = where.partition(":")
+        if wanted == name and passed == int(nth or 1):
+            _do(action or default_action or "kill", chunks or [])
+
+
+def _do(action: str, chunks: list[str]) -> None:
+    if action == "lose-chunk":
+        if chunks:
+            shutil.rmtree(chunks[0], ignore_errors=True)
+        return
+    os.kill(os.getpid(), _SIGNALS[action])

@@ -59,6 +59,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from requests.adapters import HTTPAdapter
 
+from wirehouse import stopping
 from wirehouse.urls import InvalidURL, normalize_url, redact_url, url_host
 
 logger = logging.getLogger(__name__)
@@ -232,7 +233,7 @@ class Fetcher:
         options: FetchOptions = FetchOptions(),
         session: requests.Session | None = None,
         resolver: Callable[..., list] = socket.getaddrinfo,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stopping.sleep,   # a stop cuts every wait short
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.options = options
@@ -295,6 +296,8 @@ class Fetcher:
             )
 
         try:
+            if stopping.requested():   # a stopped run starts no more downloads
+                return result("error", "not fetched: the run was stopped")
             if request.kind not in KINDS:
                 return result("error", f"unknown kind {request.kind!r}")
             try:
@@ -463,6 +466,8 @@ class Fetcher:
                 if total > max_bytes:
                     raise _Fatal("too_large", f"body exceeds {max_bytes} bytes (decompressed)", status)
                 parts.append(chunk)
+                if stopping.requested():   # an in-flight download is abandoned, not finished
+                    raise _Fatal("error", "download abandoned: the run was stopped", status)
                 if self._clock() - started > self.options.deadline:
                     # Fatal on purpose: a server this slow is slow again, and each retry would hold
                     # the host's worker for another full deadline.

@@ -23,6 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from tasks import faults
 from tasks.fetch import FetchRequest, FetchResult
 from warehouse import analyst, loader, staging
+from wirehouse import stopping
 from wirehouse.urls import article_id as make_article_id
 
 logger = logging.getLogger(__name__)
@@ -414,7 +415,7 @@ def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None 
             # A stored copy fetched at its canonical URL is never replaced by a copy from an alias URL.
             articles = articles[[status.get(a) != "kept" for a in articles["article_id"]]]
         inserted: dict[str, int] = {}
-        with loader.transaction(con):
+        with stopping.transaction(), loader.transaction(con):   # a stop lets a load under way finish
             inserted["pages"], _ = loader.upsert(con, "pages", batch.pages)
             inserted["articles"], _ = loader.upsert(
                 con, "articles", articles, update=ARTICLE_UPDATE_COLUMNS, changed_when=None if batch.redo else "content_hash"
@@ -513,6 +514,23 @@ def start_run(db_path: str | Path, run_id: str, flow_run_id: str | None, sources
             " ON CONFLICT (run_id) DO NOTHING",
             [run_id, flow_run_id, datetime.now(timezone.utc), sources_file],
         )
+    finally:
+        con.close()
+
+
+def mark_interrupted(db_path: str | Path, run_id: str) -> None:
+    """Mark a running run interrupted (a stop); best effort, and never over a finished run."""
+    try:
+        con = loader.connect(db_path, wait=5)
+    except Exception:  # noqa: BLE001 - reporting a stop must not raise
+        return
+    try:
+        con.execute(
+            "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE run_id = ? AND status = 'running'",
+            [datetime.now(timezone.utc), run_id],
+        )
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("could not mark run %s interrupted: %s", run_id, exc)
     finally:
         con.close()
 

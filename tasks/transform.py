@@ -22,6 +22,7 @@ from tasks.load import STAGED_HASH, article_rows, raw_page_row
 from tasks.memory import release_freed
 from tasks.validate import validate_frame
 from warehouse import staging
+from wirehouse import stopping
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def transform_pages(pages: list[dict], run_id: str, now: datetime, run_folder: s
         for p in pages
     ])
     articles = validate_frame(article_rows(extracted, run_id, now), "articles", "article_id", run_id)
+    stopping.check()   # in-process, a stop between the two long steps is not kept waiting
     named = annotate_batch(articles.valid)
     articles.valid["annotator_version"] = ANNOTATOR_VERSION   # what made its mentions and events (reprocess)
     entities = validate_frame(named.entities, "entities", "entity_id", run_id)
@@ -102,8 +104,12 @@ def _tag_copy(frame: pd.DataFrame, copy_of: dict[str, str]) -> pd.DataFrame:
 
 
 @task(name="transform", cache_policy=NO_CACHE)
-def transform_task(pages: list[dict], run_id: str, now: datetime, run_folder: str) -> TransformedChunk:
-    """Prefect task: transform a chunk (in a worker process when the run has a pool)."""
+def transform_task(pages: list[dict], run_id: str, now: datetime, run_folder: str) -> TransformedChunk | None:
+    """Prefect task: transform a chunk (in a worker process when the run has a pool); None when a
+    stop abandoned it (not a failure: no traceback in the run's logs)."""
     from tasks import workers
 
-    return workers.run(transform_pages, pages, run_id, now, run_folder)
+    try:
+        return workers.run(transform_pages, pages, run_id, now, run_folder)
+    except stopping.RunStopped:   # the chunk is abandoned; the flow stops at its next checkpoint
+        return None

@@ -15,10 +15,14 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterator
+
+from wirehouse import stopping
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +47,30 @@ def planned_workers(items: int) -> int:
     return workers
 
 
-def _warm() -> None:
-    """Worker initializer: import the stages' libraries and load the model once per process."""
+PARENT_POLL_SECONDS = 0.5
+
+
+def _warm(parent: int) -> None:
+    """Worker initializer: tie the worker's life to the run's process, then import the stages'
+    libraries and load the model once per process."""
+    # Ctrl-C and a closed terminal reach the whole process group: the run decides what its
+    # workers do (it shuts them down), so they print no KeyboardInterrupt of their own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="wirehouse-parent-watch", daemon=True).start()
     import trafilatura  # noqa: F401
 
     from tasks.annotate import load_pipeline
 
     load_pipeline()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose run died (SIGKILL included: no cleanup ran there) exits too, instead of
+    living on under PID 1 with its loaded model."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
 
 
 def _ready() -> int:
@@ -68,6 +89,7 @@ def pool_scope(enabled: bool = True) -> Iterator[Callable[[int], int]]:
     """
     global _pool
     started: list[tuple[ProcessPoolExecutor, int]] = []
+    removers: list[Callable[[], None]] = []
 
     def ensure(items: int) -> int:
         global _pool
@@ -76,10 +98,12 @@ def pool_scope(enabled: bool = True) -> Iterator[Callable[[int], int]]:
         workers = planned_workers(items) if enabled else 0
         if workers == 0:
             return 0
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_warm, initargs=(os.getpid(),))
         for _ in range(workers):
             pool.submit(_ready)   # start every worker now, not at the first chunk
         started.append((pool, workers))
+        removers.append(stopping.on_stop(lambda: _kill(pool)))
         with _pool_lock:
             _pool = pool
         return workers
@@ -89,19 +113,25 @@ def pool_scope(enabled: bool = True) -> Iterator[Callable[[int], int]]:
     finally:
         with _pool_lock:
             _pool = None
+        for remove in removers:
+            remove()
         for pool, _ in started:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if stopping.requested():
+                _kill(pool)
+            else:
+                pool.shutdown(wait=True, cancel_futures=True)
 
 
-@contextlib.contextmanager
-def pool_for(items: int) -> Iterator[int]:
-    """Run the enclosed stages with a process pool when `items` is big enough.
-
-    Yields:
-        The number of worker processes (0: in-process).
-    """
-    with pool_scope() as ensure:
-        yield ensure(items)
+def _kill(pool: ProcessPoolExecutor) -> None:
+    """End a pool at once (a stop): its chunks are abandoned, their batch is not loaded."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(2)
 
 
 def active() -> bool:
@@ -118,6 +148,10 @@ def run(fn: Callable[..., Any], *args: Any) -> Any:
         return fn(*args)
     try:
         return pool.submit(fn, *args).result()
-    except BrokenProcessPool:
+    except RuntimeError as exc:   # BrokenProcessPool, or "cannot schedule new futures after shutdown"
+        if stopping.requested():   # the pool was ended by a stop, not broken: nothing is redone here
+            raise stopping.RunStopped(f"stopped by {stopping.signal_name()}") from None
+        if not isinstance(exc, BrokenProcessPool):
+            raise
         logger.warning("worker pool broken; running %s in-process", getattr(fn, "__name__", fn))
         return fn(*args)

@@ -39,7 +39,8 @@ def test_pool_results_equal_in_process(monkeypatch):
     local = annotate_batch(articles)
     monkeypatch.setenv("WIREHOUSE_WORKERS", "2")
     monkeypatch.setenv("WIREHOUSE_POOL_MIN_ITEMS", "1")
-    with workers.pool_for(len(pages)) as n:
+    with workers.pool_scope() as ensure:
+        n = ensure(len(pages))
         assert n == 2 and workers.active()
         pooled_extracted = workers.run(extract_batch, pages)
         pooled = workers.run(annotate_batch, articles)

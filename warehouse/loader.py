@@ -21,6 +21,8 @@ from typing import Iterator
 import duckdb
 import pandas as pd
 
+from wirehouse import stopping
+
 logger = logging.getLogger(__name__)
 
 WAREHOUSE_DIR = Path(__file__).resolve().parent
@@ -205,7 +207,8 @@ def writer_lock(db_path: str | Path, wait: float | None = None) -> Iterator[None
                             f"{db_path}: another run is writing to this warehouse "
                             f"(waited {time.monotonic() - started:.1f} s)"
                         ) from None
-                    time.sleep(0.2)
+                    stopping.check()   # a run stopped while it waits for the writer leaves at once
+                    stopping.sleep(0.2)
             handle.seek(0)
             handle.truncate()
             handle.write(f"{os.getpid()}\n")

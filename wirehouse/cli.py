@@ -15,6 +15,8 @@ import threading
 import time
 from pathlib import Path
 
+from wirehouse import stopping
+
 DEFAULT_SOURCES = "sources.toml"
 DEFAULT_DB = "warehouse/wirehouse.duckdb"
 DEFAULT_CRON = "*/30 * * * *"
@@ -30,6 +32,10 @@ class CliError(Exception):
     def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
         super().__init__(message)
         self.code = code
+
+
+class Stopped(CliError):
+    """The run was stopped by a signal: one line, exit 128 + the signal's number."""
 
 
 def _quiet_prefect(verbose: bool) -> None:
@@ -173,8 +179,21 @@ def _wait_for_prefect() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _quiet_prefect(getattr(args, "verbose", False))
-    if args.command in {"ingest", "demo"}:
-        _use_local_server()
+    runs = args.command in {"ingest", "demo"}
+    with stopping.handle_signals() if runs else contextlib.nullcontext():
+        if runs:
+            stopping.arm_hard_exit(_last_words)
+            _use_local_server()
+        code = _dispatch(args)
+    if runs and stopping.requested():
+        # Threads still in a download or a chunk are abandoned, not waited for at exit.
+        _say_stopped()
+        _flush()
+        os._exit(stopping.exit_code())
+    return code
+
+
+def _dispatch(args) -> int:
     try:
         handler = {
             "ingest": cmd_ingest, "demo": cmd_demo, "query": cmd_query, "serve": cmd_serve, "annotate": cmd_annotate,
@@ -182,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
             "reprocess": cmd_reprocess, "quarantine": cmd_quarantine, "migrate": cmd_migrate,
         }[args.command]
         return handler(args)
+    except Stopped as exc:
+        _say_stopped(str(exc))
+        return exc.code
     except CliError as exc:
         print(f"wirehouse: error: {exc}", file=sys.stderr)
         return exc.code
@@ -193,14 +215,48 @@ def main(argv: list[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:
+        if stopping.requested() and args.command in {"ingest", "demo"}:
+            _say_stopped()   # whatever a stopped run raised on its way out, the stop is the news
+            return stopping.exit_code()
         if not _is_warehouse_error(exc):
             raise
         print(f"wirehouse: error: {exc}", file=sys.stderr)   # busy, or unreadable: one line, not a traceback
         return EXIT_FAILED
     finally:
-        if _temporary_server is not None:
+        _stop_prefect()
+
+
+_said = threading.Lock()
+
+
+def _say_stopped(message: str | None = None) -> None:
+    """The one line a stopped run prints (once, whoever gets there first)."""
+    if _said.acquire(blocking=False):
+        with contextlib.suppress(OSError, ValueError):
+            print(f"wirehouse: {message or stopping.summary()}", file=sys.stderr)
+
+
+def _stop_prefect() -> None:
+    global _temporary_server
+    server, _temporary_server = _temporary_server, None
+    if server is not None:
+        if stopping.requested():
+            server.stop(timeout=1.0)
+        else:
             _drain_prefect()
-            _temporary_server.stop()
+            server.stop()
+
+
+def _last_words() -> None:
+    """The watchdog ends a run that did not unwind in time: say so, stop the temporary server."""
+    _say_stopped()
+    _stop_prefect()
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
 
 
 def _is_warehouse_error(exc: BaseException) -> bool:
@@ -264,6 +320,8 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
         finally:
             if listener:
                 progress_listeners.remove(listener)
+    if stopping.requested() or state.is_cancelled():
+        raise Stopped(stopping.summary(), stopping.exit_code())
     if not state.is_completed():
         raise CliError(f"ingest run failed: {_state_message(state)}", EXIT_FAILED)
     return state.result()

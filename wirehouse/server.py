@@ -114,11 +114,11 @@ class TemporaryServer:
         self.stop()
         raise RuntimeError(f"the temporary Prefect server did not answer within {timeout:.0f} s")
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=5)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -150,6 +150,9 @@ def start_temporary() -> TemporaryServer:
             "--log-level", "error", "--lifespan", "on",
         ],
         env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+        # Its own session: a Ctrl-C or a closed terminal reaches the CLI, which decides; the server
+        # must not die first under a run that is still reporting to it.
+        start_new_session=True,
     )
     os.environ["PREFECT_API_URL"] = api_url
     return TemporaryServer(api_url, process, log)

@@ -112,6 +112,9 @@ def ingest(
                 except stopping.RunStopped:
                     _interrupted(db_path, run_id)
                     raise stopping.RunStopped(stopping.summary()) from None
+                except staging.StagingError as exc:   # loud, but known: one line, not a traceback
+                    fail_run(db_path, run_id, str(exc))
+                    return Failed(message=f"{exc}; that batch was not loaded, the next run fetches it again")
                 except Exception as exc:
                     fail_run(db_path, run_id, f"{type(exc).__name__}: {exc}")
                     raise

@@ -107,3 +107,25 @@ def test_a_second_run_waits_for_the_writer_or_says_why(clean, sample_sources, tm
     lines = busy.stderr.strip().splitlines()
     assert len(lines) == 1 and "another run is writing to this warehouse (waited 1." in lines[0], busy.stderr
     assert state(db) == clean
+
+
+def test_a_chunk_lost_between_staging_and_loading_fails_loudly_and_nothing_is_lost(clean, sample_sources, tmp_path):
+    """A tmp cleaner or a storage hiccup deletes a staged chunk: the batch is not loaded, its pages
+    are not marked loaded, and the next run brings every article in."""
+    db = tmp_path / "w.duckdb"
+    env = cli_env(WIREHOUSE_FAULT_AT="staged:2=lose-chunk")
+    lost = subprocess.run([WIREHOUSE, "ingest", "--sources", str(sample_sources), "--db", str(db)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert lost.returncode == 1 and "Traceback" not in lost.stderr
+    lines = [line for line in lost.stderr.strip().splitlines() if line.startswith("wirehouse: error:")]
+    assert len(lines) == 1 and "staged chunk" in lines[0] and "missing" in lines[0], lost.stderr
+    partial = state(db)
+    assert 0 < len(partial["articles"]) < len(clean["articles"])   # batch 1 landed, batch 2 did not
+    loaded = {a[0] for a in partial["articles"]}
+    assert {s[2] for s in partial["url_state"] if s[2]} <= loaded, "a page of the lost batch was marked loaded"
+    con = loader.connect(db, read_only=True)
+    assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
+    con.close()
+    rerun = ingest(sample_sources, db)
+    assert rerun.returncode == 0, rerun.stderr
+    assert state(db) == clean

@@ -1,14 +1,16 @@
+import os
 import subprocess
 import sys
 import textwrap
 from datetime import datetime, timezone
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
 from tasks.validate import validate_frame
-from warehouse import loader
+from warehouse import loader, staging
 
 
 @pytest.fixture
@@ -171,3 +173,70 @@ def test_newer_schema_is_refused_and_killed_runs_become_interrupted(tmp_path):
     con.close()
     with pytest.raises(loader.WarehouseError, match="newer than this wirehouse knows"):
         loader.check_file(db)
+
+
+def _try_lock(name: str, cwd) -> subprocess.CompletedProcess:
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from warehouse import loader
+        try:
+            with loader.writer_lock({name!r}, wait=0.3):
+                pass
+        except loader.WarehouseBusy as exc:
+            print(exc); sys.exit(3)
+        """
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def test_one_writer_per_file_whatever_its_name(tmp_path):
+    """A symlink, a relative path and a hard link name the same file: each waits for the writer."""
+    path = tmp_path / "w.duckdb"
+    con = loader.connect(path)
+    loader.migrate(con)
+    con.close()
+    (tmp_path / "link.duckdb").symlink_to(path)
+    (tmp_path / "other").mkdir()
+    os.link(path, tmp_path / "other" / "hard.duckdb")
+    names = ["w.duckdb", "./w.duckdb", "link.duckdb", "other/../w.duckdb", str(path), "other/hard.duckdb"]
+    with loader.writer_lock(path):
+        for name in names:
+            out = _try_lock(name, tmp_path)
+            assert out.returncode == 3 and "another run is writing" in out.stdout, (name, out.stdout, out.stderr)
+    with loader.writer_lock(tmp_path / "link.duckdb"):   # and the other way round
+        assert _try_lock(str(path), tmp_path).returncode == 3
+    for name in names:
+        assert _try_lock(name, tmp_path).returncode == 0, name
+    assert staging.staging_root(tmp_path / "link.duckdb") == staging.staging_root(path)
+
+
+def test_stale_cleanup_never_deletes_a_live_runs_chunks(tmp_path, monkeypatch):
+    path = tmp_path / "w.duckdb"
+    (tmp_path / "link.duckdb").symlink_to(path)
+    for env in (None, str(tmp_path / "shared-staging")):
+        if env:
+            monkeypatch.setenv(staging.STAGING_ENV, env)
+        with staging.hold_run_dir(tmp_path / "link.duckdb", "live") as live:
+            chunk = staging.write_chunk(live, {"pages": pd.DataFrame({"content_hash": ["a"], "bytes": [1]})})
+            dead = staging.run_dir(path, "dead")   # a folder left by a killed run: nobody holds it
+            (dead / "chunk-x").mkdir()
+            assert staging.clear_stale(path, keep="mine") == 1
+            assert Path(chunk).is_dir() and not dead.exists()
+            assert staging.read_chunks([chunk])["pages"]["content_hash"].tolist() == ["a"]
+        assert not live.exists()
+
+
+def test_a_missing_or_short_chunk_is_an_error_not_an_empty_batch(tmp_path):
+    run = staging.run_dir(tmp_path / "w.duckdb", "r")
+    frames = {"pages": pd.DataFrame({"content_hash": ["a", "b"], "bytes": [1, 2]})}
+    whole, lost, cut = (staging.write_chunk(run, frames) for _ in range(3))
+    import shutil
+
+    shutil.rmtree(lost)
+    (Path(cut) / "pages.parquet").unlink()
+    assert len(staging.read_chunks([whole])["pages"]) == 2
+    with pytest.raises(staging.StagingError, match="missing or has no manifest"):
+        staging.read_chunks([whole, lost])
+    with pytest.raises(staging.StagingError, match="pages.parquet is unreadable"):
+        staging.read_chunks([whole, cut])

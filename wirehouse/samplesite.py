@@ -10,6 +10,7 @@ import email.utils
 import hashlib
 import json
 import threading
+import time
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -55,6 +56,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, head: bool) -> None:
         path = self.path.split("?", 1)[0].split("#", 1)[0]
+        self.site.requests.append((time.monotonic(), self.command, path))
         if path in self.redirects:
             self.send_response(301)
             self.send_header("Location", self.redirects[path])
@@ -130,6 +132,7 @@ class SampleSite:
         self.base_urls: dict[str, str] = {}
         # False: every GET gets a full 200, as from servers that ignore conditional requests.
         self.conditional = True
+        self.requests: list[tuple[float, str, str]] = []   # (monotonic time, method, path) of every request
         self._servers: list[ThreadingHTTPServer] = []
 
     def __enter__(self) -> SampleSite:

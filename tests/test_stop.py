@@ -1,0 +1,146 @@
+"""Stopping a real ingest with real signals: the run stops starting downloads, loads no partial
+batch, is marked interrupted at once, and the command says so in one line with exit 128 + signal.
+Its worker processes end with it, however it ends (SIGKILL included)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from warehouse import loader
+from wirehouse.samplesite import SampleSite
+
+WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
+HOST_DELAY = 1.0   # a page a second per publisher: a run that went on crawling would show it
+
+
+@pytest.fixture
+def site():
+    with SampleSite(port=0) as served:
+        yield served
+
+
+def _start(site: SampleSite, tmp_path: Path, workers: bool) -> tuple[subprocess.Popen, Path]:
+    sources = tmp_path / "sources.toml"
+    sources.write_text(site.render_sources().replace("host_delay = 0.0", f"host_delay = {HOST_DELAY}"), encoding="utf-8")
+    db = tmp_path / "w.duckdb"
+    env = dict(os.environ, WIREHOUSE_LOCAL_SERVER="0", WIREHOUSE_BATCH_PAGES="10",
+               WIREHOUSE_WORKERS="2" if workers else "0", WIREHOUSE_POOL_MIN_ITEMS="1")
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.Popen([WIREHOUSE, "ingest", "--sources", str(sources), "--db", str(db)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc, db
+
+
+def _first_batch_loaded(proc: subprocess.Popen) -> None:
+    line = proc.stderr.readline()   # progress goes to stderr, a line per loaded batch
+    assert "pages loaded (batch 1/" in line, line + proc.stderr.read()
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _all_gone(pids: set[int], within: float = 15.0) -> set[int]:
+    deadline = time.monotonic() + within
+    alive = set(pids)
+    while alive and time.monotonic() < deadline:
+        alive = {p for p in alive if Path(f"/proc/{p}").exists() and "zombie" not in _state(p)}
+        time.sleep(0.2)
+    return alive
+
+
+def _state(pid: int) -> str:
+    try:
+        return (Path(f"/proc/{pid}/status").read_text().split("State:", 1)[1].split("\n", 1)[0]).lower()
+    except (OSError, IndexError):
+        return "zombie"
+
+
+def _assert_stopped_cleanly(db: Path, site: SampleSite, signalled_at: float) -> None:
+    con = loader.connect(db, read_only=True)
+    try:
+        assert con.execute("SELECT status, finished_at IS NOT NULL FROM runs").fetchall() == [("interrupted", True)]
+        # Only whole batches: every loaded article has its fetch_log row and crawl state.
+        articles, logged, stated = con.execute(
+            "SELECT (SELECT count(*) FROM articles),"
+            " (SELECT count(DISTINCT article_id) FROM fetch_log WHERE disposition = 'article'),"
+            " (SELECT count(DISTINCT article_id) FROM url_state WHERE article_id IS NOT NULL)").fetchone()
+    finally:
+        con.close()
+    assert 0 < articles == logged == stated, (articles, logged, stated)
+    # No download was started after the stop (one in flight per publisher may still have begun then).
+    late = [(t - signalled_at, path) for t, method, path in site.requests if t > signalled_at + HOST_DELAY / 2]
+    assert not late, late
+
+
+@pytest.mark.parametrize("signum, workers", [(signal.SIGTERM, True), (signal.SIGHUP, False)])
+def test_a_signal_stops_the_run_at_once_with_one_line(site, tmp_path, signum, workers):
+    proc, db = _start(site, tmp_path, workers)
+    try:
+        _first_batch_loaded(proc)
+        family = _descendants(proc.pid)
+        signalled_at = time.monotonic()
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signum, err
+    lines = err.strip().splitlines()
+    name = signal.Signals(signum).name
+    assert len(lines) == 1 and lines[0].startswith(f"wirehouse: stopped by {name}; run ") and "marked interrupted" in lines[0], err
+    assert "completed" not in out
+    _assert_stopped_cleanly(db, site, signalled_at)
+    assert len(family) >= (3 if workers else 1)   # the temporary server, and two workers with a pool
+    assert not _all_gone(family), "processes of the stopped run outlived it"
+
+
+def test_ctrl_c_twice_is_still_one_line(site, tmp_path):
+    proc, db = _start(site, tmp_path, workers=False)
+    try:
+        _first_batch_loaded(proc)
+        signalled_at = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert len(err.strip().splitlines()) == 1 and "stopped by SIGINT" in err and "Traceback" not in err, err
+    _assert_stopped_cleanly(db, site, signalled_at)
+
+
+def test_sigkill_leaves_no_worker_or_server_behind(site, tmp_path):
+    proc, _ = _start(site, tmp_path, workers=True)
+    try:
+        _first_batch_loaded(proc)
+        family = _descendants(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert len(family) >= 3
+    assert not _all_gone(family), "workers, the resource tracker or the server outlived a killed run"

@@ -15,7 +15,7 @@ MIN_ARTICLE_CHARS = 200          # below this a page is a stub, not an article
 MAX_TITLE_CHARS = 500
 EARLIEST_DATE = pd.Timestamp("1990-01-01")
 
-OUTCOMES = ["ok", "not_modified", "error", "blocked", "robots", "too_large", "not_html"]
+OUTCOMES = ["ok", "not_modified", "error", "blocked", "robots", "too_large", "not_html", "invalid_url"]
 DISPOSITIONS = ["article", "not_modified", "quarantined", "skipped", "error", "discovery"]
 FETCH_KINDS = ["page", "feed", "sitemap", "listing"]
 ENTITY_TYPES = [

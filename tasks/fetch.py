@@ -63,7 +63,7 @@ from wirehouse.urls import InvalidURL, normalize_url, redact_url, url_host
 
 logger = logging.getLogger(__name__)
 
-OUTCOMES = ("ok", "not_modified", "error", "blocked", "robots", "too_large", "not_html")
+OUTCOMES = ("ok", "not_modified", "error", "blocked", "robots", "too_large", "not_html", "invalid_url")
 KINDS = ("page", "feed", "sitemap", "listing")
 
 try:
@@ -176,7 +176,9 @@ class FetchResult:
     fetched_at: datetime
     attempts: int
     redirects: list[str] = field(default_factory=list)
-    note: str | None = None  # what discovery made of a feed, sitemap or listing (fetch_log's reason)
+    # fetch_log's reason: what discovery made of a feed, sitemap or listing; why a URL was not
+    # fetched (invalid_url); how a page was decoded when its declared charset was wrong.
+    note: str | None = None
 
 
 class _Fatal(Exception):
@@ -299,8 +301,10 @@ class Fetcher:
                 return result("error", f"unknown kind {request.kind!r}")
             try:
                 url = normalize_url(request.url)
-            except InvalidURL as exc:
-                return result("error", str(exc))
+            except InvalidURL as exc:  # never sent: a refusal, like robots, not a failure
+                refused = result("invalid_url", _one_line(str(exc)))
+                refused.note = exc.reason
+                return refused
             retries = max(0, self.options.retries)
             while True:
                 attempts += 1

@@ -37,7 +37,7 @@ URL_STATE_COLUMNS = (
     "source", "etag", "last_modified", "content_hash", "article_id", "last_status", "last_outcome", "last_fetched_at",
 )
 SUMMARY_COLUMNS = ("discovered", "fetched", "new", "updated", "not_modified", "quarantined", "skipped", "errors")
-_REFUSALS = {"blocked", "robots", "too_large", "not_html"}
+_REFUSALS = {"blocked", "robots", "too_large", "not_html", "invalid_url"}
 _WORDS = re.compile(r"\w+")
 MIN_PROSE_WORDS = 8
 STAGED_HASH = "_content_hash"   # staged mentions/events: the content hash of their article's copy
@@ -246,7 +246,7 @@ def _disposition(result, extracted, valid_ids, quarantined_ids):
     if result.outcome == "error":
         return "error", None, None
     if result.outcome in _REFUSALS:
-        return "skipped", result.outcome, None
+        return "skipped", result.note or result.outcome, None
     if result.outcome == "not_modified":
         return "not_modified", None, None
     if result.kind != "page":

@@ -38,6 +38,12 @@ BILLION_LAUGHS = (
     + b"]>\n"
 )
 XXE = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+# One good link (already in the source's urls) and three no fetcher can follow: each still gets a fetch_log row.
+ODD_LINKS_FEED = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>Odd links</title>'
+    b"<item><link>/good/1</link></item><item><link>javascript:alert(1)</link></item>"
+    b"<item><link>file:///etc/passwd</link></item><item><link>http://ex ample.com/</link></item></channel></rss>"
+)
 
 
 def article(n: int | str, title: str, charset: str = "utf-8", extra: str = "") -> str:
@@ -168,6 +174,8 @@ class FaultHandler(http.server.BaseHTTPRequestHandler):
             self._send(200, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n" * 50)
         elif path == "/random-as-html":
             self._send(200, random.Random(7).randbytes(50_000))
+        elif path == "/feed-odd-links.xml":
+            self._send(200, ODD_LINKS_FEED, "application/rss+xml")
         elif path == "/feed-not-xml":
             self._send(200, b'{"items": ["this is json, not a feed"', "application/rss+xml")
         elif path == "/feed-bomb.xml":
@@ -232,6 +240,7 @@ SLOW_FAULTS = {"/hang": ("error", "error", "Timeout"), "/drip": ("error", "error
 DISCOVERY_FAULTS = {
     ("feed", "/feed-not-xml"): "no entries: empty or not a feed",
     ("feed", "/feed-bomb.xml"): "refused: the XML declares entities",
+    ("feed", "/feed-odd-links.xml"): "1 links; 3 links skipped (not http(s) URLs)",
     ("sitemap", "/sitemap-xxe.xml"): "refused: the XML declares entities",
     ("sitemap", "/sitemap-bomb.xml"): "refused: the XML declares entities",
     ("sitemap", "/sitemap-100k.xml.gz"): "100000 page URLs, 0 child sitemaps; 2000 taken",
@@ -274,7 +283,8 @@ def site(tmp_path_factory):
     sources = tmp_path_factory.mktemp("faults") / "sources.toml"
     sources.write_text("\n".join([
         FETCH_SETTINGS,
-        source_block("faults", urls=urls, feeds=[main.url("/feed-not-xml"), main.url("/feed-bomb.xml")],
+        source_block("faults", urls=urls, feeds=[main.url("/feed-not-xml"), main.url("/feed-bomb.xml"),
+                                                 main.url("/feed-odd-links.xml")],
                      sitemaps=[main.url("/sitemap-xxe.xml"), main.url("/sitemap-bomb.xml")]),
         source_block("huge", sitemaps=[main.url("/sitemap-100k.xml.gz")], max_pages=3),
         source_block("closed", urls=[closed.url("/good/closed-1")], feeds=[closed.url("/feed.xml")]),
@@ -341,7 +351,25 @@ def test_every_url_has_a_fetch_log_row_saying_what_happened(runs, site):
     huge = [url for kind, url in log if "/huge/" in url]
     assert sorted(huge) == sorted(main.url(f"/huge/{i}") for i in range(3))
     assert all(log[("page", u)][1] == "article" for u in huge)
-    assert len(log) == len(expected) + len(DISCOVERY_FAULTS) + 2 + 1 + len(huge)
+    odd = [url for kind, url in log if log[(kind, url)][0] == "invalid_url"]
+    assert len(odd) == 3
+    assert len(log) == len(expected) + len(DISCOVERY_FAULTS) + 2 + 1 + len(huge) + len(odd)
+
+
+def test_links_no_fetcher_can_follow_are_logged_as_skipped_with_the_reason(runs):
+    """javascript:, file: and a host with a space in a feed: never sent, each logged as skipped with
+    why, and counted in the run summary's skipped."""
+    run_id = str(runs["first"].state_details.flow_run_id)
+    found = {url: rest for url, *rest in rows(runs["db"], (
+        "SELECT url, outcome, disposition, reason, attempts FROM fetch_log"
+        " WHERE run_id = ? AND kind = 'page' AND source = 'faults' AND outcome = 'invalid_url'"), [run_id])}
+    assert found.pop("javascript:alert(1)") == ["invalid_url", "skipped", "unsupported scheme", 0]
+    assert found.pop("http://ex ample.com/") == ["invalid_url", "skipped", "invalid URL", 0]
+    ((link, rest),) = found.items()   # file:///etc/passwd, as feedparser spells it
+    assert link.startswith("file:") and rest == ["invalid_url", "skipped", "unsupported scheme", 0]
+    skipped = rows(runs["db"], "SELECT count(*) FROM fetch_log WHERE run_id = ? AND kind = 'page' AND source = 'faults'"
+                   " AND disposition = 'skipped'", [run_id])[0][0]
+    assert runs["first"].result()["per_source"]["faults"]["skipped"] == skipped
 
 
 def test_transient_failures_are_retried_within_the_run(runs, site):

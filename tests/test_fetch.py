@@ -327,8 +327,10 @@ def test_custom_user_agent_and_contact(server, sleep):
     assert FetchOptions(user_agent="custom/1").agent() == "custom/1"
 
 
-def test_outcomes_constant():
-    assert OUTCOMES == ("ok", "not_modified", "error", "blocked", "robots", "too_large", "not_html")
+def test_outcomes_agree_with_the_fetch_log_contract():
+    from schemas.models import OUTCOMES as CONTRACT
+
+    assert list(OUTCOMES) == CONTRACT
 
 
 # ---- decoding ----------------------------------------------------------------------------------
@@ -803,10 +805,16 @@ def test_dns_failure_is_an_error(sleep):
 # ---- invalid input ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/file", "file:///etc/passwd", "not a url", "http://", "javascript:alert(1)"])
-def test_non_http_urls_are_errors(url, fetcher):
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [("ftp://example.com/file", "unsupported scheme"), ("file:///etc/passwd", "unsupported scheme"),
+     ("javascript:alert(1)", "unsupported scheme"), ("not a url", "invalid URL"), ("http://", "invalid URL"),
+     ("http://ex ample.com/", "invalid URL")],
+)
+def test_non_http_urls_are_refused_unsent(url, reason, fetcher):
     result = fetcher.fetch(req(url))
-    assert result.outcome == "error" and result.error and result.attempts == 0
+    assert result.outcome == "invalid_url" and result.error and result.attempts == 0
+    assert result.note == reason   # fetch_log's reason
     assert result.url == url and result.source == "test"
 
 
@@ -828,7 +836,7 @@ def test_fetch_many_order_and_host_grouping(servers, sleep):
         results = f.fetch_many([req(u) for u in urls])
     elapsed = time.monotonic() - started
     assert [r.url for r in results] == urls
-    assert [r.outcome for r in results] == ["ok", "ok", "error", "error", "ok", "ok", "not_html", "ok"]
+    assert [r.outcome for r in results] == ["ok", "ok", "invalid_url", "error", "ok", "ok", "not_html", "ok"]
     for srv in (a, b):  # one host is sequential: each request starts after the slow one answered
         slow = [t for p, t in srv.state.arrivals if p.startswith("/slow")]
         assert all(later - earlier >= 0.29 for earlier, later in zip(slow, slow[1:])), slow

@@ -153,6 +153,8 @@ def _trafilatura_settings(options: ExtractOptions) -> dict:
 
 
 def _parse(html: str):
+    # Stray NULs (the fetcher lets a few through) would become U+FFFD in the text.
+    html = html.replace("\x00", "") if html else html
     if not html or not html.strip():
         return None
     try:

@@ -113,6 +113,12 @@ _BINARY_MAGIC = (
     (b"%PDF-", "a PDF"), (b"PK\x03\x04", "a ZIP archive"), (b"\x89PNG", "a PNG image"), (b"GIF8", "a GIF image"),
     (b"\xff\xd8\xff", "a JPEG image"), (b"\x1f\x8b", "gzip data"), (b"RIFF", "a RIFF file"), (b"ID3", "an MP3 file"),
 )
+# Binary sniffing: the share of C0 control bytes in the first BINARY_SAMPLE bytes. Text never holds
+# them but for a stray NUL or two (CMS bugs); random or compressed bytes hold ~9%. TAB, LF, FF, CR
+# and ESC/SO/SI (ISO-2022 encodings switch with them) are text.
+BINARY_SAMPLE = 64 * 1024
+MAX_CONTROL_SHARE = 0.02
+_CONTROL_BYTES = bytes(sorted(set(range(32)) - {0x09, 0x0A, 0x0C, 0x0D, 0x0E, 0x0F, 0x1B}))
 _URL_IN_TEXT = re.compile(r"https?://[^\s'\")<>]+")
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
@@ -732,8 +738,12 @@ def _binary_signature(data: bytes, charset: str | None) -> str | None:
         if head.startswith(magic):
             return name
     wide = (charset or "").lower().startswith(("utf-16", "utf-32")) or head.startswith(tuple(b for b, _ in _BOMS[1:]))
-    if b"\x00" in head and not wide:
-        return "binary data (NUL bytes)"
+    if wide:  # every other byte of UTF-16 text is a NUL
+        return None
+    sample = data[:BINARY_SAMPLE]
+    control = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    if control > MAX_CONTROL_SHARE * len(sample):
+        return f"binary data ({control} control bytes in the first {len(sample)})"
     return None
 
 

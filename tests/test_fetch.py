@@ -38,6 +38,16 @@ CP1252_PAGE = (
     f"<body><p>{CP1252_TEXT}</p></body></html>"
 ).encode("cp1252")
 OK_PAGE = "<!doctype html><html><head><title>Ok</title></head><body><p>Grüße ✓</p></body></html>".encode()
+PROSE = "Officials met in Vilnius on Monday to discuss the border agreement and the new security talks. " * 4
+# A CMS bug's stray NULs in an otherwise ordinary article.
+NUL_PAGE = (f"<!doctype html><html><head><title>Nul</title></head><body><article><h1>Nul</h1><p>{PROSE}</p>"
+            f"<p>Before\x00after the stray byte. {PROSE}</p><p>{PROSE}\x00\x00</p></article></body></html>").encode()
+BINARIES = {
+    "/png-as-html": b"\x89PNG\r\n\x1a\n" + random.Random(1).randbytes(5_000),
+    "/zip-as-html": b"PK\x03\x04" + random.Random(2).randbytes(5_000),
+    "/jpeg-as-html": b"\xff\xd8\xff\xe0" + random.Random(3).randbytes(5_000),
+    "/elf-as-html": b"\x7fELF\x02\x01\x01" + bytes(9) + random.Random(4).randbytes(5_000),   # no magic we know
+}
 RSS = (
     b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed</title>'
     b"<item><link>http://127.0.0.1/a</link></item></channel></rss>"
@@ -160,6 +170,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(200, b"%PDF-1.4 fake", "application/pdf")
         elif path == "/pdf-as-html":
             self._send(200, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "text/html; charset=utf-8")
+        elif path == "/nul-html":
+            self._send(200, NUL_PAGE, "text/html; charset=utf-8")
+        elif path in BINARIES:
+            self._send(200, BINARIES[path], "text/html")
         elif path == "/random-as-html":
             self._send(200, random.Random(5).randbytes(20_000), "text/html")
         elif path == "/utf16-as-html":
@@ -661,11 +675,26 @@ def test_host_delay_only_waits_the_remainder(server):
     assert sleep.calls == [pytest.approx(0.25)]
 
 
-@pytest.mark.parametrize(("path", "what"), [("/pdf-as-html", "a PDF"), ("/random-as-html", "binary data")])
+@pytest.mark.parametrize(
+    ("path", "what"),
+    [("/pdf-as-html", "a PDF"), ("/random-as-html", "binary data"), ("/png-as-html", "a PNG image"),
+     ("/zip-as-html", "a ZIP archive"), ("/jpeg-as-html", "a JPEG image"), ("/elf-as-html", "binary data")],
+)
 def test_binary_served_as_html_is_not_html(server, fetcher, path, what):
     result = fetcher.fetch(req(server.url(path)))
     assert result.outcome == "not_html" and what in result.error and "text/html" in result.error
     assert result.body is None
+
+
+def test_a_few_stray_nuls_do_not_make_a_page_binary(server, fetcher):
+    from tasks.extract import extract_article
+
+    result = fetcher.fetch(req(server.url("/nul-html")))
+    assert result.outcome == "ok", result.error
+    assert result.body == NUL_PAGE   # stored as fetched
+    article = extract_article(result.text, result.url)
+    assert article is not None and "Beforeafter the stray byte." in article["text"]
+    assert "\x00" not in article["text"] and "\ufffd" not in article["text"]
 
 
 def test_declared_utf16_page_is_not_mistaken_for_binary(server, fetcher):

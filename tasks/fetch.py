@@ -119,6 +119,9 @@ _BINARY_MAGIC = (
 BINARY_SAMPLE = 64 * 1024
 MAX_CONTROL_SHARE = 0.02
 _CONTROL_BYTES = bytes(sorted(set(range(32)) - {0x09, 0x0A, 0x0C, 0x0D, 0x0E, 0x0F, 0x1B}))
+MAX_UNDECODABLE_SHARE = 0.1  # of the non-ASCII bytes; a page in another charset fails on nearly all
+_ASCII_BYTES = bytes(range(128))
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # what errors="surrogateescape" makes of a byte that does not decode
 _URL_IN_TEXT = re.compile(r"https?://[^\s'\")<>]+")
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
@@ -329,11 +332,15 @@ class Fetcher:
                 if body.status == 304:
                     return result("not_modified", None, body=body)
                 try:
-                    data, text, encoding = _decode_body(body, request.kind, self._byte_cap(request.kind))
+                    data, text, encoding, note = _decode_body(body, request.kind, self._byte_cap(request.kind))
                 except _Fatal as exc:
                     return result(exc.outcome, exc.error, body=body)
                 body.data = data
-                return result("ok", None, body=body, text=text, encoding=encoding)
+                done = result("ok", None, body=body, text=text, encoding=encoding)
+                if note:
+                    logger.info("%s %s: %s", request.kind, redact_url(url), note)
+                    done.note = note
+                return done
         except Exception as exc:  # contract: one result per request, even on a bug
             logger.error("unexpected error fetching %s: %s", redact_url(url), redact(f"{type(exc).__name__}: {exc}"))
             logger.debug("traceback of the unexpected error", exc_info=True)
@@ -708,8 +715,12 @@ def _type_ok(media_type: str, kind: str, url: str) -> bool:
     return kind == "sitemap" and media_type in GZIP_TYPES
 
 
-def _decode_body(body: _Body, kind: str, max_bytes: int) -> tuple[bytes, str, str]:
-    """Check the content type (sniffing when missing), un-gzip sitemaps and decode to text."""
+def _decode_body(body: _Body, kind: str, max_bytes: int) -> tuple[bytes, str, str, str | None]:
+    """Check the content type (sniffing when missing), un-gzip sitemaps and decode to text.
+
+    Returns:
+        (body, text, codec, note on a declared charset that was not used, or None).
+    """
     data = body.data
     if body.content_type is None:
         head = data[:SNIFF_BYTES].lstrip(b"\xef\xbb\xbf")
@@ -727,8 +738,8 @@ def _decode_body(body: _Body, kind: str, max_bytes: int) -> tuple[bytes, str, st
         data = _gunzip(data, max_bytes)
     elif body.content_type in GZIP_TYPES:
         raise _Fatal("not_html", f"content type {body.content_type} is not a gzip sitemap")
-    encoding = _choose_encoding(data, body.charset)
-    return data, data.decode(encoding, errors="replace"), encoding
+    encoding, note = _choose_encoding(data, body.charset)
+    return data, data.decode(encoding, errors="replace"), encoding, note
 
 
 def _binary_signature(data: bytes, charset: str | None) -> str | None:
@@ -759,16 +770,33 @@ def _gunzip(data: bytes, max_bytes: int) -> bytes:
     return out
 
 
-def _choose_encoding(data: bytes, header_charset: str | None) -> str:
-    """BOM, then HTTP charset, XML declaration, <meta> charset, UTF-8 check, detection."""
+def _choose_encoding(data: bytes, header_charset: str | None) -> tuple[str, str | None]:
+    """BOM, then HTTP charset, XML declaration, <meta> charset, UTF-8 check, detection.
+
+    A declared charset that does not decode the bytes (a cp1251 page behind ``<meta charset=utf-8>``)
+    gives way to a later declaration or to detection, when that decodes them.
+
+    Returns:
+        (codec, note): the note says what was done when a declared charset was not used.
+    """
     for bom, name in _BOMS:
         if data.startswith(bom):
-            return name
+            return name, None
     head = data[:SNIFF_BYTES]
-    for label in (header_charset, _match(_XML_DECL, head), _match(_META_CHARSET, head)):
-        encoding = _codec(label)
-        if encoding:
-            return encoding
+    labels = (header_charset, _match(_XML_DECL, head), _match(_META_CHARSET, head))
+    declared = [c for c in dict.fromkeys(_codec(label) for label in labels) if c]
+    if not declared:
+        return _detect(data), None
+    if _decodes(data, declared[0]):
+        return declared[0], None
+    for encoding in [*declared[1:], _detect(data)]:
+        if encoding != declared[0] and _decodes(data, encoding):
+            return encoding, f"declared {declared[0]} does not decode; decoded as {encoding}"
+    return declared[0], None
+
+
+def _detect(data: bytes) -> str:
+    """The codec of undeclared bytes: UTF-8 when they decode as such, else charset_normalizer's guess."""
     try:
         data.decode("utf-8")
         return "utf-8"
@@ -786,6 +814,21 @@ def _choose_encoding(data: bytes, header_charset: str | None) -> str:
     if encoding is None or encoding in _LATIN_GUESSES:
         return "cp1252"
     return encoding
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    """Whether a codec fits the bytes: at most MAX_UNDECODABLE_SHARE of the non-ASCII bytes fail
+    (a stray bad byte in a UTF-8 page is not a wrong charset)."""
+    try:
+        data.decode(encoding)
+        return True
+    except UnicodeDecodeError:
+        pass
+    except LookupError:
+        return False
+    bad = len(_UNDECODABLE.findall(data.decode(encoding, errors="surrogateescape")))
+    non_ascii = len(data) - len(data.translate(None, _ASCII_BYTES))
+    return bad <= MAX_UNDECODABLE_SHARE * non_ascii
 
 
 def _match(pattern: re.Pattern[bytes], head: bytes) -> str | None:

@@ -258,10 +258,11 @@ def _disposition(result, extracted, valid_ids, quarantined_ids):
     if not extracted.get("is_article"):
         return "skipped", "not an article", None
     article = extracted_article_id(extracted)
+    # result.note: how the page was decoded, when not as it declared
     if article in valid_ids:
-        return "article", None, article
+        return "article", result.note, article
     if article in quarantined_ids:
-        return "quarantined", None, article
+        return "quarantined", result.note, article
     return "error", "article lost between stages", None
 
 

@@ -42,6 +42,10 @@ PROSE = "Officials met in Vilnius on Monday to discuss the border agreement and 
 # A CMS bug's stray NULs in an otherwise ordinary article.
 NUL_PAGE = (f"<!doctype html><html><head><title>Nul</title></head><body><article><h1>Nul</h1><p>{PROSE}</p>"
             f"<p>Before\x00after the stray byte. {PROSE}</p><p>{PROSE}\x00\x00</p></article></body></html>").encode()
+RU_SENTENCE = "Министры иностранных дел встретились в Вильнюсе в понедельник, чтобы обсудить соглашение о границе."
+RU_PAGE = ('<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>Переговоры</title></head><body><article>'
+           + f"<p>{RU_SENTENCE} Переговоры продолжались несколько часов, стороны договорились о консультациях.</p>" * 4
+           + "</article></body></html>").encode("cp1251")
 BINARIES = {
     "/png-as-html": b"\x89PNG\r\n\x1a\n" + random.Random(1).randbytes(5_000),
     "/zip-as-html": b"PK\x03\x04" + random.Random(2).randbytes(5_000),
@@ -170,6 +174,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(200, b"%PDF-1.4 fake", "application/pdf")
         elif path == "/pdf-as-html":
             self._send(200, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "text/html; charset=utf-8")
+        elif path == "/cp1251-as-utf8":
+            self._send(200, RU_PAGE, "text/html")   # the only declaration, <meta charset="utf-8">, is wrong
         elif path == "/nul-html":
             self._send(200, NUL_PAGE, "text/html; charset=utf-8")
         elif path in BINARIES:
@@ -378,11 +384,30 @@ def test_latin1_header_decodes_as_windows_1252(server, fetcher):
     ],
 )
 def test_choose_encoding(data, header, expected):
-    encoding = fetch_mod._choose_encoding(data, header)
+    encoding, note = fetch_mod._choose_encoding(data, header)
+    assert note is None   # every declaration here fits its bytes
     if expected is None:  # detection: only require a decode that round-trips the accents
         assert "très déjà" in data.decode(encoding)
     else:
         assert encoding == expected
+
+
+def test_a_stray_bad_byte_keeps_the_declared_utf8():
+    data = ('<meta charset="utf-8"><p>' + "Grüße aus Köln, schöne Straße. " * 20 + "</p>").encode() + b"\x92 end"
+    assert fetch_mod._choose_encoding(data, None) == ("utf-8", None)
+
+
+def test_a_later_declaration_that_fits_wins_over_one_that_does_not():
+    data = '<meta charset="windows-1251"><p>Министры встретились в Вильнюсе</p>'.encode("cp1251")
+    assert fetch_mod._choose_encoding(data, "utf-8") == ("cp1251", "declared utf-8 does not decode; decoded as cp1251")
+
+
+def test_cp1251_behind_a_utf8_meta_is_decoded_as_cp1251_and_says_so(server, fetcher):
+    result = fetcher.fetch(req(server.url("/cp1251-as-utf8")))
+    assert result.outcome == "ok", result.error
+    assert result.encoding == "cp1251" and RU_SENTENCE in result.text
+    assert result.note == "declared utf-8 does not decode; decoded as cp1251"
+    assert result.body == RU_PAGE
 
 
 def test_missing_content_type_is_sniffed(server, fetcher):

@@ -20,7 +20,8 @@ Decisions worth knowing:
   never mutated after construction. ``trust_env`` is off so environment proxies and .netrc
   cannot route around the address guard.
 * Address guard: the host is resolved with the injected resolver and refused if any address is
-  not public. Known limit: DNS rebinding between our check and urllib3's own resolution. It is
+  not public. A source's ``allow_private_network`` lifts that for loopback and private addresses,
+  never for link-local and cloud-metadata ones (`always_refused_reason`). Known limit: DNS rebinding between our check and urllib3's own resolution. It is
   mitigated (not prevented) by checking the connected peer's address once headers arrive: the
   request has then been sent, but no body is read and the outcome is ``blocked``.
 * The deadline is checked between reads, so it can overshoot by at most one read timeout.
@@ -123,6 +124,11 @@ MAX_UNDECODABLE_SHARE = 0.1  # of the non-ASCII bytes; a page in another charset
 _ASCII_BYTES = bytes(range(128))
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # what errors="surrogateescape" makes of a byte that does not decode
 _URL_IN_TEXT = re.compile(r"https?://[^\s'\")<>]+")
+# Cloud instance metadata services (credentials): AWS/GCP/Azure/OpenStack, AWS ECS tasks, AWS over
+# IPv6, Alibaba Cloud, Oracle Cloud. Refused even for sources with allow_private_network.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200", "192.0.0.192")
+)
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
@@ -433,8 +439,7 @@ class Fetcher:
         except requests.exceptions.RequestException as exc:
             raise _Fatal("error", _one_line(f"{type(exc).__name__}: {exc}")) from None
         with resp:
-            if not allow_private:
-                self._check_peer(resp, url)
+            self._check_peer(resp, url, allow_private)
             status = resp.status_code
             if status in REDIRECT_STATUSES:
                 location = resp.headers.get("Location")
@@ -588,35 +593,38 @@ class Fetcher:
     # ---- address guard -------------------------------------------------------------------------
 
     def _guard(self, url: str, allow_private: bool) -> None:
-        """Refuse (outcome blocked) when the host resolves to any non-public address."""
-        if allow_private:
-            return
+        """Refuse (outcome blocked) when the host resolves to any non-public address; with
+        ``allow_private``, still when it resolves to a link-local or cloud-metadata one."""
         host = url_host(url).strip("[]")
         port = urlsplit(url).port or (443 if url.startswith("https:") else 80)
         try:
             infos = self._resolver(host, port, 0, socket.SOCK_STREAM)
         except socket.gaierror as exc:
+            if allow_private:
+                return  # as before the opt-in was checked here: the connection attempt reports it
             if exc.errno == socket.EAI_AGAIN:
                 raise _Retriable(_one_line(f"DNS lookup for {host} failed temporarily: {exc}")) from None
             raise _Fatal("error", _one_line(f"DNS lookup for {host} failed: {exc}")) from None
         except (OSError, UnicodeError) as exc:
+            if allow_private:
+                return
             raise _Fatal("error", _one_line(f"DNS lookup for {host} failed: {exc}")) from None
-        if not infos:
+        if not infos and not allow_private:
             raise _Fatal("error", f"DNS lookup for {host} returned no address")
         for info in infos:
             address = str(info[4][0])
-            reason = non_public_reason(address)
+            reason = _refusal(address, allow_private)
             if reason:
-                raise _Fatal("blocked", f"{host} resolves to {reason} address {address}")
+                raise _Fatal("blocked", f"{host} resolves to {reason}")
 
-    def _check_peer(self, resp: requests.Response, url: str) -> None:
-        """Mitigate DNS rebinding: the address we actually connected to must be public, too."""
+    def _check_peer(self, resp: requests.Response, url: str, allow_private: bool) -> None:
+        """Mitigate DNS rebinding: the address we actually connected to must be allowed, too."""
         if self.session.proxies:
             return  # the peer is the proxy, not the site
         peer = _peer_address(resp)
-        reason = non_public_reason(peer) if peer else None
+        reason = _refusal(peer, allow_private) if peer else None
         if reason:
-            raise _Fatal("blocked", f"{url_host(url)} connected to {reason} address {peer}")
+            raise _Fatal("blocked", f"{url_host(url)} connected to {reason}")
 
 
 def non_public_reason(address: str) -> str | None:
@@ -632,6 +640,9 @@ def non_public_reason(address: str) -> str | None:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return "unparseable"
+    always = always_refused_reason(address)
+    if always:
+        return always
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is not None:
@@ -644,6 +655,40 @@ def non_public_reason(address: str) -> str | None:
     if not ip.is_global:  # e.g. 100.64.0.0/10 shared address space
         return "non-global"
     return None
+
+
+def always_refused_reason(address: str) -> str | None:
+    """Why an address is refused even for a source with ``allow_private_network``: cloud metadata
+    services (`METADATA_ADDRESSES`) and link-local addresses (169.254.0.0/16, fe80::/10), where
+    credentials live and no news site does. The opt-in is for loopback and LAN sites.
+
+    Args:
+        address: an IPv4 or IPv6 address, optionally with an IPv6 zone.
+
+    Returns:
+        "cloud-metadata", "link-local", or None.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return None
+    forms = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):  # the same address wrapped: ::ffff:169.254.169.254, 6to4, Teredo
+        forms += [a for a in (ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None) if a is not None]
+    if any(form in METADATA_ADDRESSES for form in forms):
+        return "cloud-metadata"
+    if any(form.is_link_local for form in forms):
+        return "link-local"
+    return None
+
+
+def _refusal(address: str, allow_private: bool) -> str | None:
+    """The guard's one-line reason to refuse an address, or None to allow it."""
+    if allow_private:
+        reason = always_refused_reason(address)
+        return f"{reason} address {address}, refused even with allow_private_network" if reason else None
+    reason = non_public_reason(address)
+    return f"{reason} address {address}" if reason else None
 
 
 def fetch_batch(requests: list[FetchRequest], options: FetchOptions = FetchOptions(),

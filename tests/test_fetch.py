@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -151,6 +152,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._redirect("/loop/b")
         elif path == "/loop/b":
             self._redirect(f"http://{self.headers['Host']}/loop/a", 301)
+        elif path == "/redirect-to":
+            self._redirect(parse_qs(urlsplit(self.path).query)["u"][0])
         elif path == "/ftp":
             self._redirect("ftp://example.com/file")
         elif path == "/gzip-bomb":
@@ -750,7 +753,8 @@ def test_loopback_blocked_without_allow_private(servers, sleep):
     [
         ("10.0.0.1", "private"),
         ("192.168.1.1", "private"),
-        ("169.254.169.254", "link-local"),
+        ("169.254.169.254", "cloud-metadata"),
+        ("169.254.1.1", "link-local"),
         ("127.0.0.1", "loopback"),
         ("::1", "loopback"),
         ("::ffff:127.0.0.1", "loopback"),
@@ -770,7 +774,7 @@ def test_non_public_reason(address, reason):
     assert non_public_reason(address) == reason
 
 
-@pytest.mark.parametrize("addresses", [["10.0.0.1"], ["169.254.169.254"], ["::ffff:127.0.0.1"], ["93.184.216.34", "10.0.0.1"]])
+@pytest.mark.parametrize("addresses", [["10.0.0.1"], ["192.168.0.7"], ["::ffff:127.0.0.1"], ["93.184.216.34", "10.0.0.1"]])
 def test_guard_blocks_any_private_address_without_sending(addresses, sleep):
     adapter = FakeAdapter({"/a": (200, {"Content-Type": "text/html"}, OK_PAGE)})
     session = requests.Session()
@@ -780,9 +784,49 @@ def test_guard_blocks_any_private_address_without_sending(addresses, sleep):
     assert result.outcome == "blocked", result.error
     assert addresses[-1] in result.error
     assert adapter.seen == []
-    # allow_private skips the guard (the fake adapter answers; still no real traffic)
+    # allow_private lets loopback and private addresses through (the fake adapter answers; still no real traffic)
     with Fetcher(FAST, session=session, sleep=sleep, resolver=fake_resolver({"public.test": addresses})) as f:
         assert f.fetch(req("http://public.test/a", allow_private=True)).outcome == "ok"
+
+
+METADATA_AND_LINK_LOCAL = ["169.254.169.254", "169.254.170.2", "169.254.7.7", "fe80::1", "fd00:ec2::254",
+                           "100.100.100.200", "192.0.0.192", "::ffff:169.254.169.254"]
+
+
+@pytest.mark.parametrize("address", METADATA_AND_LINK_LOCAL)
+def test_link_local_and_metadata_refused_even_with_allow_private(address, sleep):
+    adapter = FakeAdapter({"/a": (200, {"Content-Type": "text/html"}, OK_PAGE)})
+    session = requests.Session()
+    session.mount("http://public.test", adapter)
+    resolver = fake_resolver({"public.test": ["10.0.0.1", address]})
+    with Fetcher(FAST, session=session, sleep=sleep, resolver=resolver) as f:
+        result = f.fetch(req("http://public.test/a", allow_private=True))
+    assert result.outcome == "blocked", result.error
+    assert address in result.error and "even with allow_private_network" in result.error
+    assert adapter.seen == []   # not even robots.txt
+
+
+@pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/latest/",
+                                    "http://metadata.test/computeMetadata/v1/", "http://[fe80::1]:8080/"])
+def test_redirect_from_an_opted_in_site_to_metadata_is_refused(servers, sleep, target):
+    from urllib.parse import quote
+
+    srv = servers()
+    resolver = fake_resolver({"metadata.test": ["169.254.169.254"]})
+    with Fetcher(FAST, sleep=sleep, resolver=resolver) as f:
+        result = f.fetch(req(srv.url("/redirect-to?u=" + quote(target, safe="")), allow_private=True))
+    assert result.outcome == "blocked" and "allow_private_network" in result.error, result.error
+    assert result.redirects == [fetch_mod.normalize_url(target)]
+
+
+def test_peer_check_refuses_metadata_even_with_allow_private(servers, sleep, monkeypatch):
+    # The resolver said loopback (allowed), but the connection landed on the metadata service.
+    srv = servers()
+    monkeypatch.setattr(fetch_mod, "_peer_address", lambda resp: "169.254.169.254")
+    with Fetcher(FetchOptions(host_delay=0, respect_robots=False), sleep=sleep) as f:
+        result = f.fetch(req(srv.url("/ok"), allow_private=True))
+    assert result.outcome == "blocked" and "connected to cloud-metadata address 169.254.169.254" in result.error
+    assert result.body is None
 
 
 def test_guard_allows_public_address(sleep):

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from html.parser import HTMLParser
 
 import htmldate
 import lxml.html
@@ -35,6 +37,14 @@ BOILERPLATE_TOKENS = frozenset({"foot", "footer"})
 _KEEP_TAGS = frozenset({"html", "body", "article", "main"})
 _TOKEN_SPLIT = re.compile(r"[\s_-]+")
 MAX_PRUNED_PARAGRAPHS = 3  # a wrapper holding more paragraphs than this may hold the article itself
+# libxml2's HTML parser stops at 256 open elements and drops the rest of the page. A deeper page is
+# flattened first: below WRAPPER_DEPTH meaningless wrappers (div, span ...) are dropped, below
+# MAX_DEPTH every tag; the text always stays.
+WRAPPER_DEPTH = 150
+MAX_DEPTH = 230
+_WRAPPER_TAGS = frozenset({"div", "span", "section", "font", "center", "small", "big", "b", "i", "u", "em", "strong"})
+_VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+                        "source", "track", "wbr"})
 
 
 @dataclass(frozen=True)
@@ -157,12 +167,88 @@ def _parse(html: str):
     html = html.replace("\x00", "") if html else html
     if not html or not html.strip():
         return None
+    tree, too_deep = _lxml_parse(html)
+    if too_deep:
+        flattener = _Flattener()
+        try:
+            flattened = flattener.flatten(html)
+        except Exception as exc:  # noqa: BLE001 - keep what libxml2 read
+            logger.warning("markup nested too deep and not flattened (%s): extracting what the parser kept", exc)
+        else:
+            logger.info("markup nested %d deep: flattened to %d levels before extraction", flattener.deepest, MAX_DEPTH)
+            tree, _ = _lxml_parse(flattened)
+    return tree if tree is not None and len(tree) else None
+
+
+def _lxml_parse(html: str):
+    """(tree or None, whether the parser gave up on the nesting depth)."""
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True)
     try:
         # lxml refuses str input that carries an encoding declaration; bytes are safe.
-        tree = lxml.html.fromstring(html.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8", remove_comments=True))
+        tree = lxml.html.fromstring(html.encode("utf-8"), parser=parser)
     except (etree.ParserError, ValueError):
-        return None
-    return tree if tree is not None and len(tree) else None
+        tree = None
+    too_deep = any(e.type_name == "ERR_RESOURCE_LIMIT" and "depth" in e.message for e in parser.error_log)
+    return tree, too_deep
+
+
+class _Flattener(HTMLParser):
+    """Re-emits HTML with tags dropped below `WRAPPER_DEPTH` (wrappers) and `MAX_DEPTH` (all), so
+    libxml2 reads the whole page. Text, entities and the tags above those depths pass unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.out: list[str] = []
+        self.open: list[str] = []        # tags emitted and not yet closed
+        self.open_count: Counter = Counter()
+        self.dropped: Counter = Counter()  # tags dropped and not yet closed
+        self.deepest = 0
+
+    def flatten(self, html: str) -> str:
+        self.feed(html)
+        self.close()
+        return "".join(self.out)
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        depth = len(self.open)
+        if tag in _VOID_TAGS:
+            if depth < MAX_DEPTH:
+                self.out.append(self.get_starttag_text() or "")
+            return
+        self.deepest = max(self.deepest, depth + sum(self.dropped.values()) + 1)
+        if depth >= MAX_DEPTH or (depth >= WRAPPER_DEPTH and tag in _WRAPPER_TAGS):
+            self.dropped[tag] += 1
+            return
+        self.open.append(tag)
+        self.open_count[tag] += 1
+        self.out.append(self.get_starttag_text() or "")
+
+    def handle_startendtag(self, tag: str, attrs) -> None:
+        if len(self.open) < MAX_DEPTH:
+            self.out.append(self.get_starttag_text() or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.dropped[tag]:   # the innermost element of that name was a dropped one
+            self.dropped[tag] -= 1
+        elif self.open_count[tag]:
+            while True:         # unclosed elements inside it end with it, as in a browser
+                closed = self.open.pop()
+                self.open_count[closed] -= 1
+                if closed == tag:
+                    break
+            self.out.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        self.out.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        self.out.append(f"&{name};")
+
+    def handle_charref(self, name: str) -> None:
+        self.out.append(f"&#{name};")
+
+    def handle_decl(self, decl: str) -> None:
+        self.out.append(f"<!{decl}>")
 
 
 def _prune_boilerplate(tree) -> None:

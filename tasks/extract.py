@@ -18,14 +18,19 @@ import py3langid
 import trafilatura
 from lxml import etree
 
+from schemas.models import EARLIEST_PLAUSIBLE_DATE, latest_plausible_date
 from wirehouse.urls import normalize_url, redact_url, same_site, try_normalize
 
 logger = logging.getLogger(__name__)
 
 EXTRACTOR_NAME = "trafilatura"
-SETTINGS_VERSION = "wh1"  # bump when ExtractOptions defaults change, so re-extractions are traceable
+SETTINGS_VERSION = "wh2"  # bump when ExtractOptions defaults or extraction change, so re-extractions are traceable
 EXTRACTOR_VERSION = f"{trafilatura.__version__}+{SETTINGS_VERSION}"
-MIN_DATE = "1995-01-01"
+# htmldate's output: the page's own offset is kept (%z is empty when the page gives none).
+_STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+# Where a date is looked for when the page states no plausible one: 2099 or 1800 is kept (and
+# flagged); beyond these it is a typo, not a claim.
+ANY_DATES = (date(1000, 1, 1), date(9999, 12, 31))
 MIN_LANGID_CHARS = 40
 _WORDS = re.compile(r"\w+")
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
@@ -84,16 +89,17 @@ def extract_article(html: str, url: str, options: ExtractOptions = DEFAULT_OPTIO
 
     Returns:
         None when the page holds no article text; else a dict with title, author, published_at
-        (date or None), date_source, site_name, language, categories, tags, image, description,
-        text, canonical_url (same-site rel=canonical, else ``url``), extractor, extractor_version
-        and word_count.
+        (the page's local calendar day, or None), published_ts (the instant in UTC when the page
+        gives a time with its offset, else None), date_source, site_name, language, categories,
+        tags, image, description, text, canonical_url (same-site rel=canonical, else ``url``),
+        extractor, extractor_version and word_count.
     """
     tree = _parse(html)
     if tree is None:
         return None
     canonical = _canonical(tree, url)
     html_lang = _html_lang(tree)
-    published = _published_date(tree, options)
+    published, instant = _published(tree, options)
     if options.prune_boilerplate:
         _prune_boilerplate(tree)
     document = trafilatura.bare_extraction(tree, url=url, with_metadata=True, **_trafilatura_settings(options))
@@ -108,6 +114,7 @@ def extract_article(html: str, url: str, options: ExtractOptions = DEFAULT_OPTIO
         "title": _strip_site_suffix(_clean(meta.get("title")) or "", site_name),
         "author": _clean(meta.get("author")),
         "published_at": published,
+        "published_ts": instant,
         "date_source": "htmldate" if published else None,
         "site_name": site_name,
         "language": _language(text, html_lang),
@@ -282,22 +289,34 @@ def _canonical(tree, url: str) -> str:
     return normalize_url(url)
 
 
-def _published_date(tree, options: ExtractOptions) -> date | None:
-    today = datetime.now(timezone.utc).date()
-    found = htmldate.find_date(
-        tree,
-        original_date=True,
-        extensive_search=options.extensive_date_search,
-        outputformat="%Y-%m-%d",
-        min_date=MIN_DATE,
-        max_date=today.isoformat(),
-    )
-    if not found:
-        return None
+def _published(tree, options: ExtractOptions) -> tuple[date | None, datetime | None]:
+    """The publication date as the page states it and, when it gives a time with its offset, the instant.
+
+    A plausible date (`schemas.models.plausible_date`) is preferred; only when the page states none
+    is an implausible one (2099, 1800) taken, to be kept and flagged downstream.
+
+    Returns:
+        (the page's local calendar day: "2021-08-13T23:30:00-05:00" is the 13th, the instant in UTC
+        or None when the page gives only a day or a time without an offset).
+    """
+    for low, high in ((EARLIEST_PLAUSIBLE_DATE, latest_plausible_date()), ANY_DATES):
+        found = htmldate.find_date(
+            tree,
+            original_date=True,
+            extensive_search=options.extensive_date_search,
+            outputformat=_STAMP_FORMAT,
+            min_date=low.isoformat(),
+            max_date=high.isoformat(),
+        )
+        if found:
+            break
+    else:
+        return None, None
     try:
-        return date.fromisoformat(found)
+        stamp = datetime.fromisoformat(found)
     except ValueError:
-        return None
+        return None, None
+    return stamp.date(), stamp.astimezone(timezone.utc) if stamp.tzinfo else None
 
 
 def _html_lang(tree) -> str | None:

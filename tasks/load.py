@@ -20,6 +20,7 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from schemas.models import plausible_date
 from tasks import faults
 from tasks.fetch import FetchRequest, FetchResult
 from warehouse import analyst, loader, staging
@@ -29,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 ENTITY_FILL_COLUMNS = ("country_code", "geonames_id", "latitude", "longitude", "igo_code", "sector", "role")
 ARTICLE_UPDATE_COLUMNS = (
-    "url", "canonical_url", "final_url", "source", "title", "author", "published_at", "language", "site_name",
+    "url", "canonical_url", "final_url", "source", "title", "author", "published_at", "published_ts",
+    "published_at_plausible", "language", "site_name",
     "description", "categories", "tags", "image", "text", "word_count", "text_hash", "content_hash",
     "extractor", "extractor_version", "annotator_version", "updated_at", "run_id",
 )
@@ -149,6 +151,9 @@ def article_rows(extracted: list[dict], run_id: str, now: datetime) -> pd.DataFr
                 "title": item.get("title") or "",
                 "author": item.get("author"),
                 "published_at": pd.Timestamp(published) if published else pd.NaT,
+                "published_ts": pd.Timestamp(item["published_ts"]) if item.get("published_ts") else pd.NaT,
+                # an implausible date (2099, 1800) is kept and flagged, not dropped
+                "published_at_plausible": plausible_date(pd.Timestamp(published).date()) if published else None,
                 "language": item.get("language"),
                 "site_name": item.get("site_name"),
                 "description": item.get("description"),
@@ -170,6 +175,8 @@ def article_rows(extracted: list[dict], run_id: str, now: datetime) -> pd.DataFr
     if frame.empty:
         return frame
     frame["published_at"] = pd.to_datetime(frame["published_at"]).astype("datetime64[us]")
+    frame["published_ts"] = pd.to_datetime(frame["published_ts"], utc=True).astype("datetime64[us, UTC]")
+    frame["published_at_plausible"] = frame["published_at_plausible"].astype("boolean")
     frame["word_count"] = frame["word_count"].astype("int64")
     return _prefer_canonical(frame)
 

@@ -1,9 +1,12 @@
-"""Tests for tasks/extract.py: markup too deep for libxml2."""
+"""Tests for tasks/extract.py: markup too deep for libxml2, and publication dates with their offset."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timezone
+
 import pytest
 
+from schemas.models import EARLIEST_PLAUSIBLE_DATE, plausible_date
 from tasks.extract import MAX_DEPTH, _Flattener, _parse, extract_article
 
 PROSE = "Officials met in Vilnius on Monday to discuss the border agreement and the new security talks. " * 5
@@ -50,3 +53,50 @@ def test_shallow_pages_are_not_flattened(caplog):
         extract_article(deep(1000), "https://ex.org/a")
     # html, body, 1000 divs, article, p
     assert any("markup nested 1004 deep" in r.getMessage() for r in caplog.records)
+
+
+# ---- publication dates --------------------------------------------------------------------------------
+
+
+def dated(meta: str) -> dict:
+    article = extract_article(page(head=meta), "https://ex.org/2026/01/talks-in-vilnius")
+    assert article is not None
+    return article
+
+
+def test_time_with_offset_gives_local_day_and_utc_instant():
+    article = dated('<meta property="article:published_time" content="2021-08-13T23:30:00-05:00">')
+    assert article["published_at"] == date(2021, 8, 13)        # the day where it was published
+    assert article["published_ts"] == datetime(2021, 8, 14, 4, 30, tzinfo=timezone.utc)
+
+
+def test_json_ld_date_published_with_offset():
+    article = dated('<script type="application/ld+json">{"@type": "NewsArticle", '
+                    '"datePublished": "2021-08-13T23:30:00+02:00"}</script>')
+    assert article["published_at"] == date(2021, 8, 13)
+    assert article["published_ts"] == datetime(2021, 8, 13, 21, 30, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("meta", ['<meta name="date" content="2021-08-13">',
+                                  '<meta property="article:published_time" content="2021-08-13T23:30:00">'])
+def test_a_day_or_a_time_without_offset_gives_no_instant(meta):
+    article = dated(meta)
+    assert article["published_at"] == date(2021, 8, 13) and article["published_ts"] is None
+
+
+@pytest.mark.parametrize(("stamp", "day"), [("2099-05-01T10:00:00+00:00", date(2099, 5, 1)),
+                                            ("1800-05-01T10:00:00+00:00", date(1800, 5, 1))])
+def test_implausible_dates_are_kept(stamp, day):
+    article = dated(f'<meta property="article:published_time" content="{stamp}">')
+    assert article["published_at"] == day
+    assert not plausible_date(day)
+
+
+def test_a_plausible_date_wins_over_an_implausible_one():
+    article = dated('<meta name="date" content="1800-05-01"><meta property="article:published_time" content="2021-08-13T10:00:00Z">')
+    assert article["published_at"] == date(2021, 8, 13)
+
+
+def test_plausible_range():
+    assert plausible_date(EARLIEST_PLAUSIBLE_DATE) and plausible_date(datetime.now(timezone.utc).date())
+    assert not plausible_date(date(1994, 12, 31)) and not plausible_date(date(2099, 1, 1))

@@ -29,6 +29,11 @@ Decisions worth knowing:
   hold the host's worker for another full deadline. (Connect/read timeouts are retried.)
 * Undeclared, non-UTF-8 text whose detected charset is a Latin code page is decoded as
   windows-1252 (the browsers' default); detection cannot tell those apart on short texts.
+  A declared charset that fails on over 10% of the non-ASCII bytes gives way to a later
+  declaration or to detection, and the result's ``note`` says so (a stray bad byte does not).
+* Bodies served as HTML are binary by their magic bytes or by a share of control bytes, not by
+  any NUL: CMS bugs leave stray NULs in real pages (extraction strips them).
+* URLs that are no http(s) URL are refused unsent (outcome ``invalid_url``, ``note`` the reason).
 * Results of refusals and errors carry the request's own validators (etag, last_modified),
   so the next run can still make a conditional GET.
 """

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated
 
 import pandas as pd
 import pandera.pandas as pa
@@ -13,9 +14,10 @@ HEX64 = r"^[0-9a-f]{64}$"
 HTTP_URL = r"^https?://[^\s/]+(/\S*)?$"
 MIN_ARTICLE_CHARS = 200          # below this a page is a stub, not an article
 MAX_TITLE_CHARS = 500
-EARLIEST_DATE = pd.Timestamp("1990-01-01")
+# Publication dates before this are CMS placeholders or an archive's original dates, not web news.
+EARLIEST_PLAUSIBLE_DATE = date(1995, 1, 1)
 
-OUTCOMES = ["ok", "not_modified", "error", "blocked", "robots", "too_large", "not_html"]
+OUTCOMES = ["ok", "not_modified", "error", "blocked", "robots", "too_large", "not_html", "invalid_url"]
 DISPOSITIONS = ["article", "not_modified", "quarantined", "skipped", "error", "discovery"]
 FETCH_KINDS = ["page", "feed", "sitemap", "listing"]
 ENTITY_TYPES = [
@@ -35,9 +37,22 @@ class _Strict(pa.DataFrameModel):
         coerce = False
 
 
-def _not_future(series: pd.Series) -> pd.Series:
-    tomorrow = pd.Timestamp(datetime.now(timezone.utc).date()) + pd.Timedelta(days=1)
-    return series.isna() | ((series >= EARLIEST_DATE) & (series <= tomorrow))
+def latest_plausible_date() -> date:
+    """Tomorrow in UTC: a page's local calendar day runs up to a day ahead of UTC."""
+    return datetime.now(timezone.utc).date() + timedelta(days=1)
+
+
+def plausible_date(day: date) -> bool:
+    """Whether a publication date is believable: from `EARLIEST_PLAUSIBLE_DATE` to `latest_plausible_date`.
+
+    Args:
+        day: the page's date.
+
+    Returns:
+        False for a 1800 or 2099 date; such a date is kept and flagged (``published_at_plausible``),
+        never dropped.
+    """
+    return EARLIEST_PLAUSIBLE_DATE <= day <= latest_plausible_date()
 
 
 class ArticleSchema(_Strict):
@@ -47,7 +62,9 @@ class ArticleSchema(_Strict):
     source: Series[str] = pa.Field(str_length={"min_value": 1})
     title: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": MAX_TITLE_CHARS})
     author: Series[str] = pa.Field(nullable=True)
-    published_at: Series[pd.Timestamp] = pa.Field(nullable=True)
+    published_at: Series[pd.Timestamp] = pa.Field(nullable=True)   # the page's local calendar day
+    published_ts: Series[Annotated[pd.DatetimeTZDtype, "us", "UTC"]] = pa.Field(nullable=True)   # the instant, when given
+    published_at_plausible: Series[pd.BooleanDtype] = pa.Field(nullable=True)
     language: Series[str] = pa.Field(nullable=True, str_matches=r"^[a-z]{2,3}$")
     text: Series[str] = pa.Field(str_length={"min_value": MIN_ARTICLE_CHARS})
     word_count: Series[int] = pa.Field(ge=1)
@@ -56,9 +73,10 @@ class ArticleSchema(_Strict):
     extractor: Series[str] = pa.Field(str_length={"min_value": 1})
     extractor_version: Series[str] = pa.Field(str_length={"min_value": 1})
 
-    @pa.check("published_at", name="published_at_in_range")
-    def _published_in_range(cls, series: pd.Series) -> pd.Series:
-        return _not_future(series)
+    @pa.dataframe_check(name="published_at_flagged")
+    def _published_flagged(cls, df: pd.DataFrame) -> pd.Series:
+        """Every date carries its plausibility flag (an implausible date is kept and flagged, not lost)."""
+        return df["published_at_plausible"].isna() == df["published_at"].isna()
 
     @pa.check("title", name="title_not_blank")
     def _title_not_blank(cls, series: pd.Series) -> pd.Series:

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 MAX_SITEMAP_DEPTH = 3            # index -> index -> sitemap is the deepest real sites go
 MAX_CHILD_SITEMAPS = 50          # per source and run
 MAX_SITEMAP_BYTES = 50_000_000   # the sitemap protocol's own limit, decompressed
+MAX_SKIPPED_LINKS = 1000         # unfetchable links logged per source and run: junk must not flood fetch_log
 # The prolog ends where the root element starts; entity declarations can only live before it.
 _ROOT_START = re.compile(rb"<[A-Za-z_:]")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
@@ -63,7 +64,8 @@ class Candidate:
 
 @dataclass
 class Discovery:
-    """What discovery produced: candidates, and the fetches it made (for fetch_log)."""
+    """What discovery produced: candidates, and the fetches it made (for fetch_log), including the
+    refusals of links that are not http(s) URLs (outcome invalid_url: never sent)."""
 
     candidates: list[Candidate] = field(default_factory=list)
     fetches: list[FetchResult] = field(default_factory=list)
@@ -97,15 +99,17 @@ def check_xml_safe(body: bytes) -> None:
         raise UnsafeXML("refused: the XML declares entities (billion laughs or external entity)")
 
 
-def parse_feed(body: bytes, base_url: str) -> list[str]:
+def parse_feed(body: bytes, base_url: str, rejected: list[tuple[str, str]] | None = None) -> list[str]:
     """Article links of an RSS 0.9x/1.0/2.0 or Atom feed, normalized, in feed order.
 
     Args:
         body: the feed document.
         base_url: the feed's URL, to resolve relative links.
+        rejected: when given, gets ("page", link) for each link that is not a fetchable http(s)
+            URL (javascript:, file:, a malformed host), so the run can log it as skipped.
 
     Returns:
-        Normalized http(s) URLs (invalid ones dropped).
+        Normalized http(s) URLs (invalid ones left out).
 
     Raises:
         UnsafeXML: the feed declares XML entities.
@@ -123,14 +127,18 @@ def parse_feed(body: bytes, base_url: str) -> list[str]:
         url = try_normalize(href, base_url) if href else None
         if url:
             links.append(url)
+        elif href and href.strip() and rejected is not None:
+            rejected.append(("page", href.strip()))   # feedparser already resolved it against the feed
     return list(dict.fromkeys(links))
 
 
-def parse_sitemap(body: bytes) -> tuple[list[str], list[str]]:
+def parse_sitemap(body: bytes, rejected: list[tuple[str, str]] | None = None) -> tuple[list[str], list[str]]:
     """Page URLs and child sitemap URLs of a sitemap, sitemap index or news sitemap.
 
     Args:
         body: the document, gzip-compressed or not.
+        rejected: when given, gets (kind, loc) for each ``<loc>`` that is not a fetchable http(s)
+            URL; kind is "page" or "sitemap".
 
     Returns:
         (page URLs, child sitemap URLs), normalized, in document order.
@@ -153,11 +161,14 @@ def parse_sitemap(body: bytes) -> tuple[list[str], list[str]]:
             if tag == "loc":
                 parent = element.getparent()
                 parent_tag = etree.QName(parent).localname if parent is not None else ""
-                url = try_normalize((element.text or "").strip())
+                loc = (element.text or "").strip()
+                url = try_normalize(loc)
                 if url and parent_tag == "sitemap":
                     children.append(url)
                 elif url and parent_tag == "url":
                     pages.append(url)
+                elif loc and parent_tag in ("url", "sitemap") and rejected is not None:
+                    rejected.append(("page" if parent_tag == "url" else "sitemap", loc))
             elif tag in ("url", "sitemap"):
                 element.clear(keep_tail=False)
     except etree.XMLSyntaxError as exc:
@@ -243,6 +254,7 @@ def discover(config: SourcesConfig, fetcher: Fetcher, max_sitemap_urls: int = DE
         requests += [FetchRequest(url=u, source=source.name, kind="listing", allow_private=allow) for u in source.pages]
         found[source.name] += [Candidate(u, source.name, "urls", None, allow) for u in source.urls]
 
+    unfetchable: dict[str, dict[tuple[str, str], None]] = {s.name: {} for s in config.sources}  # (kind, link), in order
     sitemap_pages: dict[str, int] = {s.name: 0 for s in config.sources}
     children_taken: dict[str, int] = {s.name: 0 for s in config.sources}
     seen_sitemaps: set[str] = set()
@@ -259,16 +271,17 @@ def discover(config: SourcesConfig, fetcher: Fetcher, max_sitemap_urls: int = DE
                 continue
             base = fetched.final_url or request.url
             children: list[str] = []
+            rejected: list[tuple[str, str]] = []
             try:
                 if request.kind == "feed":
-                    urls = parse_feed(fetched.body, base)
-                    fetched.note = f"{len(urls)} links" if urls else "no entries: empty or not a feed"
+                    urls = parse_feed(fetched.body, base, rejected)
+                    fetched.note = f"{len(urls)} links" if urls or rejected else "no entries: empty or not a feed"
                 elif request.kind == "listing":
                     urls = parse_listing(fetched.text or "", base)
                     fetched.note = f"{len(urls)} article links"
                 else:
                     seen_sitemaps.add(request.url)
-                    urls, children = parse_sitemap(fetched.body)
+                    urls, children = parse_sitemap(fetched.body, rejected)
                     room = max(max_sitemap_urls - sitemap_pages[source.name], 0)
                     fetched.note = f"{len(urls)} page URLs, {len(children)} child sitemaps"
                     if len(urls) > room:
@@ -279,6 +292,9 @@ def discover(config: SourcesConfig, fetcher: Fetcher, max_sitemap_urls: int = DE
                 fetched.note = str(exc)
                 logger.warning("%s %s %s: %s", source.name, request.kind, redact_url(request.url), exc)
                 continue
+            if rejected:
+                fetched.note += f"; {len(rejected)} links skipped (not http(s) URLs)"
+                unfetchable[source.name].update(dict.fromkeys(rejected))
             if depth + 1 < MAX_SITEMAP_DEPTH:
                 for child in children:
                     if child in seen_sitemaps or children_taken[source.name] >= MAX_CHILD_SITEMAPS:
@@ -306,9 +322,27 @@ def discover(config: SourcesConfig, fetcher: Fetcher, max_sitemap_urls: int = DE
             seen.add(candidate.url)
             result.candidates.append(candidate)
             kept += 1
-        result.per_source[source.name] = kept
-        logger.info("%s: %d candidate URLs", source.name, kept)
+        skipped = _refuse_unfetchable(fetcher, source, list(unfetchable[source.name]), seen)
+        result.fetches += skipped
+        result.per_source[source.name] = kept + sum(1 for r in skipped if r.kind == "page")
+        logger.info("%s: %d candidate URLs%s", source.name, kept, f", {len(skipped)} links skipped" if skipped else "")
     return result
+
+
+def _refuse_unfetchable(fetcher: Fetcher, source: Source, links: list[tuple[str, str]], seen: set[str]) -> list[FetchResult]:
+    """A fetch_log row for each link that is no http(s) URL: the fetcher refuses it unsent
+    (outcome invalid_url) and says why ("unsupported scheme", "invalid URL")."""
+    fresh: dict[str, str] = {}   # link -> kind; fetch_log has one row per URL and kind, a link one
+    for kind, link in links:
+        if link not in seen:
+            fresh.setdefault(link, kind)
+    if len(fresh) > MAX_SKIPPED_LINKS:
+        logger.info("%s: %d more unfetchable links not logged", source.name, len(fresh) - MAX_SKIPPED_LINKS)
+    out = []
+    for link, kind in list(fresh.items())[:MAX_SKIPPED_LINKS]:
+        seen.add(link)
+        out.append(fetcher.fetch(FetchRequest(url=link, source=source.name, kind=kind, allow_private=source.allow_private_network)))
+    return out
 
 
 @task(name="discover", cache_policy=NO_CACHE)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from html.parser import HTMLParser
 
 import htmldate
 import lxml.html
@@ -16,14 +18,19 @@ import py3langid
 import trafilatura
 from lxml import etree
 
+from schemas.models import EARLIEST_PLAUSIBLE_DATE, latest_plausible_date
 from wirehouse.urls import normalize_url, redact_url, same_site, try_normalize
 
 logger = logging.getLogger(__name__)
 
 EXTRACTOR_NAME = "trafilatura"
-SETTINGS_VERSION = "wh1"  # bump when ExtractOptions defaults change, so re-extractions are traceable
+SETTINGS_VERSION = "wh2"  # bump when ExtractOptions defaults or extraction change, so re-extractions are traceable
 EXTRACTOR_VERSION = f"{trafilatura.__version__}+{SETTINGS_VERSION}"
-MIN_DATE = "1995-01-01"
+# htmldate's output: the page's own offset is kept (%z is empty when the page gives none).
+_STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+# Where a date is looked for when the page states no plausible one: 2099 or 1800 is kept (and
+# flagged); beyond these it is a typo, not a claim.
+ANY_DATES = (date(1000, 1, 1), date(9999, 12, 31))
 MIN_LANGID_CHARS = 40
 _WORDS = re.compile(r"\w+")
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
@@ -35,6 +42,14 @@ BOILERPLATE_TOKENS = frozenset({"foot", "footer"})
 _KEEP_TAGS = frozenset({"html", "body", "article", "main"})
 _TOKEN_SPLIT = re.compile(r"[\s_-]+")
 MAX_PRUNED_PARAGRAPHS = 3  # a wrapper holding more paragraphs than this may hold the article itself
+# libxml2's HTML parser stops at 256 open elements and drops the rest of the page. A deeper page is
+# flattened first: below WRAPPER_DEPTH meaningless wrappers (div, span ...) are dropped, below
+# MAX_DEPTH every tag; the text always stays.
+WRAPPER_DEPTH = 150
+MAX_DEPTH = 230
+_WRAPPER_TAGS = frozenset({"div", "span", "section", "font", "center", "small", "big", "b", "i", "u", "em", "strong"})
+_VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+                        "source", "track", "wbr"})
 
 
 @dataclass(frozen=True)
@@ -74,16 +89,17 @@ def extract_article(html: str, url: str, options: ExtractOptions = DEFAULT_OPTIO
 
     Returns:
         None when the page holds no article text; else a dict with title, author, published_at
-        (date or None), date_source, site_name, language, categories, tags, image, description,
-        text, canonical_url (same-site rel=canonical, else ``url``), extractor, extractor_version
-        and word_count.
+        (the page's local calendar day, or None), published_ts (the instant in UTC when the page
+        gives a time with its offset, else None), date_source, site_name, language, categories,
+        tags, image, description, text, canonical_url (same-site rel=canonical, else ``url``),
+        extractor, extractor_version and word_count.
     """
     tree = _parse(html)
     if tree is None:
         return None
     canonical = _canonical(tree, url)
     html_lang = _html_lang(tree)
-    published = _published_date(tree, options)
+    published, instant = _published(tree, options)
     if options.prune_boilerplate:
         _prune_boilerplate(tree)
     document = trafilatura.bare_extraction(tree, url=url, with_metadata=True, **_trafilatura_settings(options))
@@ -98,6 +114,7 @@ def extract_article(html: str, url: str, options: ExtractOptions = DEFAULT_OPTIO
         "title": _strip_site_suffix(_clean(meta.get("title")) or "", site_name),
         "author": _clean(meta.get("author")),
         "published_at": published,
+        "published_ts": instant,
         "date_source": "htmldate" if published else None,
         "site_name": site_name,
         "language": _language(text, html_lang),
@@ -153,14 +170,92 @@ def _trafilatura_settings(options: ExtractOptions) -> dict:
 
 
 def _parse(html: str):
+    # Stray NULs (the fetcher lets a few through) would become U+FFFD in the text.
+    html = html.replace("\x00", "") if html else html
     if not html or not html.strip():
         return None
+    tree, too_deep = _lxml_parse(html)
+    if too_deep:
+        flattener = _Flattener()
+        try:
+            flattened = flattener.flatten(html)
+        except Exception as exc:  # noqa: BLE001 - keep what libxml2 read
+            logger.warning("markup nested too deep and not flattened (%s): extracting what the parser kept", exc)
+        else:
+            logger.info("markup nested %d deep: flattened to %d levels before extraction", flattener.deepest, MAX_DEPTH)
+            tree, _ = _lxml_parse(flattened)
+    return tree if tree is not None and len(tree) else None
+
+
+def _lxml_parse(html: str):
+    """(tree or None, whether the parser gave up on the nesting depth)."""
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True)
     try:
         # lxml refuses str input that carries an encoding declaration; bytes are safe.
-        tree = lxml.html.fromstring(html.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8", remove_comments=True))
+        tree = lxml.html.fromstring(html.encode("utf-8"), parser=parser)
     except (etree.ParserError, ValueError):
-        return None
-    return tree if tree is not None and len(tree) else None
+        tree = None
+    too_deep = any(e.type_name == "ERR_RESOURCE_LIMIT" and "depth" in e.message for e in parser.error_log)
+    return tree, too_deep
+
+
+class _Flattener(HTMLParser):
+    """Re-emits HTML with tags dropped below `WRAPPER_DEPTH` (wrappers) and `MAX_DEPTH` (all), so
+    libxml2 reads the whole page. Text, entities and the tags above those depths pass unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.out: list[str] = []
+        self.open: list[str] = []        # tags emitted and not yet closed
+        self.open_count: Counter = Counter()
+        self.dropped: Counter = Counter()  # tags dropped and not yet closed
+        self.deepest = 0
+
+    def flatten(self, html: str) -> str:
+        self.feed(html)
+        self.close()
+        return "".join(self.out)
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        depth = len(self.open)
+        if tag in _VOID_TAGS:
+            if depth < MAX_DEPTH:
+                self.out.append(self.get_starttag_text() or "")
+            return
+        self.deepest = max(self.deepest, depth + sum(self.dropped.values()) + 1)
+        if depth >= MAX_DEPTH or (depth >= WRAPPER_DEPTH and tag in _WRAPPER_TAGS):
+            self.dropped[tag] += 1
+            return
+        self.open.append(tag)
+        self.open_count[tag] += 1
+        self.out.append(self.get_starttag_text() or "")
+
+    def handle_startendtag(self, tag: str, attrs) -> None:
+        if len(self.open) < MAX_DEPTH:
+            self.out.append(self.get_starttag_text() or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.dropped[tag]:   # the innermost element of that name was a dropped one
+            self.dropped[tag] -= 1
+        elif self.open_count[tag]:
+            while True:         # unclosed elements inside it end with it, as in a browser
+                closed = self.open.pop()
+                self.open_count[closed] -= 1
+                if closed == tag:
+                    break
+            self.out.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        self.out.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        self.out.append(f"&{name};")
+
+    def handle_charref(self, name: str) -> None:
+        self.out.append(f"&#{name};")
+
+    def handle_decl(self, decl: str) -> None:
+        self.out.append(f"<!{decl}>")
 
 
 def _prune_boilerplate(tree) -> None:
@@ -194,22 +289,34 @@ def _canonical(tree, url: str) -> str:
     return normalize_url(url)
 
 
-def _published_date(tree, options: ExtractOptions) -> date | None:
-    today = datetime.now(timezone.utc).date()
-    found = htmldate.find_date(
-        tree,
-        original_date=True,
-        extensive_search=options.extensive_date_search,
-        outputformat="%Y-%m-%d",
-        min_date=MIN_DATE,
-        max_date=today.isoformat(),
-    )
-    if not found:
-        return None
+def _published(tree, options: ExtractOptions) -> tuple[date | None, datetime | None]:
+    """The publication date as the page states it and, when it gives a time with its offset, the instant.
+
+    A plausible date (`schemas.models.plausible_date`) is preferred; only when the page states none
+    is an implausible one (2099, 1800) taken, to be kept and flagged downstream.
+
+    Returns:
+        (the page's local calendar day: "2021-08-13T23:30:00-05:00" is the 13th, the instant in UTC
+        or None when the page gives only a day or a time without an offset).
+    """
+    for low, high in ((EARLIEST_PLAUSIBLE_DATE, latest_plausible_date()), ANY_DATES):
+        found = htmldate.find_date(
+            tree,
+            original_date=True,
+            extensive_search=options.extensive_date_search,
+            outputformat=_STAMP_FORMAT,
+            min_date=low.isoformat(),
+            max_date=high.isoformat(),
+        )
+        if found:
+            break
+    else:
+        return None, None
     try:
-        return date.fromisoformat(found)
+        stamp = datetime.fromisoformat(found)
     except ValueError:
-        return None
+        return None, None
+    return stamp.date(), stamp.astimezone(timezone.utc) if stamp.tzinfo else None
 
 
 def _html_lang(tree) -> str | None:

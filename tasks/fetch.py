@@ -20,7 +20,8 @@ Decisions worth knowing:
   never mutated after construction. ``trust_env`` is off so environment proxies and .netrc
   cannot route around the address guard.
 * Address guard: the host is resolved with the injected resolver and refused if any address is
-  not public. Known limit: DNS rebinding between our check and urllib3's own resolution. It is
+  not public. A source's ``allow_private_network`` lifts that for loopback and private addresses,
+  never for link-local and cloud-metadata ones (`always_refused_reason`). Known limit: DNS rebinding between our check and urllib3's own resolution. It is
   mitigated (not prevented) by checking the connected peer's address once headers arrive: the
   request has then been sent, but no body is read and the outcome is ``blocked``.
 * The deadline is checked between reads, so it can overshoot by at most one read timeout.
@@ -28,6 +29,11 @@ Decisions worth knowing:
   hold the host's worker for another full deadline. (Connect/read timeouts are retried.)
 * Undeclared, non-UTF-8 text whose detected charset is a Latin code page is decoded as
   windows-1252 (the browsers' default); detection cannot tell those apart on short texts.
+  A declared charset that fails on over 10% of the non-ASCII bytes gives way to a later
+  declaration or to detection, and the result's ``note`` says so (a stray bad byte does not).
+* Bodies served as HTML are binary by their magic bytes or by a share of control bytes, not by
+  any NUL: CMS bugs leave stray NULs in real pages (extraction strips them).
+* URLs that are no http(s) URL are refused unsent (outcome ``invalid_url``, ``note`` the reason).
 * Results of refusals and errors carry the request's own validators (etag, last_modified),
   so the next run can still make a conditional GET.
 """
@@ -64,7 +70,7 @@ from wirehouse.urls import InvalidURL, normalize_url, redact_url, url_host
 
 logger = logging.getLogger(__name__)
 
-OUTCOMES = ("ok", "not_modified", "error", "blocked", "robots", "too_large", "not_html")
+OUTCOMES = ("ok", "not_modified", "error", "blocked", "robots", "too_large", "not_html", "invalid_url")
 KINDS = ("page", "feed", "sitemap", "listing")
 
 try:
@@ -114,7 +120,21 @@ _BINARY_MAGIC = (
     (b"%PDF-", "a PDF"), (b"PK\x03\x04", "a ZIP archive"), (b"\x89PNG", "a PNG image"), (b"GIF8", "a GIF image"),
     (b"\xff\xd8\xff", "a JPEG image"), (b"\x1f\x8b", "gzip data"), (b"RIFF", "a RIFF file"), (b"ID3", "an MP3 file"),
 )
+# Binary sniffing: the share of C0 control bytes in the first BINARY_SAMPLE bytes. Text never holds
+# them but for a stray NUL or two (CMS bugs); random or compressed bytes hold ~9%. TAB, LF, FF, CR
+# and ESC/SO/SI (ISO-2022 encodings switch with them) are text.
+BINARY_SAMPLE = 64 * 1024
+MAX_CONTROL_SHARE = 0.02
+_CONTROL_BYTES = bytes(sorted(set(range(32)) - {0x09, 0x0A, 0x0C, 0x0D, 0x0E, 0x0F, 0x1B}))
+MAX_UNDECODABLE_SHARE = 0.1  # of the non-ASCII bytes; a page in another charset fails on nearly all
+_ASCII_BYTES = bytes(range(128))
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # what errors="surrogateescape" makes of a byte that does not decode
 _URL_IN_TEXT = re.compile(r"https?://[^\s'\")<>]+")
+# Cloud instance metadata services (credentials): AWS/GCP/Azure/OpenStack, AWS ECS tasks, AWS over
+# IPv6, Alibaba Cloud, Oracle Cloud. Refused even for sources with allow_private_network.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200", "192.0.0.192")
+)
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
@@ -177,7 +197,9 @@ class FetchResult:
     fetched_at: datetime
     attempts: int
     redirects: list[str] = field(default_factory=list)
-    note: str | None = None  # what discovery made of a feed, sitemap or listing (fetch_log's reason)
+    # fetch_log's reason: what discovery made of a feed, sitemap or listing; why a URL was not
+    # fetched (invalid_url); how a page was decoded when its declared charset was wrong.
+    note: str | None = None
 
 
 class _Fatal(Exception):
@@ -302,8 +324,10 @@ class Fetcher:
                 return result("error", f"unknown kind {request.kind!r}")
             try:
                 url = normalize_url(request.url)
-            except InvalidURL as exc:
-                return result("error", str(exc))
+            except InvalidURL as exc:  # never sent: a refusal, like robots, not a failure
+                refused = result("invalid_url", _one_line(str(exc)))
+                refused.note = exc.reason
+                return refused
             retries = max(0, self.options.retries)
             while True:
                 attempts += 1
@@ -322,11 +346,15 @@ class Fetcher:
                 if body.status == 304:
                     return result("not_modified", None, body=body)
                 try:
-                    data, text, encoding = _decode_body(body, request.kind, self._byte_cap(request.kind))
+                    data, text, encoding, note = _decode_body(body, request.kind, self._byte_cap(request.kind))
                 except _Fatal as exc:
                     return result(exc.outcome, exc.error, body=body)
                 body.data = data
-                return result("ok", None, body=body, text=text, encoding=encoding)
+                done = result("ok", None, body=body, text=text, encoding=encoding)
+                if note:
+                    logger.info("%s %s: %s", request.kind, redact_url(url), note)
+                    done.note = note
+                return done
         except Exception as exc:  # contract: one result per request, even on a bug
             logger.error("unexpected error fetching %s: %s", redact_url(url), redact(f"{type(exc).__name__}: {exc}"))
             logger.debug("traceback of the unexpected error", exc_info=True)
@@ -419,8 +447,7 @@ class Fetcher:
         except requests.exceptions.RequestException as exc:
             raise _Fatal("error", _one_line(f"{type(exc).__name__}: {exc}")) from None
         with resp:
-            if not allow_private:
-                self._check_peer(resp, url)
+            self._check_peer(resp, url, allow_private)
             status = resp.status_code
             if status in REDIRECT_STATUSES:
                 location = resp.headers.get("Location")
@@ -576,35 +603,38 @@ class Fetcher:
     # ---- address guard -------------------------------------------------------------------------
 
     def _guard(self, url: str, allow_private: bool) -> None:
-        """Refuse (outcome blocked) when the host resolves to any non-public address."""
-        if allow_private:
-            return
+        """Refuse (outcome blocked) when the host resolves to any non-public address; with
+        ``allow_private``, still when it resolves to a link-local or cloud-metadata one."""
         host = url_host(url).strip("[]")
         port = urlsplit(url).port or (443 if url.startswith("https:") else 80)
         try:
             infos = self._resolver(host, port, 0, socket.SOCK_STREAM)
         except socket.gaierror as exc:
+            if allow_private:
+                return  # as before the opt-in was checked here: the connection attempt reports it
             if exc.errno == socket.EAI_AGAIN:
                 raise _Retriable(_one_line(f"DNS lookup for {host} failed temporarily: {exc}")) from None
             raise _Fatal("error", _one_line(f"DNS lookup for {host} failed: {exc}")) from None
         except (OSError, UnicodeError) as exc:
+            if allow_private:
+                return
             raise _Fatal("error", _one_line(f"DNS lookup for {host} failed: {exc}")) from None
-        if not infos:
+        if not infos and not allow_private:
             raise _Fatal("error", f"DNS lookup for {host} returned no address")
         for info in infos:
             address = str(info[4][0])
-            reason = non_public_reason(address)
+            reason = _refusal(address, allow_private)
             if reason:
-                raise _Fatal("blocked", f"{host} resolves to {reason} address {address}")
+                raise _Fatal("blocked", f"{host} resolves to {reason}")
 
-    def _check_peer(self, resp: requests.Response, url: str) -> None:
-        """Mitigate DNS rebinding: the address we actually connected to must be public, too."""
+    def _check_peer(self, resp: requests.Response, url: str, allow_private: bool) -> None:
+        """Mitigate DNS rebinding: the address we actually connected to must be allowed, too."""
         if self.session.proxies:
             return  # the peer is the proxy, not the site
         peer = _peer_address(resp)
-        reason = non_public_reason(peer) if peer else None
+        reason = _refusal(peer, allow_private) if peer else None
         if reason:
-            raise _Fatal("blocked", f"{url_host(url)} connected to {reason} address {peer}")
+            raise _Fatal("blocked", f"{url_host(url)} connected to {reason}")
 
 
 def non_public_reason(address: str) -> str | None:
@@ -620,6 +650,9 @@ def non_public_reason(address: str) -> str | None:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return "unparseable"
+    always = always_refused_reason(address)
+    if always:
+        return always
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is not None:
@@ -632,6 +665,40 @@ def non_public_reason(address: str) -> str | None:
     if not ip.is_global:  # e.g. 100.64.0.0/10 shared address space
         return "non-global"
     return None
+
+
+def always_refused_reason(address: str) -> str | None:
+    """Why an address is refused even for a source with ``allow_private_network``: cloud metadata
+    services (`METADATA_ADDRESSES`) and link-local addresses (169.254.0.0/16, fe80::/10), where
+    credentials live and no news site does. The opt-in is for loopback and LAN sites.
+
+    Args:
+        address: an IPv4 or IPv6 address, optionally with an IPv6 zone.
+
+    Returns:
+        "cloud-metadata", "link-local", or None.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return None
+    forms = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):  # the same address wrapped: ::ffff:169.254.169.254, 6to4, Teredo
+        forms += [a for a in (ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None) if a is not None]
+    if any(form in METADATA_ADDRESSES for form in forms):
+        return "cloud-metadata"
+    if any(form.is_link_local for form in forms):
+        return "link-local"
+    return None
+
+
+def _refusal(address: str, allow_private: bool) -> str | None:
+    """The guard's one-line reason to refuse an address, or None to allow it."""
+    if allow_private:
+        reason = always_refused_reason(address)
+        return f"{reason} address {address}, refused even with allow_private_network" if reason else None
+    reason = non_public_reason(address)
+    return f"{reason} address {address}" if reason else None
 
 
 def fetch_batch(requests: list[FetchRequest], options: FetchOptions = FetchOptions(),
@@ -703,8 +770,12 @@ def _type_ok(media_type: str, kind: str, url: str) -> bool:
     return kind == "sitemap" and media_type in GZIP_TYPES
 
 
-def _decode_body(body: _Body, kind: str, max_bytes: int) -> tuple[bytes, str, str]:
-    """Check the content type (sniffing when missing), un-gzip sitemaps and decode to text."""
+def _decode_body(body: _Body, kind: str, max_bytes: int) -> tuple[bytes, str, str, str | None]:
+    """Check the content type (sniffing when missing), un-gzip sitemaps and decode to text.
+
+    Returns:
+        (body, text, codec, note on a declared charset that was not used, or None).
+    """
     data = body.data
     if body.content_type is None:
         head = data[:SNIFF_BYTES].lstrip(b"\xef\xbb\xbf")
@@ -722,8 +793,8 @@ def _decode_body(body: _Body, kind: str, max_bytes: int) -> tuple[bytes, str, st
         data = _gunzip(data, max_bytes)
     elif body.content_type in GZIP_TYPES:
         raise _Fatal("not_html", f"content type {body.content_type} is not a gzip sitemap")
-    encoding = _choose_encoding(data, body.charset)
-    return data, data.decode(encoding, errors="replace"), encoding
+    encoding, note = _choose_encoding(data, body.charset)
+    return data, data.decode(encoding, errors="replace"), encoding, note
 
 
 def _binary_signature(data: bytes, charset: str | None) -> str | None:
@@ -733,8 +804,12 @@ def _binary_signature(data: bytes, charset: str | None) -> str | None:
         if head.startswith(magic):
             return name
     wide = (charset or "").lower().startswith(("utf-16", "utf-32")) or head.startswith(tuple(b for b, _ in _BOMS[1:]))
-    if b"\x00" in head and not wide:
-        return "binary data (NUL bytes)"
+    if wide:  # every other byte of UTF-16 text is a NUL
+        return None
+    sample = data[:BINARY_SAMPLE]
+    control = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    if control > MAX_CONTROL_SHARE * len(sample):
+        return f"binary data ({control} control bytes in the first {len(sample)})"
     return None
 
 
@@ -750,16 +825,33 @@ def _gunzip(data: bytes, max_bytes: int) -> bytes:
     return out
 
 
-def _choose_encoding(data: bytes, header_charset: str | None) -> str:
-    """BOM, then HTTP charset, XML declaration, <meta> charset, UTF-8 check, detection."""
+def _choose_encoding(data: bytes, header_charset: str | None) -> tuple[str, str | None]:
+    """BOM, then HTTP charset, XML declaration, <meta> charset, UTF-8 check, detection.
+
+    A declared charset that does not decode the bytes (a cp1251 page behind ``<meta charset=utf-8>``)
+    gives way to a later declaration or to detection, when that decodes them.
+
+    Returns:
+        (codec, note): the note says what was done when a declared charset was not used.
+    """
     for bom, name in _BOMS:
         if data.startswith(bom):
-            return name
+            return name, None
     head = data[:SNIFF_BYTES]
-    for label in (header_charset, _match(_XML_DECL, head), _match(_META_CHARSET, head)):
-        encoding = _codec(label)
-        if encoding:
-            return encoding
+    labels = (header_charset, _match(_XML_DECL, head), _match(_META_CHARSET, head))
+    declared = [c for c in dict.fromkeys(_codec(label) for label in labels) if c]
+    if not declared:
+        return _detect(data), None
+    if _decodes(data, declared[0]):
+        return declared[0], None
+    for encoding in [*declared[1:], _detect(data)]:
+        if encoding != declared[0] and _decodes(data, encoding):
+            return encoding, f"declared {declared[0]} does not decode; decoded as {encoding}"
+    return declared[0], None
+
+
+def _detect(data: bytes) -> str:
+    """The codec of undeclared bytes: UTF-8 when they decode as such, else charset_normalizer's guess."""
     try:
         data.decode("utf-8")
         return "utf-8"
@@ -777,6 +869,21 @@ def _choose_encoding(data: bytes, header_charset: str | None) -> str:
     if encoding is None or encoding in _LATIN_GUESSES:
         return "cp1252"
     return encoding
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    """Whether a codec fits the bytes: at most MAX_UNDECODABLE_SHARE of the non-ASCII bytes fail
+    (a stray bad byte in a UTF-8 page is not a wrong charset)."""
+    try:
+        data.decode(encoding)
+        return True
+    except UnicodeDecodeError:
+        pass
+    except LookupError:
+        return False
+    bad = len(_UNDECODABLE.findall(data.decode(encoding, errors="surrogateescape")))
+    non_ascii = len(data) - len(data.translate(None, _ASCII_BYTES))
+    return bad <= MAX_UNDECODABLE_SHARE * non_ascii
 
 
 def _match(pattern: re.Pattern[bytes], head: bytes) -> str | None:

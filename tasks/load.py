@@ -20,6 +20,7 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from schemas.models import plausible_date
 from tasks import faults
 from tasks.fetch import FetchRequest, FetchResult
 from warehouse import analyst, loader, staging
@@ -30,7 +31,8 @@ logger = logging.getLogger(__name__)
 
 ENTITY_FILL_COLUMNS = ("country_code", "geonames_id", "latitude", "longitude", "igo_code", "sector", "role")
 ARTICLE_UPDATE_COLUMNS = (
-    "url", "canonical_url", "final_url", "source", "title", "author", "published_at", "language", "site_name",
+    "url", "canonical_url", "final_url", "source", "title", "author", "published_at", "published_ts",
+    "published_at_plausible", "language", "site_name",
     "description", "categories", "tags", "image", "text", "word_count", "text_hash", "content_hash",
     "extractor", "extractor_version", "annotator_version", "updated_at", "run_id",
 )
@@ -38,7 +40,7 @@ URL_STATE_COLUMNS = (
     "source", "etag", "last_modified", "content_hash", "article_id", "last_status", "last_outcome", "last_fetched_at",
 )
 SUMMARY_COLUMNS = ("discovered", "fetched", "new", "updated", "not_modified", "quarantined", "skipped", "errors")
-_REFUSALS = {"blocked", "robots", "too_large", "not_html"}
+_REFUSALS = {"blocked", "robots", "too_large", "not_html", "invalid_url"}
 _WORDS = re.compile(r"\w+")
 MIN_PROSE_WORDS = 8
 STAGED_HASH = "_content_hash"   # staged mentions/events: the content hash of their article's copy
@@ -157,6 +159,9 @@ def article_rows(extracted: list[dict], run_id: str, now: datetime) -> pd.DataFr
                 "title": item.get("title") or "",
                 "author": item.get("author"),
                 "published_at": pd.Timestamp(published) if published else pd.NaT,
+                "published_ts": pd.Timestamp(item["published_ts"]) if item.get("published_ts") else pd.NaT,
+                # an implausible date (2099, 1800) is kept and flagged, not dropped
+                "published_at_plausible": plausible_date(pd.Timestamp(published).date()) if published else None,
                 "language": item.get("language"),
                 "site_name": item.get("site_name"),
                 "description": item.get("description"),
@@ -178,6 +183,8 @@ def article_rows(extracted: list[dict], run_id: str, now: datetime) -> pd.DataFr
     if frame.empty:
         return frame
     frame["published_at"] = pd.to_datetime(frame["published_at"]).astype("datetime64[us]")
+    frame["published_ts"] = pd.to_datetime(frame["published_ts"], utc=True).astype("datetime64[us, UTC]")
+    frame["published_at_plausible"] = frame["published_at_plausible"].astype("boolean")
     frame["word_count"] = frame["word_count"].astype("int64")
     return _prefer_canonical(frame)
 
@@ -254,7 +261,7 @@ def _disposition(result, extracted, valid_ids, quarantined_ids):
     if result.outcome == "error":
         return "error", None, None
     if result.outcome in _REFUSALS:
-        return "skipped", result.outcome, None
+        return "skipped", result.note or result.outcome, None
     if result.outcome == "not_modified":
         return "not_modified", None, None
     if result.kind != "page":
@@ -266,10 +273,11 @@ def _disposition(result, extracted, valid_ids, quarantined_ids):
     if not extracted.get("is_article"):
         return "skipped", "not an article", None
     article = extracted_article_id(extracted)
+    # result.note: how the page was decoded, when not as it declared
     if article in valid_ids:
-        return "article", None, article
+        return "article", result.note, article
     if article in quarantined_ids:
-        return "quarantined", None, article
+        return "quarantined", result.note, article
     return "error", "article lost between stages", None
 
 

@@ -48,6 +48,7 @@ sitemaps = ["https://b.org/sitemap.xml"]
         ('[[sources]]\nname = "a"\nfeeds = ["file:///etc/passwd"]\n', "key 'feeds': not an http(s) URL"),
         ('[[sources]]\nname = "a"\npages = ["javascript:alert(1)"]\n', "key 'pages': not an http(s) URL"),
         ('[[sources]]\nname = "a"\nsitemaps = ["gopher://x.org/"]\n', "key 'sitemaps': not an http(s) URL"),
+        ('[[sources]]\nname = "a"\nurls = ["http://ex ample.com/a"]\n', "key 'urls': not an http(s) URL: 'http://ex ample.com/a'"),
         ('[fetch]\ntimeot = 3\n[[sources]]\nname = "a"\nurls = ["https://x.org/"]\n', "[fetch]: unknown key 'timeot'"),
         ('[fetch]\ndeadline = -1\n[[sources]]\nname = "a"\nurls = ["https://x.org/"]\n', "'deadline' must be a number of seconds > 0"),
         ('[fetch]\nretries = 99\n[[sources]]\nname = "a"\nurls = ["https://x.org/"]\n', "'retries' must be an integer from 0 to 10"),

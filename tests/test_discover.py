@@ -39,6 +39,24 @@ def test_rss1():
     assert parse_feed(RDF, "https://ex.org/index.rdf") == ["https://ex.org/briefs/one-brief-title"]
 
 
+ODD_LINKS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+<item><link>javascript:alert(1)</link></item>
+<item><link>file:///etc/passwd</link></item>
+<item><link>http://ex ample.com/</link></item>
+<item><link>/2026/03/b-story.html</link></item>
+<item><title>no link at all</title></item>
+</channel></rss>"""
+
+
+def test_feed_links_that_are_not_http_urls_are_reported_not_dropped():
+    rejected = []
+    assert parse_feed(ODD_LINKS, "https://ex.org/feed.xml", rejected) == ["https://ex.org/2026/03/b-story.html"]
+    assert [kind for kind, _ in rejected] == ["page"] * 3
+    assert [link for _, link in rejected][0::2] == ["javascript:alert(1)", "http://ex ample.com/"]
+    assert rejected[1][1].startswith("file:")
+    assert parse_feed(ODD_LINKS, "https://ex.org/feed.xml") == ["https://ex.org/2026/03/b-story.html"]   # collector optional
+
+
 def test_garbage_feed_gives_nothing():
     assert parse_feed(b"\x00\x01 not a feed", "https://ex.org/f") == []
 
@@ -59,6 +77,16 @@ def test_sitemap_index_and_news_sitemap():
     pages, children = parse_sitemap(NEWS)
     assert pages == ["https://ex.org/2026/05/x-story.html", "https://ex.org/2026/05/y-story.html"]
     assert children == []
+
+
+def test_sitemap_locs_that_are_not_http_urls_are_reported_with_their_kind():
+    rejected = []
+    parse_sitemap(NEWS, rejected)
+    assert rejected == [("page", "mailto:nobody@ex.org")]
+    index = INDEX.replace(b"https://ex.org/sitemap-1.xml", b"ftp://ex.org/sitemap-1.xml")
+    rejected = []
+    assert parse_sitemap(index, rejected) == ([], ["https://ex.org/news-sitemap.xml"])
+    assert rejected == [("sitemap", "ftp://ex.org/sitemap-1.xml")]
 
 
 def test_gzipped_sitemap():

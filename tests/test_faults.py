@@ -5,12 +5,15 @@ Every fault the reliability issue lists is served at once: transient 500/503/429
 404 and 410, a redirect loop and a long chain, a server that never answers, one that drips a byte a
 second, 50 MB bodies (with and without Content-Length), a 1 GB gzip bomb, a body shorter than its
 Content-Length, a PDF and random bytes served as text/html, a windows-1252 page declared only in
-<meta>, a feed that is not XML, XML bombs and external entities in a feed and sitemaps, a sitemap of
-100,000 URLs, robots.txt disallowing everything, and a host that is down.
+<meta>, a cp1251 page declaring utf-8, stray NULs in a page, an article inside 50,000 nested divs,
+dates with an offset and in 2099 and 1800, a feed with javascript:, file: and space-in-host links, a
+feed that is not XML, XML bombs and external entities in a feed and sitemaps, a sitemap of 100,000
+URLs, robots.txt disallowing everything, and a host that is down.
 
-The promise checked: the run ends in bounded time, every good page is loaded (the windows-1252 one
-decoded right), every other URL has a fetch_log row saying what happened, nothing oversized is stored,
-and transient failures are retried within the run or picked up by the next one.
+The promise checked: the run ends in bounded time, every good page is loaded (the windows-1252 and
+cp1251 ones decoded right, dates kept), every other URL has a fetch_log row saying what happened,
+nothing oversized is stored, and transient failures are retried within the run or picked up by the
+next one.
 """
 
 from __future__ import annotations
@@ -38,25 +41,48 @@ BILLION_LAUGHS = (
     + b"]>\n"
 )
 XXE = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+# One good link (already in the source's urls) and three no fetcher can follow: each still gets a fetch_log row.
+ODD_LINKS_FEED = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>Odd links</title>'
+    b"<item><link>/good/1</link></item><item><link>javascript:alert(1)</link></item>"
+    b"<item><link>file:///etc/passwd</link></item><item><link>http://ex ample.com/</link></item></channel></rss>"
+)
 
 
-def article(n: int | str, title: str, charset: str = "utf-8", extra: str = "") -> str:
-    """A plain news article page: title, date, three paragraphs of prose."""
+def article(n: int | str, title: str, charset: str = "utf-8", extra: str = "", published: str | None = None,
+            nesting: int = 0) -> str:
+    """A plain news article page: title, date, three paragraphs of prose (inside ``nesting`` divs)."""
     rng = random.Random(str(n))
     paragraphs = "".join(
         "<p>" + " ".join(rng.choice(WORDS) for _ in range(45)).capitalize() + f" in report {n}.</p>" for _ in range(3)
     )
+    published = published or f"2026-10-0{rng.randint(1, 9)}T08:00:00+00:00"
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="{charset}"><title>{title}</title>'
         f'<meta property="og:title" content="{title}">'
-        f'<meta property="article:published_time" content="2026-10-0{rng.randint(1, 9)}T08:00:00+00:00"></head>'
-        f"<body><nav><a href='/'>Home</a></nav><article><h1>{title}</h1>"
-        f"<p>{extra}Officials met in Vilnius on Monday to discuss report {n}.</p>{paragraphs}</article></body></html>"
+        f'<meta property="article:published_time" content="{published}"></head>'
+        f"<body><nav><a href='/'>Home</a></nav>{'<div>' * nesting}<article><h1>{title}</h1>"
+        f"<p>{extra}Officials met in Vilnius on Monday to discuss report {n}.</p>{paragraphs}</article>"
+        f"{'</div>' * nesting}</body></html>"
     )
 
 
 CP1252_SENTENCE = "The minister’s “café diplomacy” – as critics call it – continued."
 CP1252_PAGE = article("cp1252", "Windows page", charset="windows-1252", extra=CP1252_SENTENCE + " ").encode("cp1252")
+
+
+# A Russian article in windows-1251 whose only declaration, <meta charset="utf-8">, is wrong.
+RU_SENTENCE = "Министры иностранных дел встретились в Вильнюсе в понедельник, чтобы обсудить соглашение о границе."
+RU_PAGE = (
+    '<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8"><title>Переговоры в Вильнюсе</title></head><body>'
+    "<article><h1>Переговоры в Вильнюсе</h1>"
+    + f"<p>{RU_SENTENCE} Переговоры продолжались несколько часов, и стороны договорились продолжить консультации.</p>" * 4
+    + "</article></body></html>"
+).encode("cp1251")
+NUL_SENTENCE = "A CMS bug left stray bytes in this report."
+# Dates as pages state them: with an offset, far in the future, long before the web.
+DATED = {"/dated/offset": "2021-08-13T23:30:00-05:00", "/dated/2099": "2099-05-01T10:00:00+00:00",
+         "/dated/1800": "1800-05-01T10:00:00+00:00"}
 
 
 def gzip_bomb(decompressed: int = 1 << 30) -> bytes:
@@ -116,6 +142,14 @@ class FaultHandler(http.server.BaseHTTPRequestHandler):
             self._send(200, article(path, f"Report {path}").encode())
         elif path == "/cp1252":
             self._send(200, CP1252_PAGE, "text/html")  # the charset is only in <meta>
+        elif path == "/cp1251-as-utf8":
+            self._send(200, RU_PAGE, "text/html")
+        elif path == "/stray-nuls":
+            self._send(200, article(path, "Stray NULs", extra=f"{NUL_SENTENCE}\x00 ").encode().replace(b"report", b"report\x00", 2))
+        elif path == "/deep-nesting":
+            self._send(200, article(path, "Deep nesting", nesting=50_000).encode())
+        elif path in DATED:
+            self._send(200, article(path, f"Dated {path}", published=DATED[path]).encode())
         elif path == "/flaky-503":
             self._send(503, b"busy") if count <= 2 else self._send(200, article(path, "Flaky 503").encode())
         elif path == "/flaky-429":
@@ -168,6 +202,8 @@ class FaultHandler(http.server.BaseHTTPRequestHandler):
             self._send(200, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n" * 50)
         elif path == "/random-as-html":
             self._send(200, random.Random(7).randbytes(50_000))
+        elif path == "/feed-odd-links.xml":
+            self._send(200, ODD_LINKS_FEED, "application/rss+xml")
         elif path == "/feed-not-xml":
             self._send(200, b'{"items": ["this is json, not a feed"', "application/rss+xml")
         elif path == "/feed-bomb.xml":
@@ -214,6 +250,10 @@ PAGE_FAULTS = {
     "/good/1": ("ok", "article", None),
     "/good/2": ("ok", "article", None),
     "/cp1252": ("ok", "article", None),
+    "/cp1251-as-utf8": ("ok", "article", None),
+    "/stray-nuls": ("ok", "article", None),
+    "/deep-nesting": ("ok", "article", None),
+    **{path: ("ok", "article", None) for path in DATED},
     "/flaky-503": ("ok", "article", None),
     "/flaky-429": ("ok", "article", None),
     "/down-500": ("error", "error", "HTTP 500 after 3 attempts"),
@@ -232,6 +272,7 @@ SLOW_FAULTS = {"/hang": ("error", "error", "Timeout"), "/drip": ("error", "error
 DISCOVERY_FAULTS = {
     ("feed", "/feed-not-xml"): "no entries: empty or not a feed",
     ("feed", "/feed-bomb.xml"): "refused: the XML declares entities",
+    ("feed", "/feed-odd-links.xml"): "1 links; 3 links skipped (not http(s) URLs)",
     ("sitemap", "/sitemap-xxe.xml"): "refused: the XML declares entities",
     ("sitemap", "/sitemap-bomb.xml"): "refused: the XML declares entities",
     ("sitemap", "/sitemap-100k.xml.gz"): "100000 page URLs, 0 child sitemaps; 2000 taken",
@@ -274,7 +315,8 @@ def site(tmp_path_factory):
     sources = tmp_path_factory.mktemp("faults") / "sources.toml"
     sources.write_text("\n".join([
         FETCH_SETTINGS,
-        source_block("faults", urls=urls, feeds=[main.url("/feed-not-xml"), main.url("/feed-bomb.xml")],
+        source_block("faults", urls=urls, feeds=[main.url("/feed-not-xml"), main.url("/feed-bomb.xml"),
+                                                 main.url("/feed-odd-links.xml")],
                      sitemaps=[main.url("/sitemap-xxe.xml"), main.url("/sitemap-bomb.xml")]),
         source_block("huge", sitemaps=[main.url("/sitemap-100k.xml.gz")], max_pages=3),
         source_block("closed", urls=[closed.url("/good/closed-1")], feeds=[closed.url("/feed.xml")]),
@@ -341,7 +383,25 @@ def test_every_url_has_a_fetch_log_row_saying_what_happened(runs, site):
     huge = [url for kind, url in log if "/huge/" in url]
     assert sorted(huge) == sorted(main.url(f"/huge/{i}") for i in range(3))
     assert all(log[("page", u)][1] == "article" for u in huge)
-    assert len(log) == len(expected) + len(DISCOVERY_FAULTS) + 2 + 1 + len(huge)
+    odd = [url for kind, url in log if log[(kind, url)][0] == "invalid_url"]
+    assert len(odd) == 3
+    assert len(log) == len(expected) + len(DISCOVERY_FAULTS) + 2 + 1 + len(huge) + len(odd)
+
+
+def test_links_no_fetcher_can_follow_are_logged_as_skipped_with_the_reason(runs):
+    """javascript:, file: and a host with a space in a feed: never sent, each logged as skipped with
+    why, and counted in the run summary's skipped."""
+    run_id = str(runs["first"].state_details.flow_run_id)
+    found = {url: rest for url, *rest in rows(runs["db"], (
+        "SELECT url, outcome, disposition, reason, attempts FROM fetch_log"
+        " WHERE run_id = ? AND kind = 'page' AND source = 'faults' AND outcome = 'invalid_url'"), [run_id])}
+    assert found.pop("javascript:alert(1)") == ["invalid_url", "skipped", "unsupported scheme", 0]
+    assert found.pop("http://ex ample.com/") == ["invalid_url", "skipped", "invalid URL", 0]
+    ((link, rest),) = found.items()   # file:///etc/passwd, as feedparser spells it
+    assert link.startswith("file:") and rest == ["invalid_url", "skipped", "unsupported scheme", 0]
+    skipped = rows(runs["db"], "SELECT count(*) FROM fetch_log WHERE run_id = ? AND kind = 'page' AND source = 'faults'"
+                   " AND disposition = 'skipped'", [run_id])[0][0]
+    assert runs["first"].result()["per_source"]["faults"]["skipped"] == skipped
 
 
 def test_transient_failures_are_retried_within_the_run(runs, site):
@@ -361,6 +421,44 @@ def test_good_pages_are_loaded_and_windows_1252_decoded_right(runs, site):
     assert set(good) | {main.url(f"/huge/{i}") for i in range(3)} | {main.url("/down-500")} == loaded
     (text,) = rows(runs["db"], "SELECT text FROM articles WHERE url = ?", [main.url("/cp1252")])[0]
     assert CP1252_SENTENCE in text and "\ufffd" not in text and "â€" not in text
+
+
+def test_a_cp1251_page_behind_a_utf8_meta_loads_readable_and_says_how(runs, site):
+    url = site["main"].url("/cp1251-as-utf8")
+    text, language, encoding = rows(runs["db"], "SELECT a.text, a.language, p.encoding FROM articles a"
+                                    " JOIN pages p USING (content_hash) WHERE a.url = ?", [url])[0]
+    assert RU_SENTENCE in text and "\ufffd" not in text
+    assert language == "ru" and encoding == "cp1251"
+    reason = rows(runs["db"], "SELECT reason FROM fetch_log WHERE url = ? AND run_id = ?",
+                  [url, str(runs["first"].state_details.flow_run_id)])[0][0]
+    assert reason == "declared utf-8 does not decode; decoded as cp1251"
+
+
+def test_stray_nuls_and_deep_nesting_no_longer_cost_the_article(runs, site):
+    main = site["main"]
+    (text,) = rows(runs["db"], "SELECT text FROM articles WHERE url = ?", [main.url("/stray-nuls")])[0]
+    assert NUL_SENTENCE in text and "\x00" not in text and "\ufffd" not in text
+    (text,) = rows(runs["db"], "SELECT text FROM articles WHERE url = ?", [main.url("/deep-nesting")])[0]
+    assert "Officials met in Vilnius on Monday to discuss report /deep-nesting." in text
+
+
+def test_publication_instant_beside_the_local_day_and_implausible_dates_kept_flagged(runs, site):
+    from datetime import date, datetime, timezone
+
+    got = {url: rest for url, *rest in rows(runs["db"], (
+        "SELECT url, published_at, published_ts AT TIME ZONE 'UTC', published_at_plausible FROM articles"
+        " WHERE url LIKE '%/dated/%'"))}
+    main = site["main"]
+    assert got == {
+        main.url("/dated/offset"): [date(2021, 8, 13), datetime(2021, 8, 14, 4, 30), True],
+        main.url("/dated/2099"): [date(2099, 5, 1), datetime(2099, 5, 1, 10, 0), False],
+        main.url("/dated/1800"): [date(1800, 5, 1), datetime(1800, 5, 1, 10, 0), False],
+    }
+    # their events still get dates, read against the date the page gives
+    for path, year in (("/dated/2099", 2099), ("/dated/1800", 1800)):
+        events, dated = rows(runs["db"], "SELECT count(*), count(*) FILTER (year(e.event_date) = ?) FROM events e"
+                             " JOIN articles a USING (article_id) WHERE a.url = ?", [year, main.url(path)])[0]
+        assert events > 0 and dated == events, (path, events, dated)
 
 
 def test_nothing_oversized_or_refused_is_stored(runs, site):

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -38,6 +39,20 @@ CP1252_PAGE = (
     f"<body><p>{CP1252_TEXT}</p></body></html>"
 ).encode("cp1252")
 OK_PAGE = "<!doctype html><html><head><title>Ok</title></head><body><p>Grüße ✓</p></body></html>".encode()
+PROSE = "Officials met in Vilnius on Monday to discuss the border agreement and the new security talks. " * 4
+# A CMS bug's stray NULs in an otherwise ordinary article.
+NUL_PAGE = (f"<!doctype html><html><head><title>Nul</title></head><body><article><h1>Nul</h1><p>{PROSE}</p>"
+            f"<p>Before\x00after the stray byte. {PROSE}</p><p>{PROSE}\x00\x00</p></article></body></html>").encode()
+RU_SENTENCE = "Министры иностранных дел встретились в Вильнюсе в понедельник, чтобы обсудить соглашение о границе."
+RU_PAGE = ('<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>Переговоры</title></head><body><article>'
+           + f"<p>{RU_SENTENCE} Переговоры продолжались несколько часов, стороны договорились о консультациях.</p>" * 4
+           + "</article></body></html>").encode("cp1251")
+BINARIES = {
+    "/png-as-html": b"\x89PNG\r\n\x1a\n" + random.Random(1).randbytes(5_000),
+    "/zip-as-html": b"PK\x03\x04" + random.Random(2).randbytes(5_000),
+    "/jpeg-as-html": b"\xff\xd8\xff\xe0" + random.Random(3).randbytes(5_000),
+    "/elf-as-html": b"\x7fELF\x02\x01\x01" + bytes(9) + random.Random(4).randbytes(5_000),   # no magic we know
+}
 RSS = (
     b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed</title>'
     b"<item><link>http://127.0.0.1/a</link></item></channel></rss>"
@@ -137,6 +152,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._redirect("/loop/b")
         elif path == "/loop/b":
             self._redirect(f"http://{self.headers['Host']}/loop/a", 301)
+        elif path == "/redirect-to":
+            self._redirect(parse_qs(urlsplit(self.path).query)["u"][0])
         elif path == "/ftp":
             self._redirect("ftp://example.com/file")
         elif path == "/gzip-bomb":
@@ -160,6 +177,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(200, b"%PDF-1.4 fake", "application/pdf")
         elif path == "/pdf-as-html":
             self._send(200, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "text/html; charset=utf-8")
+        elif path == "/cp1251-as-utf8":
+            self._send(200, RU_PAGE, "text/html")   # the only declaration, <meta charset="utf-8">, is wrong
+        elif path == "/nul-html":
+            self._send(200, NUL_PAGE, "text/html; charset=utf-8")
+        elif path in BINARIES:
+            self._send(200, BINARIES[path], "text/html")
         elif path == "/random-as-html":
             self._send(200, random.Random(5).randbytes(20_000), "text/html")
         elif path == "/utf16-as-html":
@@ -327,8 +350,10 @@ def test_custom_user_agent_and_contact(server, sleep):
     assert FetchOptions(user_agent="custom/1").agent() == "custom/1"
 
 
-def test_outcomes_constant():
-    assert OUTCOMES == ("ok", "not_modified", "error", "blocked", "robots", "too_large", "not_html")
+def test_outcomes_agree_with_the_fetch_log_contract():
+    from schemas.models import OUTCOMES as CONTRACT
+
+    assert list(OUTCOMES) == CONTRACT
 
 
 # ---- decoding ----------------------------------------------------------------------------------
@@ -362,11 +387,30 @@ def test_latin1_header_decodes_as_windows_1252(server, fetcher):
     ],
 )
 def test_choose_encoding(data, header, expected):
-    encoding = fetch_mod._choose_encoding(data, header)
+    encoding, note = fetch_mod._choose_encoding(data, header)
+    assert note is None   # every declaration here fits its bytes
     if expected is None:  # detection: only require a decode that round-trips the accents
         assert "très déjà" in data.decode(encoding)
     else:
         assert encoding == expected
+
+
+def test_a_stray_bad_byte_keeps_the_declared_utf8():
+    data = ('<meta charset="utf-8"><p>' + "Grüße aus Köln, schöne Straße. " * 20 + "</p>").encode() + b"\x92 end"
+    assert fetch_mod._choose_encoding(data, None) == ("utf-8", None)
+
+
+def test_a_later_declaration_that_fits_wins_over_one_that_does_not():
+    data = '<meta charset="windows-1251"><p>Министры встретились в Вильнюсе</p>'.encode("cp1251")
+    assert fetch_mod._choose_encoding(data, "utf-8") == ("cp1251", "declared utf-8 does not decode; decoded as cp1251")
+
+
+def test_cp1251_behind_a_utf8_meta_is_decoded_as_cp1251_and_says_so(server, fetcher):
+    result = fetcher.fetch(req(server.url("/cp1251-as-utf8")))
+    assert result.outcome == "ok", result.error
+    assert result.encoding == "cp1251" and RU_SENTENCE in result.text
+    assert result.note == "declared utf-8 does not decode; decoded as cp1251"
+    assert result.body == RU_PAGE
 
 
 def test_missing_content_type_is_sniffed(server, fetcher):
@@ -659,11 +703,26 @@ def test_host_delay_only_waits_the_remainder(server):
     assert sleep.calls == [pytest.approx(0.25)]
 
 
-@pytest.mark.parametrize(("path", "what"), [("/pdf-as-html", "a PDF"), ("/random-as-html", "binary data")])
+@pytest.mark.parametrize(
+    ("path", "what"),
+    [("/pdf-as-html", "a PDF"), ("/random-as-html", "binary data"), ("/png-as-html", "a PNG image"),
+     ("/zip-as-html", "a ZIP archive"), ("/jpeg-as-html", "a JPEG image"), ("/elf-as-html", "binary data")],
+)
 def test_binary_served_as_html_is_not_html(server, fetcher, path, what):
     result = fetcher.fetch(req(server.url(path)))
     assert result.outcome == "not_html" and what in result.error and "text/html" in result.error
     assert result.body is None
+
+
+def test_a_few_stray_nuls_do_not_make_a_page_binary(server, fetcher):
+    from tasks.extract import extract_article
+
+    result = fetcher.fetch(req(server.url("/nul-html")))
+    assert result.outcome == "ok", result.error
+    assert result.body == NUL_PAGE   # stored as fetched
+    article = extract_article(result.text, result.url)
+    assert article is not None and "Beforeafter the stray byte." in article["text"]
+    assert "\x00" not in article["text"] and "\ufffd" not in article["text"]
 
 
 def test_declared_utf16_page_is_not_mistaken_for_binary(server, fetcher):
@@ -694,7 +753,8 @@ def test_loopback_blocked_without_allow_private(servers, sleep):
     [
         ("10.0.0.1", "private"),
         ("192.168.1.1", "private"),
-        ("169.254.169.254", "link-local"),
+        ("169.254.169.254", "cloud-metadata"),
+        ("169.254.1.1", "link-local"),
         ("127.0.0.1", "loopback"),
         ("::1", "loopback"),
         ("::ffff:127.0.0.1", "loopback"),
@@ -714,7 +774,7 @@ def test_non_public_reason(address, reason):
     assert non_public_reason(address) == reason
 
 
-@pytest.mark.parametrize("addresses", [["10.0.0.1"], ["169.254.169.254"], ["::ffff:127.0.0.1"], ["93.184.216.34", "10.0.0.1"]])
+@pytest.mark.parametrize("addresses", [["10.0.0.1"], ["192.168.0.7"], ["::ffff:127.0.0.1"], ["93.184.216.34", "10.0.0.1"]])
 def test_guard_blocks_any_private_address_without_sending(addresses, sleep):
     adapter = FakeAdapter({"/a": (200, {"Content-Type": "text/html"}, OK_PAGE)})
     session = requests.Session()
@@ -724,9 +784,49 @@ def test_guard_blocks_any_private_address_without_sending(addresses, sleep):
     assert result.outcome == "blocked", result.error
     assert addresses[-1] in result.error
     assert adapter.seen == []
-    # allow_private skips the guard (the fake adapter answers; still no real traffic)
+    # allow_private lets loopback and private addresses through (the fake adapter answers; still no real traffic)
     with Fetcher(FAST, session=session, sleep=sleep, resolver=fake_resolver({"public.test": addresses})) as f:
         assert f.fetch(req("http://public.test/a", allow_private=True)).outcome == "ok"
+
+
+METADATA_AND_LINK_LOCAL = ["169.254.169.254", "169.254.170.2", "169.254.7.7", "fe80::1", "fd00:ec2::254",
+                           "100.100.100.200", "192.0.0.192", "::ffff:169.254.169.254"]
+
+
+@pytest.mark.parametrize("address", METADATA_AND_LINK_LOCAL)
+def test_link_local_and_metadata_refused_even_with_allow_private(address, sleep):
+    adapter = FakeAdapter({"/a": (200, {"Content-Type": "text/html"}, OK_PAGE)})
+    session = requests.Session()
+    session.mount("http://public.test", adapter)
+    resolver = fake_resolver({"public.test": ["10.0.0.1", address]})
+    with Fetcher(FAST, session=session, sleep=sleep, resolver=resolver) as f:
+        result = f.fetch(req("http://public.test/a", allow_private=True))
+    assert result.outcome == "blocked", result.error
+    assert address in result.error and "even with allow_private_network" in result.error
+    assert adapter.seen == []   # not even robots.txt
+
+
+@pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/latest/",
+                                    "http://metadata.test/computeMetadata/v1/", "http://[fe80::1]:8080/"])
+def test_redirect_from_an_opted_in_site_to_metadata_is_refused(servers, sleep, target):
+    from urllib.parse import quote
+
+    srv = servers()
+    resolver = fake_resolver({"metadata.test": ["169.254.169.254"]})
+    with Fetcher(FAST, sleep=sleep, resolver=resolver) as f:
+        result = f.fetch(req(srv.url("/redirect-to?u=" + quote(target, safe="")), allow_private=True))
+    assert result.outcome == "blocked" and "allow_private_network" in result.error, result.error
+    assert result.redirects == [fetch_mod.normalize_url(target)]
+
+
+def test_peer_check_refuses_metadata_even_with_allow_private(servers, sleep, monkeypatch):
+    # The resolver said loopback (allowed), but the connection landed on the metadata service.
+    srv = servers()
+    monkeypatch.setattr(fetch_mod, "_peer_address", lambda resp: "169.254.169.254")
+    with Fetcher(FetchOptions(host_delay=0, respect_robots=False), sleep=sleep) as f:
+        result = f.fetch(req(srv.url("/ok"), allow_private=True))
+    assert result.outcome == "blocked" and "connected to cloud-metadata address 169.254.169.254" in result.error
+    assert result.body is None
 
 
 def test_guard_allows_public_address(sleep):
@@ -803,10 +903,16 @@ def test_dns_failure_is_an_error(sleep):
 # ---- invalid input ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/file", "file:///etc/passwd", "not a url", "http://", "javascript:alert(1)"])
-def test_non_http_urls_are_errors(url, fetcher):
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [("ftp://example.com/file", "unsupported scheme"), ("file:///etc/passwd", "unsupported scheme"),
+     ("javascript:alert(1)", "unsupported scheme"), ("not a url", "invalid URL"), ("http://", "invalid URL"),
+     ("http://ex ample.com/", "invalid URL")],
+)
+def test_non_http_urls_are_refused_unsent(url, reason, fetcher):
     result = fetcher.fetch(req(url))
-    assert result.outcome == "error" and result.error and result.attempts == 0
+    assert result.outcome == "invalid_url" and result.error and result.attempts == 0
+    assert result.note == reason   # fetch_log's reason
     assert result.url == url and result.source == "test"
 
 
@@ -828,7 +934,7 @@ def test_fetch_many_order_and_host_grouping(servers, sleep):
         results = f.fetch_many([req(u) for u in urls])
     elapsed = time.monotonic() - started
     assert [r.url for r in results] == urls
-    assert [r.outcome for r in results] == ["ok", "ok", "error", "error", "ok", "ok", "not_html", "ok"]
+    assert [r.outcome for r in results] == ["ok", "ok", "invalid_url", "error", "ok", "ok", "not_html", "ok"]
     for srv in (a, b):  # one host is sequential: each request starts after the slow one answered
         slow = [t for p, t in srv.state.arrivals if p.startswith("/slow")]
         assert all(later - earlier >= 0.29 for earlier, later in zip(slow, slow[1:])), slow

@@ -266,3 +266,69 @@ def test_source_health_flags_a_likely_layout_change(tmp_path):
     assert health["layout_change_likely"].drop("changed").isna().all()   # steady; too few pages to judge
     first = run_findings(db, "r0")["health"]
     assert first["layout_change_likely"].isna().all() and first["empty_before"].isna().all()
+
+
+def test_refused_links_say_why_and_a_decoding_note_reaches_the_reason():
+    page = BODY.format("cp1251")
+    refused = result("javascript:alert(1)", outcome="invalid_url", status=None)
+    refused.note = "unsupported scheme"
+    decoded = result("https://x.org/ru", body=page)
+    decoded.note = "declared utf-8 does not decode; decoded as cp1251"
+    frame = fetch_log_rows("run", [refused, decoded], [extracted("https://x.org/ru", page)],
+                           valid_ids={article_id("https://x.org/ru")}, quarantined_ids=set())
+    got = dict(zip(frame["url"], zip(frame["disposition"], frame["reason"])))
+    assert got == {"javascript:alert(1)": ("skipped", "unsupported scheme"),
+                   "https://x.org/ru": ("article", "declared utf-8 does not decode; decoded as cp1251")}
+
+
+def test_publication_instant_and_implausible_dates_load_kept_and_flagged(tmp_path):
+    from datetime import date
+
+    from tasks.validate import validate_frame
+
+    stamps = {
+        "offset": (date(2021, 8, 13), datetime(2021, 8, 14, 4, 30, tzinfo=timezone.utc)),
+        "future": (date(2099, 5, 1), None),
+        "past": (date(1800, 5, 1), None),
+        "undated": (None, None),
+    }
+    ex = [extracted(f"https://x.org/{name}", BODY.format(name)) | {"published_at": day, "published_ts": instant}
+          for name, (day, instant) in stamps.items()]
+    checked = validate_frame(article_rows(ex, "r1", NOW), "articles", "article_id", "r1")
+    assert checked.quarantine.empty and len(checked.valid) == 4   # nothing quarantined, nothing nulled
+    db = tmp_path / "w.duckdb"
+    start_run(db, "r1", None, "x")
+    load_batch(db, RunBatch(run_id="r1", pages=pd.DataFrame(), articles=checked.valid, entities=pd.DataFrame(),
+                            mentions=pd.DataFrame(), events=pd.DataFrame(), fetch_log=pd.DataFrame(),
+                            url_state=pd.DataFrame(), quarantine=empty_quarantine()))
+    con = loader.connect(db, read_only=True)
+    con.execute("SET TimeZone = 'UTC'")
+    got = {url.rsplit("/", 1)[1]: rest for url, *rest in con.execute(
+        "SELECT url, published_at, published_ts, published_at_plausible FROM articles").fetchall()}
+    con.close()
+    assert got == {
+        "offset": [date(2021, 8, 13), datetime(2021, 8, 14, 4, 30, tzinfo=timezone.utc), True],
+        "future": [date(2099, 5, 1), None, False],
+        "past": [date(1800, 5, 1), None, False],
+        "undated": [None, None, None],
+    }
+
+
+def test_migration_flags_the_dates_loaded_before_it(tmp_path):
+    import shutil
+
+    older = tmp_path / "migrations"
+    older.mkdir()
+    for migration in loader.list_migrations():
+        if migration.version < 8:
+            shutil.copy(migration.path, older)
+    con = loader.connect(tmp_path / "w.duckdb")
+    loader.migrate(con, older)
+    con.execute("INSERT INTO articles (article_id, url, canonical_url, source, title, published_at, text, word_count,"
+                " text_hash, content_hash, extractor, extractor_version, first_seen_at, updated_at, run_id) VALUES"
+                " ('a', 'u', 'u', 's', 't', DATE '2021-08-13', 'x', 1, 'h', 'c', 'e', 'v', now(), now(), 'r'),"
+                " ('b', 'v', 'v', 's', 't', NULL, 'x', 1, 'h', 'c', 'e', 'v', now(), now(), 'r')")
+    assert loader.migrate(con) == [8]
+    assert con.execute("SELECT article_id, published_at_plausible, published_ts FROM articles ORDER BY 1").fetchall() == [
+        ("a", True, None), ("b", None, None)]
+    con.close()

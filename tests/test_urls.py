@@ -24,11 +24,25 @@ def test_relative_resolved_against_base():
     assert normalize_url("../x.html?utm_campaign=z", "https://Ex.org/a/b/") == "https://ex.org/a/x.html"
 
 
-@pytest.mark.parametrize("bad", ["ftp://ex.org/f", "mailto:a@b.c", "javascript:void(0)", "http://", "not a url"])
-def test_rejects_non_http(bad):
-    with pytest.raises(InvalidURL):
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ("ftp://ex.org/f", "unsupported scheme"), ("mailto:a@b.c", "unsupported scheme"),
+        ("javascript:void(0)", "unsupported scheme"), ("file:///etc/passwd", "unsupported scheme"),
+        ("http://", "invalid URL"), ("not a url", "invalid URL"), ("http://ex ample.com/", "invalid URL"),
+        ("http://ex%20ample.com/2026/01/x", "invalid URL"), ("http://[::1/", "invalid URL"),
+    ],
+)
+def test_rejects_non_http_and_malformed_hosts(bad, reason):
+    with pytest.raises(InvalidURL) as info:
         normalize_url(bad)
+    assert info.value.reason == reason
     assert try_normalize(bad) is None
+
+
+@pytest.mark.parametrize("host", ["a_b.ex.org", "xn--r8jz45g.jp", "例え.jp", "127.0.0.1", "[::1]", "EX.org."])
+def test_unusual_but_valid_hosts_are_kept(host):
+    assert normalize_url(f"http://{host}/x").startswith("http://")
 
 
 def test_article_id_stable_and_distinct():

@@ -119,6 +119,8 @@ def _article(**overrides):
         "title": "A title",
         "author": None,
         "published_at": pd.Timestamp("2026-01-02"),
+        "published_ts": pd.NaT,
+        "published_at_plausible": True,
         "language": "en",
         "text": "word " * 100,
         "word_count": 100,
@@ -131,23 +133,41 @@ def _article(**overrides):
     return row
 
 
-def test_validate_splits_rows_and_names_checks():
-    frame = pd.DataFrame(
-        [
-            _article(),
-            _article(article_id="1123456789abcdef", title="  ", content_hash="d" * 64),
-            _article(article_id="2123456789abcdef", text="too short", published_at=pd.Timestamp("2999-01-01")),
-        ]
-    )
+def _articles(*rows) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows))
     frame["published_at"] = frame["published_at"].astype("datetime64[us]")
+    frame["published_ts"] = pd.to_datetime(frame["published_ts"], utc=True).astype("datetime64[us, UTC]")
+    frame["published_at_plausible"] = frame["published_at_plausible"].astype("boolean")
+    return frame
+
+
+def test_validate_splits_rows_and_names_checks():
+    frame = _articles(
+        _article(),
+        _article(article_id="1123456789abcdef", title="  ", content_hash="d" * 64),
+        _article(article_id="2123456789abcdef", text="too short", published_at=pd.Timestamp("2999-01-01"),
+                 published_at_plausible=False),
+        _article(article_id="3123456789abcdef", published_at_plausible=None),   # a date without its flag
+    )
     result = validate_frame(frame, "articles", "article_id", "run-1")
     assert list(result.valid["article_id"]) == ["0123456789abcdef"]
-    assert result.failed_keys == {"1123456789abcdef", "2123456789abcdef"}
+    assert result.failed_keys == {"1123456789abcdef", "2123456789abcdef", "3123456789abcdef"}
     checks = dict(zip(result.quarantine["row_key"], result.quarantine["failed_checks"]))
     assert "title_not_blank" in checks["1123456789abcdef"]
-    assert "published_at_in_range" in checks["2123456789abcdef"] and "str_length" in checks["2123456789abcdef"]
+    assert checks["2123456789abcdef"] == "text: str_length(200, None)"   # the 2999 date is no failure
+    assert "published_at_flagged" in checks["3123456789abcdef"]
     assert set(result.quarantine["content_hash"]) == {"d" * 64, "c" * 64}
     assert (result.quarantine["run_id"] == "run-1").all()
+
+
+def test_implausible_dates_pass_validation_flagged():
+    frame = _articles(
+        _article(published_at=pd.Timestamp("2099-05-01"), published_at_plausible=False),
+        _article(article_id="1123456789abcdef", published_at=pd.Timestamp("1800-05-01"), published_at_plausible=False),
+        _article(article_id="2123456789abcdef", published_at=pd.NaT, published_at_plausible=None),
+    )
+    result = validate_frame(frame, "articles", "article_id", "run-1")
+    assert len(result.valid) == 3 and result.quarantine.empty
 
 
 def test_quarantine_rows_load(con):

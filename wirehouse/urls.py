@@ -26,8 +26,20 @@ _SECRET_PARAM = re.compile(
 )
 
 
+# What a host may hold once IDNA-encoded: LDH labels (underscores occur in real subdomains).
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
+
+
 class InvalidURL(ValueError):
-    """The string is not an absolute http(s) URL."""
+    """The string is not an absolute http(s) URL.
+
+    ``reason`` is the short kind of problem fetch_log records: "unsupported scheme" (javascript:,
+    file:, mailto: ...) or "invalid URL" (no scheme, no host, a host no resolver would accept).
+    """
+
+    def __init__(self, message: str, reason: str = "invalid URL") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def is_tracking_param(name: str) -> bool:
@@ -61,7 +73,7 @@ def normalize_url(url: str, base: str | None = None) -> str:
         raise InvalidURL(f"not a valid URL: {url!r} ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise InvalidURL(f"not an http(s) URL: {url!r}")
+        raise InvalidURL(f"not an http(s) URL: {url!r}", "unsupported scheme" if scheme else "invalid URL")
     host = (parts.hostname or "").rstrip(".")
     if not host:
         raise InvalidURL(f"URL has no host: {url!r}")
@@ -69,8 +81,10 @@ def normalize_url(url: str, base: str | None = None) -> str:
         host = host.encode("idna").decode("ascii").lower()
     except UnicodeError:
         host = host.lower()
-    if ":" in host:  # IPv6 literal
+    if ":" in host:  # IPv6 literal (urlsplit checked the brackets)
         host = f"[{host}]"
+    elif not _HOST_NAME.fullmatch(host):  # a space or %20 in the host: requests would fail on it later, less clearly
+        raise InvalidURL(f"not a valid host name {host!r} in {url!r}")
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = quote(unquote(parts.path or "/"), safe=_SAFE_PATH)
     path = re.sub(r"/{2,}", "/", path)

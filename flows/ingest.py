@@ -25,11 +25,13 @@ from tasks.discover import discover_task
 from tasks.fetch import FetchOptions, FetchRequest, Fetcher, fetch_task
 from tasks.load import (
     SUMMARY_COLUMNS,
+    Busy,
     KnownUrl,
     LoadReport,
     content_hash,
     fail_run,
     fetch_log_rows,
+    load_pending,
     mark_interrupted,
     finish_run,
     load_task,
@@ -138,6 +140,7 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
     clock = _StageClock()
     memory.use_system_allocator_for_arrow()
     staging.clear_stale(db_path, keep=run_id)
+    carried = load_pending(db_path)
     fetcher = _fetcher(config, options)
     totals: dict[str, Counter] = defaultdict(Counter)
     with contextlib.closing(fetcher), staging.hold_run_dir(db_path, run_id) as folder:
@@ -180,10 +183,14 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
             progress.loaded(len(transforming.requests))
     per_source = {name: {k: counts.get(k, 0) for k in SUMMARY_COLUMNS} for name, counts in totals.items()}
     summary = {"run_id": run_id, "per_source": per_source, "totals": totals_of(per_source), "stage_seconds": clock.seconds}
+    if carried:
+        summary["carried_over"] = carried
     summary["tables"] = finish_run(db_path, run_id, summary)
     clock.lap("load")
     summary["stage_seconds"] = clock.seconds
-    publish(summary, run_findings(db_path, run_id), _headline(summary))
+    findings = run_findings(db_path, run_id)
+    if findings:
+        publish(summary, findings, _headline(summary))
     log.info(_headline(summary))
     return summary
 
@@ -264,6 +271,13 @@ def _load_batch(submitted: _Submitted, db_path: str, run_id: str, clock) -> Load
     batch.fetch_log = fetch_log_rows(run_id, results, facts, valid_ids, quarantined_ids, submitted.unchanged)
     batch.url_state = url_state_rows(submitted.requests, submitted.results, facts, valid_ids, submitted.known)
     report = load_task(db_path, batch, finish=False)
+    stopping.check()   # None: stopped while waiting for the file
+    if isinstance(report, Busy):
+        # A reader outlasted the wait: the batch waits, staged and whole, for the next run.
+        kept = staging.keep_pending(db_path, run_id, folders, {"fetch_log": batch.fetch_log, "url_state": batch.url_state},
+                                    {"discovered": batch.discovered})
+        raise WarehouseBusy(f"{report.message}; {len(submitted.requests)} fetched pages stay staged in {kept} "
+                            "and load with the next run")
     faults.point("loaded")
     staging.remove(folders)
     memory.release_freed()   # resident memory stays at one batch's worth, however long the run

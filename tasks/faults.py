@@ -3,7 +3,9 @@
 ``WIREHOUSE_FAULT_KILL_AT=point:n`` kills the process (SIGKILL, no cleanup) the n-th time it passes
 ``point`` (n defaults to 1). ``WIREHOUSE_FAULT_AT=point:n=action`` does ``action`` there instead:
 ``kill``, ``sigterm``, ``sigint`` or ``sighup`` (a real signal to this process), or ``lose-chunk``
-(delete the batch's first staged chunk, as a tmp cleaner or a storage hiccup would).
+(delete the batch's first staged chunk, as a tmp cleaner or a storage hiccup would), or ``pause``
+(write ``<point>.reached`` in ``$WIREHOUSE_FAULT_DIR`` and wait there until ``<point>.go`` appears:
+a test can then do something to the run at that very point).
 
 Points: ``fetched`` (a batch's pages downloaded), ``staged`` (a batch transformed and staged, not
 loaded), ``loading`` (inside a batch's load transaction, before commit), ``loaded`` (a batch
@@ -16,10 +18,13 @@ import os
 import shutil
 import signal
 import threading
+import time
 from collections import Counter
+from pathlib import Path
 
 KILL_ENV = "WIREHOUSE_FAULT_KILL_AT"
 FAULT_ENV = "WIREHOUSE_FAULT_AT"
+DIR_ENV = "WIREHOUSE_FAULT_DIR"
 _SIGNALS = {"kill": signal.SIGKILL, "sigterm": signal.SIGTERM, "sigint": signal.SIGINT, "sighup": signal.SIGHUP}
 
 _passed: Counter = Counter()
@@ -45,10 +50,16 @@ def point(name: str, chunks: list[str] | None = None) -> None:
         where, _, action = target.partition("=")
         wanted, _, nth = where.partition(":")
         if wanted == name and passed == int(nth or 1):
-            _do(action or default_action or "kill", chunks or [])
+            _do(action or default_action or "kill", chunks or [], name)
 
 
-def _do(action: str, chunks: list[str]) -> None:
+def _do(action: str, chunks: list[str], name: str) -> None:
+    if action == "pause":
+        folder = Path(os.environ.get(DIR_ENV, "."))
+        (folder / f"{name}.reached").touch()
+        while not (folder / f"{name}.go").exists():
+            time.sleep(0.05)
+        return
     if action == "lose-chunk":
         if chunks:
             shutil.rmtree(chunks[0], ignore_errors=True)

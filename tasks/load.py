@@ -461,13 +461,44 @@ def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None 
         con.close()
 
 
+def load_pending(db_path: str | Path) -> dict[str, int]:
+    """Load the batches earlier runs had to set aside (a reader held the warehouse), oldest first.
+    A batch that cannot be read is renamed ``*.unloadable`` and logged; its pages have no crawl
+    state, so they are fetched again.
+
+    Returns:
+        Pages loaded per earlier run (empty when nothing waited).
+    """
+    carried: dict[str, int] = {}
+    for folder in staging.pending_batches(db_path):
+        try:
+            chunks, crawl, meta = staging.read_pending(folder)
+            batch = staged_batch(meta["run_id"], chunks, fetch_log=crawl.get("fetch_log"), url_state=crawl.get("url_state"),
+                                 discovered=meta.get("discovered"))
+        except staging.StagingError as exc:
+            logger.error("%s; set aside as %s, its pages are fetched again", exc, staging.set_aside(folder).name)
+            continue
+        load_batch(db_path, batch, finish=False)
+        staging.remove(folder)
+        pages = int((batch.fetch_log["kind"] == "page").sum()) if not batch.fetch_log.empty else 0
+        carried[meta["run_id"]] = carried.get(meta["run_id"], 0) + pages
+        logger.warning("loaded %d pages run %s had staged while the warehouse was busy", pages, meta["run_id"])
+    return carried
+
+
 def finish_run(db_path: str | Path, run_id: str, summary: dict) -> dict[str, int]:
     """Mark a streaming run completed with its summary.
 
     Returns:
-        The table sizes after the run.
+        The table sizes after the run (none when a reader held the warehouse past the wait: the
+        end is then noted for the next run to write).
     """
-    con = loader.connect(db_path)
+    try:
+        con = loader.connect(db_path)
+    except loader.WarehouseBusy as exc:
+        staging.note_run_state(db_path, run_id, "completed", summary)
+        logger.warning("%s; the run's end is written by the next run", exc)
+        return {}
     try:
         _complete_run(con, run_id, summary)
         if analyst.refresh_search_index(con):
@@ -485,7 +516,11 @@ def run_findings(db_path: str | Path, run_id: str) -> dict[str, pd.DataFrame]:
         ``entities`` and ``events`` (the top ones in the articles the run added or changed), and
         ``fetch_seconds`` (per source: the seconds its fetches took, retries and waits included).
     """
-    con = loader.connect(db_path, read_only=True)
+    try:
+        con = loader.connect(db_path, read_only=True)
+    except loader.WarehouseBusy as exc:   # a reader that outlasts the wait costs the artifacts, not the run
+        logger.warning("%s; the run's findings are not published", exc)
+        return {}
     try:
         return {
             name: con.execute(loader.read_query(query), {"run_id": run_id}).fetchdf()
@@ -513,6 +548,10 @@ def start_run(db_path: str | Path, run_id: str, flow_run_id: str | None, sources
     con = loader.connect(db_path)
     try:
         loader.migrate(con)
+        for path, noted in staging.noted_run_states(db_path):   # ends an earlier run could not write
+            _write_end(con, noted["run_id"], noted["status"], noted.get("summary"),
+                       datetime.fromtimestamp(noted.get("finished_at") or 0, timezone.utc))
+            path.unlink(missing_ok=True)
         con.execute(
             "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running' AND run_id <> ?",
             [datetime.now(timezone.utc), run_id],
@@ -527,37 +566,40 @@ def start_run(db_path: str | Path, run_id: str, flow_run_id: str | None, sources
 
 
 def mark_interrupted(db_path: str | Path, run_id: str) -> None:
-    """Mark a running run interrupted (a stop); best effort, and never over a finished run."""
-    try:
-        con = loader.connect(db_path, wait=5)
-    except Exception:  # noqa: BLE001 - reporting a stop must not raise
-        return
-    try:
-        con.execute(
-            "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE run_id = ? AND status = 'running'",
-            [datetime.now(timezone.utc), run_id],
-        )
-    except Exception as exc:  # noqa: BLE001
-        logger.warning("could not mark run %s interrupted: %s", run_id, exc)
-    finally:
-        con.close()
+    """Mark a running run interrupted (a stop), never over a finished run."""
+    _end_run(db_path, run_id, "interrupted", None, wait=3)
 
 
 def fail_run(db_path: str | Path, run_id: str, error: str) -> None:
-    """Mark a run failed; best effort (the warehouse may be what failed)."""
+    """Mark a run failed with its error."""
+    _end_run(db_path, run_id, "failed", {"error": error}, wait=5)
+
+
+def _end_run(db_path: str | Path, run_id: str, status: str, summary: dict | None, wait: float) -> None:
+    """Write a run's end into ``runs``; when the warehouse is busy (a reader) or broken, leave it
+    noted beside the staging for the next run to write. Never raises: it reports another failure."""
     try:
-        con = loader.connect(db_path, wait=5)
-    except Exception:  # noqa: BLE001 - reporting a failure must not raise another
+        con = loader.connect(db_path, wait=wait, stoppable=False)
+    except Exception as exc:  # noqa: BLE001 - reporting must not raise
+        try:
+            staging.note_run_state(db_path, run_id, status, summary)
+            logger.warning("run %s: the warehouse is busy; its end (%s) is written by the next run (%s)", run_id, status, exc)
+        except OSError as note_error:
+            logger.warning("run %s: could not record its end (%s): %s", run_id, status, note_error)
         return
     try:
-        con.execute(
-            "UPDATE runs SET status = 'failed', finished_at = ?, summary = ? WHERE run_id = ?",
-            [datetime.now(timezone.utc), json.dumps({"error": error}), run_id],
-        )
-    except Exception:  # noqa: BLE001
-        pass
+        _write_end(con, run_id, status, summary, datetime.now(timezone.utc))
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("could not mark run %s %s: %s", run_id, status, exc)
     finally:
         con.close()
+
+
+def _write_end(con, run_id: str, status: str, summary: dict | None, finished_at: datetime) -> None:
+    con.execute(
+        "UPDATE runs SET status = ?, finished_at = ?, summary = coalesce(?, summary) WHERE run_id = ? AND status = 'running'",
+        [status, finished_at, None if summary is None else json.dumps(summary, default=str), run_id],
+    )
 
 
 def table_counts(con) -> dict[str, int]:
@@ -622,6 +664,26 @@ def _per_source(batch: RunBatch, status: dict[str, str]) -> dict[str, dict[str, 
     return {k: dict(v) for k, v in out.items()}
 
 
-@task(name="load", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-def load_task(db_path: str, batch: RunBatch, summary_extra: dict | None = None, finish: bool = True) -> LoadReport:
-    return load_batch(db_path, batch, summary_extra, finish)
+@dataclass
+class Busy:
+    """A load that did not happen: another process held the warehouse past the wait."""
+
+    message: str
+
+
+@task(name="load", cache_policy=NO_CACHE)
+def load_task(db_path: str, batch: RunBatch, summary_extra: dict | None = None,
+              finish: bool = True) -> LoadReport | Busy | None:
+    """Prefect task: `load_batch`. No task retries: the connection already outwaits readers
+    (`loader.reader_wait_seconds`).
+
+    Returns:
+        The report; `Busy` when a reader outlasted the wait (nothing written; the flow keeps the
+        batch); None when a stop came while it waited (nothing written).
+    """
+    try:
+        return load_batch(db_path, batch, summary_extra, finish)
+    except stopping.RunStopped:
+        return None
+    except loader.WarehouseBusy as exc:   # the flow's to handle: not a task failure with a traceback
+        return Busy(str(exc))

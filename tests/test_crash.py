@@ -4,6 +4,7 @@ run opens the warehouse without repair and ends with exactly the rows of one cle
 from __future__ import annotations
 
 import os
+import time
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,42 @@ def test_a_chunk_lost_between_staging_and_loading_fails_loudly_and_nothing_is_lo
     rerun = ingest(sample_sources, db)
     assert rerun.returncode == 0, rerun.stderr
     assert state(db) == clean
+
+
+def test_a_reader_holding_the_file_costs_the_run_nothing(clean, sample_sources, tmp_path):
+    """A notebook holds a read-only connection through a batch's load: the run waits, says how long
+    it really waited, keeps that batch staged whole, and leaves no run `running`; the next run loads
+    the kept batch first, and the warehouse ends as one clean run leaves it."""
+    import duckdb
+
+    db = tmp_path / "w.duckdb"
+    env = cli_env(WIREHOUSE_FAULT_AT="staged:2=pause", WIREHOUSE_FAULT_DIR=str(tmp_path), WIREHOUSE_READER_WAIT="3")
+    proc = subprocess.Popen([WIREHOUSE, "ingest", "--sources", str(sample_sources), "--db", str(db)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 240
+        while not (tmp_path / "staged.reached").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() is not None else "never paused"
+            time.sleep(0.1)
+        reader = duckdb.connect(str(db), read_only=True)   # batch 1 is in; batch 2 is about to load
+        (tmp_path / "staged.go").touch()
+        _, err = proc.communicate(timeout=240)
+        reader.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    errors = [line for line in err.strip().splitlines() if line.startswith("wirehouse: error:")]
+    assert len(errors) == 1, err
+    assert "in use by another process (waited 3." in errors[0] and "stay staged" in errors[0], errors[0]
+    partial = state(db)
+    assert 0 < len(partial["articles"]) < len(clean["articles"])
+    rerun = ingest(sample_sources, db)
+    assert rerun.returncode == 0, rerun.stderr
+    assert state(db) == clean
+    con = loader.connect(db, read_only=True)
+    runs = con.execute("SELECT status, summary FROM runs ORDER BY started_at").fetchall()
+    con.close()
+    assert [r[0] for r in runs] == ["failed", "completed"], runs
+    assert "stay staged" in runs[0][1] and "carried_over" in runs[1][1]
+    assert not list((Path(str(db) + ".staging") / "pending").glob("*/*.parquet")), "the kept batch was loaded and removed"

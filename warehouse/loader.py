@@ -31,6 +31,9 @@ QUERIES_DIR = WAREHOUSE_DIR / "queries"
 DEFAULT_DB = Path("warehouse/wirehouse.duckdb")
 LOCK_WAIT_SECONDS = 30.0
 LOCK_WAIT_ENV = "WIREHOUSE_LOCK_WAIT"   # how long a second run waits for the writer
+READER_WAIT_SECONDS = 300.0
+READER_WAIT_ENV = "WIREHOUSE_READER_WAIT"   # how long a run's write waits for readers to close the file
+_WAIT_NOTE_EVERY = 10.0   # seconds between "still waiting" log lines
 _MIGRATION_NAME = re.compile(r"^(\d{3,})_([\w-]+)\.sql$")
 
 # Natural keys of each table: upserts conflict on these.
@@ -111,31 +114,47 @@ def sandboxed(memory_limit: str = QUERY_MEMORY_LIMIT) -> dict:
     }
 
 
+def reader_wait_seconds() -> float:
+    """How long a write waits for other processes (notebooks, `wirehouse query`) to close the file:
+    ``$WIREHOUSE_READER_WAIT``, else `READER_WAIT_SECONDS`."""
+    try:
+        return max(float(os.environ.get(READER_WAIT_ENV, READER_WAIT_SECONDS)), 0.0)
+    except ValueError:
+        return READER_WAIT_SECONDS
+
+
 def connect(
-    db_path: str | Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS, config: dict | None = None,
+    db_path: str | Path, read_only: bool = False, wait: float | None = None, config: dict | None = None,
+    stoppable: bool = True,
 ) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, waiting up to ``wait`` seconds while another process holds it.
+    """Open the warehouse, waiting while another process holds it (with a log line every 10 s).
 
     Args:
         db_path: the DuckDB file.
         read_only: open read-only (the file must exist).
-        wait: seconds to keep retrying on a lock conflict.
+        wait: seconds to keep retrying on a lock conflict (default: `LOCK_WAIT_SECONDS` to read,
+            `reader_wait_seconds` to write: a scheduled run outwaits a notebook).
         config: DuckDB settings for the connection (e.g. `sandboxed()`).
+        stoppable: a stop request ends the wait (False: for recording the stop itself).
 
     Returns:
         An open connection.
 
     Raises:
-        WarehouseBusy: the file stayed locked by another process.
+        WarehouseBusy: the file stayed locked by another process (the message gives the real wait).
         WarehouseError: the file is missing (read-only) or not a DuckDB database.
+        stopping.RunStopped: a stop was requested while waiting.
     """
     path = Path(db_path)
     if read_only and not path.exists():
         raise WarehouseError(f"{path}: no such warehouse file")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    if wait is None:
+        wait = LOCK_WAIT_SECONDS if read_only else reader_wait_seconds()
     started = time.monotonic()
     deadline = started + wait
+    next_note = started + _WAIT_NOTE_EVERY
     delay = 0.1
     while True:
         try:
@@ -143,12 +162,21 @@ def connect(
         except duckdb.Error as exc:
             if not _is_lock_error(exc):
                 raise WarehouseError(f"{path}: cannot open warehouse: {str(exc).splitlines()[0]}") from None
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 raise WarehouseBusy(
-                    f"{path}: the warehouse is in use by another process (waited {time.monotonic() - started:.1f} s); "
+                    f"{path}: the warehouse is in use by another process (waited {now - started:.1f} s); "
                     "try again when it finishes"
                 ) from None
-            time.sleep(delay)
+            if now >= next_note:
+                logger.warning("%s: another process holds the warehouse (a reader?); waited %.0f s of %.0f s",
+                               path, now - started, wait)
+                next_note = now + _WAIT_NOTE_EVERY
+            if stoppable:
+                stopping.check()
+                stopping.sleep(delay)
+            else:
+                time.sleep(delay)
             delay = min(delay * 2, 1.0)
 
 

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -170,7 +171,7 @@ def clear_stale(db_path: str | Path, keep: str | None = None) -> int:
         return 0
     removed = 0
     for child in root.iterdir():
-        if not child.is_dir() or child.name == keep:
+        if not child.is_dir() or child.name in (keep, PENDING):
             continue
         if _alive(child):   # a run that still lives (under another name for the file, say): never touched
             logger.warning("staging folder %s belongs to a run that is still alive; left alone", child)
@@ -180,3 +181,90 @@ def clear_stale(db_path: str | Path, keep: str | None = None) -> int:
     if removed:
         logger.info("removed %d staging folders of interrupted runs", removed)
     return removed
+
+
+# ---------------------------------------------------------------- what waits for the next run
+
+PENDING = "pending"   # under the staging root: batches and run states the warehouse was too busy to take
+
+
+def keep_pending(db_path: str | Path, run_id: str, folders: list[str], crawl: dict[str, pd.DataFrame], meta: dict) -> Path:
+    """Set aside a staged batch the warehouse could not take (a reader held it too long): its chunks
+    and crawl rows wait, whole, for the next run to load them first.
+
+    Returns:
+        The pending batch's folder.
+    """
+    root = staging_root(db_path) / PENDING
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"{time.time_ns()}-{run_id}"
+    partial = root / f".{name}.part"
+    partial.mkdir()
+    for index, folder in enumerate(folders):
+        shutil.move(folder, partial / f"chunk-{index:04d}")
+    for table, frame in crawl.items():
+        if frame is not None and not frame.empty:
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), partial / f"crawl-{table}.parquet")
+    (partial / "batch.json").write_text(json.dumps({**meta, "run_id": run_id, "chunks": len(folders)}, default=str),
+                                        encoding="utf-8")
+    partial.rename(root / name)   # complete, or not there at all
+    return root / name
+
+
+def pending_batches(db_path: str | Path) -> list[Path]:
+    """Batches set aside by earlier runs, oldest first."""
+    root = staging_root(db_path) / PENDING
+    if not root.is_dir():
+        return []
+    return sorted((p for p in root.iterdir() if p.is_dir() and (p / "batch.json").is_file()),
+                  key=lambda p: int(p.name.split("-", 1)[0]) if p.name.split("-", 1)[0].isdigit() else 0)
+
+
+def read_pending(folder: Path) -> tuple[list[str], dict[str, pd.DataFrame], dict]:
+    """(chunk folders, crawl frames by table, the batch's facts) of a pending batch.
+
+    Raises:
+        StagingError: the batch is incomplete.
+    """
+    try:
+        meta = json.loads((folder / "batch.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StagingError(f"pending batch {folder} is unreadable ({_reason(exc)})") from None
+    chunks = [str(folder / f"chunk-{i:04d}") for i in range(int(meta.get("chunks", 0)))]
+    crawl = {}
+    for path in folder.glob("crawl-*.parquet"):
+        try:
+            crawl[path.stem.removeprefix("crawl-")] = pq.read_table(path).to_pandas()
+        except (OSError, pa.ArrowException) as exc:
+            raise StagingError(f"pending batch {folder}: {path.name} is unreadable ({_reason(exc)})") from None
+    return chunks, crawl, meta
+
+
+def set_aside(folder: Path) -> Path:
+    """Rename a pending batch that cannot be loaded, so it no longer blocks runs (kept for a look)."""
+    target = folder.with_name(folder.name + ".unloadable")
+    folder.rename(target)
+    return target
+
+
+def note_run_state(db_path: str | Path, run_id: str, status: str, summary: dict | None) -> Path:
+    """Record a run's end for the next run to write into ``runs`` (the warehouse was busy now)."""
+    root = staging_root(db_path) / PENDING / "runs"
+    root.mkdir(parents=True, exist_ok=True)
+    partial = root / f".{run_id}.json.part"
+    partial.write_text(json.dumps({"run_id": run_id, "status": status, "summary": summary,
+                                   "finished_at": time.time()}, default=str), encoding="utf-8")
+    partial.rename(root / f"{run_id}.json")
+    return root / f"{run_id}.json"
+
+
+def noted_run_states(db_path: str | Path) -> list[tuple[Path, dict]]:
+    """The run ends `note_run_state` recorded, with their files (delete each once written)."""
+    root = staging_root(db_path) / PENDING / "runs"
+    found = []
+    for path in sorted(root.glob("*.json")) if root.is_dir() else []:
+        try:
+            found.append((path, json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError):
+            logger.warning("unreadable run state %s left in place", path)
+    return found

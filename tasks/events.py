@@ -443,11 +443,13 @@ class _SentenceCoder:
         if not pairs:
             return []
         when = self._date(anchor, trigger_tokens)
+        # A date named but beyond the calendar ("3,300 years ago"): no date, not the publication's.
+        undated = isinstance(when, _Undatable)
         trigger_tokens = list({t.i: t for t in trigger_tokens}.values())
         trigger_text = " ".join(t.text for t in sorted(trigger_tokens, key=lambda t: t.i))
         events = []
         for actor1, actor2 in pairs[:MAX_DYADS_PER_TRIGGER]:
-            confidence = 0.4 + 0.2 * bool(actor1 and actor1.code()) + 0.2 * bool(actor2 and actor2.code()) + 0.1 * bool(when and when.text) + 0.1 * bool(location)
+            confidence = 0.4 + 0.2 * bool(actor1 and actor1.code()) + 0.2 * bool(actor2 and actor2.code()) + 0.1 * bool(when and not undated and when.text) + 0.1 * bool(location)
             events.append(
                 Event(
                     cameo_code=code,
@@ -457,8 +459,8 @@ class _SentenceCoder:
                     sentence_index=self.index,
                     actor1=actor1,
                     actor2=actor2,
-                    event_date=when.date if when else self.published,
-                    date_precision=when.precision if when else None,
+                    event_date=None if undated else when.date if when else self.published,
+                    date_precision=None if undated else when.precision if when else None,
                     date_text=when.text if when else None,
                     location=location,
                     confidence=round(min(confidence, 1.0), 2),
@@ -786,7 +788,9 @@ class _SentenceCoder:
                 return mention
         return None
 
-    def _date(self, anchor, trigger_tokens) -> dates.ResolvedDate | None:
+    def _date(self, anchor, trigger_tokens) -> dates.ResolvedDate | _Undatable | None:
+        """The date the event's own DATE phrase resolves to (else another phrase of the sentence);
+        `_Undatable` when the phrase attached to the trigger lies outside years 1..9999."""
         date_ents = self.date_ents
         if not date_ents:
             return None
@@ -803,14 +807,24 @@ class _SentenceCoder:
                     attached.append(ent)
                     break
         deadlines = [e for e in date_ents if e.start > 0 and self.doc[e.start - 1].lower_ in {"by", "until", "before"}]
+        undatable = None
         for ent in [e for e in attached if e not in deadlines] + [e for e in date_ents if e not in attached and e not in deadlines]:
+            if undatable is not None and ent not in attached:
+                break   # the event's own phrase is out of range: another phrase of the sentence is not its date
             own_tense = tense if ent in attached else _tense(_governing_verb(ent.root))
             resolved = dates.resolve(ent.text, self.published, own_tense)
             if resolved is not None:
                 if own_tense == dates.PAST and self.published and resolved.date > self.published:
                     continue
                 return resolved
-        return None
+            if undatable is None and ent in attached and dates.out_of_range(ent.text, self.published, own_tense):
+                undatable = _Undatable(ent.text)
+        return undatable
+
+
+@dataclass(frozen=True)
+class _Undatable:
+    text: str   # the date phrase, kept as date_text
 
 
 def _hypothetical(verb) -> bool:

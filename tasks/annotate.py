@@ -20,6 +20,7 @@ import hashlib
 import logging
 import re
 import threading
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Iterable, Iterator
@@ -36,7 +37,7 @@ NER_LANGUAGES = frozenset({"en"})          # the model is English; other languag
 KEPT_LABELS = frozenset(
     {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "LAW", "PRODUCT", "WORK_OF_ART", "LANGUAGE"}
 )
-MAX_TEXT_CHARS = 200_000                  # spaCy's cost is linear; a longer text is cut, not dropped
+MAX_TEXT_CHARS = 200_000                  # a longer text is annotated up to here (recorded: annotated_chars)
 BATCH_SIZE = 4                            # docs per nlp.pipe batch: 32 peaks 270 MB higher per process, no faster (measured)
 # A model PERSON (ORG) whose name is a GeoNames place this big is the place: a higher bar for
 # people, whose surnames are often town names too.
@@ -124,6 +125,13 @@ class Annotation:
 
     mentions: list[Mention] = field(default_factory=list)
     events: list = field(default_factory=list)      # tasks.events.Event
+    text_chars: int = 0                             # the text's length
+    annotated_chars: int = 0                        # how much of it was annotated: at most MAX_TEXT_CHARS
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the text was cut at MAX_TEXT_CHARS (what follows has no entities or events)."""
+        return self.annotated_chars < self.text_chars
 
 
 class DocIndex:
@@ -223,17 +231,28 @@ def annotate_docs(texts: Iterable[str], published: Iterable[date | None], n_proc
         n_process: spaCy worker processes for the model (the rule layers run in this process).
 
     Returns:
-        One `Annotation` per text, in order.
+        One `Annotation` per text, in order; a text longer than MAX_TEXT_CHARS is annotated up to
+        there, and says so (`annotated_chars`, `truncated`).
     """
     from tasks.events import code_events
 
     nlp = load_pipeline()
     gaz = gazetteer_module.load()
-    docs = nlp.pipe((t[:MAX_TEXT_CHARS] for t in texts), batch_size=BATCH_SIZE, n_process=n_process)
+    lengths: deque[int] = deque()   # the whole texts' lengths, in the order nlp.pipe takes them
+
+    def cut(texts: Iterable[str]) -> Iterator[str]:
+        for text in texts:
+            lengths.append(len(text))
+            yield text[:MAX_TEXT_CHARS]
+
+    docs = nlp.pipe(cut(texts), batch_size=BATCH_SIZE, n_process=n_process)
     for doc, when in zip(docs, published):
         index = DocIndex(doc)
         mentions = link_mentions(doc, gaz, index)
-        yield Annotation(mentions=mentions, events=code_events(doc, mentions, when, index))
+        yield Annotation(
+            mentions=mentions, events=code_events(doc, mentions, when, index),
+            text_chars=lengths.popleft(), annotated_chars=len(doc.text),
+        )
 
 
 def link_mentions(doc, gaz, index: DocIndex | None = None) -> list[Mention]:
@@ -802,17 +821,41 @@ def annotation_rows(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame,
     Returns:
         (entities, mentions, events) DataFrames; one entity row per real-world thing.
     """
+    rows = annotate_batch(articles)
+    return rows.entities, rows.mentions, rows.events
+
+
+@dataclass
+class AnnotationRows:
+    entities: pd.DataFrame
+    mentions: pd.DataFrame
+    events: pd.DataFrame
+    annotated_chars: dict[str, int] = field(default_factory=dict)   # article_id -> characters annotated
+
+
+def annotate_batch(articles: pd.DataFrame) -> AnnotationRows:
+    """`annotation_rows` as one picklable result (for worker processes), with how much of each
+    article was annotated.
+
+    Args:
+        articles: rows with article_id, text, language and published_at.
+
+    Returns:
+        `AnnotationRows`; `annotated_chars` holds the annotated articles only (others: other languages).
+    """
     from tasks.events import EVENT_COLUMNS, event_rows
 
     entities: dict[str, dict] = {}
     mentions: list[dict] = []
     events: list[dict] = []
+    annotated: dict[str, int] = {}
     if not articles.empty:
         wanted = articles[articles["language"].isna() | articles["language"].isin(NER_LANGUAGES)]
         published = [_as_date(p) for p in wanted.get("published_at", pd.Series([None] * len(wanted)))]
         titles = wanted["title"] if "title" in wanted else pd.Series([None] * len(wanted), index=wanted.index)
         texts = [_without_headline(str(t), title) for t, title in zip(wanted["text"], titles)]
         for article_id, annotation in zip(wanted["article_id"], annotate_docs(texts, published)):
+            annotated[article_id] = annotation.annotated_chars
             for m in annotation.mentions:
                 row = asdict(m.entity)
                 known = entities.get(row["entity_id"])
@@ -845,7 +888,7 @@ def annotation_rows(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame,
     for column in ("goldstein", "confidence"):
         event_frame[column] = event_frame[column].astype("float64")
     event_frame["location_geonames_id"] = event_frame["location_geonames_id"].astype("Int64")
-    return entity_frame, mention_frame, event_frame
+    return AnnotationRows(entity_frame, mention_frame, event_frame, annotated)
 
 
 def _join_bare_surnames(entities: dict[str, dict], mentions: list[dict], events: list[dict]) -> None:
@@ -904,12 +947,24 @@ def annotate_records(records: list[dict]) -> list[dict]:
         records: dicts with "id", "text" and optionally "published_at" (an ISO date or datetime).
 
     Returns:
-        Dicts with "id", "entities" (start, end, text, type, name, country_code, geonames_id, ...)
-        and "events" (see `tasks.events.Event.as_json`).
+        Dicts with "id", "entities" (start, end, text, type, name, country_code, geonames_id, ...),
+        "events" (see `tasks.events.Event.as_json`), "annotated_chars" (how much of the text was
+        annotated) and "truncated" (true when the text was longer than MAX_TEXT_CHARS).
+    """
+    return list(iter_annotated_records(records))
+
+
+def iter_annotated_records(records: list[dict]) -> Iterator[dict]:
+    """`annotate_records`, one output dict at a time, each as soon as its text is annotated.
+
+    Args:
+        records: as for `annotate_records`.
+
+    Returns:
+        An iterator of the output dicts, in input order.
     """
     texts = [str(r.get("text") or "") for r in records]
     published = [_as_date(r.get("published_at")) for r in records]
-    out = []
     for record, annotation in zip(records, annotate_docs(texts, published)):
         entities = [
             {
@@ -920,17 +975,7 @@ def annotate_records(records: list[dict]) -> list[dict]:
             }
             for m in annotation.mentions
         ]
-        out.append({"id": record.get("id"), "entities": entities, "events": [e.as_json() for e in annotation.events]})
-    return out
-
-
-@dataclass
-class AnnotationRows:
-    entities: pd.DataFrame
-    mentions: pd.DataFrame
-    events: pd.DataFrame
-
-
-def annotate_batch(articles: pd.DataFrame) -> AnnotationRows:
-    """`annotation_rows` as one picklable result (for worker processes)."""
-    return AnnotationRows(*annotation_rows(articles))
+        yield {
+            "id": record.get("id"), "entities": entities, "events": [e.as_json() for e in annotation.events],
+            "annotated_chars": annotation.annotated_chars, "truncated": annotation.truncated,
+        }

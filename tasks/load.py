@@ -31,7 +31,7 @@ ENTITY_FILL_COLUMNS = ("country_code", "geonames_id", "latitude", "longitude", "
 ARTICLE_UPDATE_COLUMNS = (
     "url", "canonical_url", "final_url", "source", "title", "author", "published_at", "language", "site_name",
     "description", "categories", "tags", "image", "text", "word_count", "text_hash", "content_hash",
-    "extractor", "extractor_version", "annotator_version", "updated_at", "run_id",
+    "extractor", "extractor_version", "annotator_version", "annotated_chars", "updated_at", "run_id",
 )
 URL_STATE_COLUMNS = (
     "source", "etag", "last_modified", "content_hash", "article_id", "last_status", "last_outcome", "last_fetched_at",
@@ -161,6 +161,7 @@ def article_rows(extracted: list[dict], run_id: str, now: datetime) -> pd.DataFr
                 "content_hash": item["content_hash"],
                 "extractor": item.get("extractor") or "",
                 "extractor_version": item.get("extractor_version") or "",
+                "annotated_chars": None,   # filled by the transform stage once annotated
                 "first_seen_at": now,
                 "updated_at": now,
                 "run_id": run_id,
@@ -171,6 +172,7 @@ def article_rows(extracted: list[dict], run_id: str, now: datetime) -> pd.DataFr
         return frame
     frame["published_at"] = pd.to_datetime(frame["published_at"]).astype("datetime64[us]")
     frame["word_count"] = frame["word_count"].astype("int64")
+    frame["annotated_chars"] = frame["annotated_chars"].astype("Int64")
     return _prefer_canonical(frame)
 
 

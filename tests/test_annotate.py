@@ -137,3 +137,15 @@ def test_annotation_work_grows_linearly_with_the_text():
     list(annotate_docs([unit], [None]))   # the pipeline loads outside the count
     small, medium, large = (_python_calls(unit * n) for n in (40, 80, 160))
     assert (large - medium) / (medium - small) < 2.2
+
+
+def test_text_past_the_limit_is_not_annotated_and_says_so(monkeypatch):
+    from tasks import annotate
+
+    monkeypatch.setattr(annotate, "MAX_TEXT_CHARS", 40)
+    text = "NATO met officials in Kabul on Monday. Russia condemned Ukraine on Tuesday."
+    (long,) = annotate_records([{"id": "long", "text": text}])
+    assert (long["annotated_chars"], long["truncated"]) == (40, True)
+    assert {e["text"] for e in long["entities"]} == {"NATO", "Kabul"}   # Russia and Ukraine lie past the cut
+    (short,) = annotate_records([{"id": "short", "text": text[:40]}])
+    assert (short["annotated_chars"], short["truncated"]) == (40, False)

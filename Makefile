@@ -49,6 +49,7 @@ bench: install
 	$(BIN)/python bench/ner.py $(BENCH_DATA)/wikigold
 	$(BIN)/python bench/events.py $(BENCH_DATA)/plover-gsr-dev
 	$(BIN)/python bench/annotation.py $(BENCH_DATA)/zyte-article-extraction
+	$(BIN)/python bench/annotate_scaling.py $(BENCH_DATA)/zyte-article-extraction
 	$(BIN)/python bench/phases.py $(BENCH_DATA)/zyte-article-extraction
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/overhead.py

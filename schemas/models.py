@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from typing import Annotated
+from typing import Annotated, Optional
 
 import pandas as pd
 import pandera.pandas as pa
@@ -72,6 +72,14 @@ class ArticleSchema(_Strict):
     content_hash: Series[str] = pa.Field(str_matches=HEX64)
     extractor: Series[str] = pa.Field(str_length={"min_value": 1})
     extractor_version: Series[str] = pa.Field(str_length={"min_value": 1})
+    # Characters the annotator read (text past tasks.annotate.MAX_TEXT_CHARS is not); NA: not annotated.
+    annotated_chars: Optional[Series[pd.Int64Dtype]] = pa.Field(nullable=True, ge=0)
+
+    @pa.dataframe_check(name="annotated_chars_within_text")
+    def _annotated_within_text(cls, df: pd.DataFrame) -> pd.Series:
+        if "annotated_chars" not in df:
+            return pd.Series(True, index=df.index)
+        return df["annotated_chars"].isna() | (df["annotated_chars"] <= df["text"].str.len())
 
     @pa.dataframe_check(name="published_at_flagged")
     def _published_flagged(cls, df: pd.DataFrame) -> pd.Series:

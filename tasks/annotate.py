@@ -15,10 +15,12 @@ the event coder (tasks/events.py) reads the parse. One `nlp.pipe` pass serves bo
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import re
 import threading
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Iterable, Iterator
@@ -35,7 +37,7 @@ NER_LANGUAGES = frozenset({"en"})          # the model is English; other languag
 KEPT_LABELS = frozenset(
     {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "LAW", "PRODUCT", "WORK_OF_ART", "LANGUAGE"}
 )
-MAX_TEXT_CHARS = 200_000                  # spaCy's cost is linear; a longer text is cut, not dropped
+MAX_TEXT_CHARS = 200_000                  # a longer text is annotated up to here (recorded: annotated_chars)
 BATCH_SIZE = 4                            # docs per nlp.pipe batch: 32 peaks 270 MB higher per process, no faster (measured)
 # A model PERSON (ORG) whose name is a GeoNames place this big is the place: a higher bar for
 # people, whose surnames are often town names too.
@@ -123,6 +125,50 @@ class Annotation:
 
     mentions: list[Mention] = field(default_factory=list)
     events: list = field(default_factory=list)      # tasks.events.Event
+    text_chars: int = 0                             # the text's length
+    annotated_chars: int = 0                        # how much of it was annotated: at most MAX_TEXT_CHARS
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the text was cut at MAX_TEXT_CHARS (what follows has no entities or events)."""
+        return self.annotated_chars < self.text_chars
+
+
+class DocIndex:
+    """A parsed doc's sentences and model entities, read once.
+
+    spaCy rebuilds `doc.ents` from every token on each read, `span.ents` reads `doc.ents`, and
+    `span.sent` walks the sentence: read per mention or per event, they made annotation
+    quadratic in the text's length. Everything here is built in one pass over the doc.
+    """
+
+    def __init__(self, doc) -> None:
+        self.sents = list(doc.sents)
+        self._starts = [s.start for s in self.sents]
+        self._ent_at: dict[int, object] = {}
+        self._sent_ents: list[list] = [[] for _ in self.sents]
+        for ent in doc.ents:
+            for i in range(ent.start, ent.end):
+                self._ent_at[i] = ent
+            index = self.sentence_index(ent.start)
+            if ent.end <= self.sents[index].end:   # as `sent.ents`: entities wholly inside the sentence
+                self._sent_ents[index].append(ent)
+
+    def sentence_index(self, token_i: int) -> int:
+        """The index of the sentence holding token `token_i`."""
+        return max(bisect.bisect_right(self._starts, token_i) - 1, 0)
+
+    def sentence(self, token_i: int):
+        """The sentence holding token `token_i` (as `doc[token_i].sent`)."""
+        return self.sents[self.sentence_index(token_i)]
+
+    def entity_at(self, token_i: int):
+        """The model entity covering token `token_i`, or None."""
+        return self._ent_at.get(token_i)
+
+    def sentence_entities(self, index: int) -> list:
+        """The model entities wholly inside sentence `index`, in order (as `sent.ents`)."""
+        return self._sent_ents[index]
 
 
 _nlp = None
@@ -185,20 +231,42 @@ def annotate_docs(texts: Iterable[str], published: Iterable[date | None], n_proc
         n_process: spaCy worker processes for the model (the rule layers run in this process).
 
     Returns:
-        One `Annotation` per text, in order.
+        One `Annotation` per text, in order; a text longer than MAX_TEXT_CHARS is annotated up to
+        there, and says so (`annotated_chars`, `truncated`).
     """
     from tasks.events import code_events
 
     nlp = load_pipeline()
     gaz = gazetteer_module.load()
-    docs = nlp.pipe((t[:MAX_TEXT_CHARS] for t in texts), batch_size=BATCH_SIZE, n_process=n_process)
+    lengths: deque[int] = deque()   # the whole texts' lengths, in the order nlp.pipe takes them
+
+    def cut(texts: Iterable[str]) -> Iterator[str]:
+        for text in texts:
+            lengths.append(len(text))
+            yield text[:MAX_TEXT_CHARS]
+
+    docs = nlp.pipe(cut(texts), batch_size=BATCH_SIZE, n_process=n_process)
     for doc, when in zip(docs, published):
-        mentions = link_mentions(doc, gaz)
-        yield Annotation(mentions=mentions, events=code_events(doc, mentions, when))
+        index = DocIndex(doc)
+        mentions = link_mentions(doc, gaz, index)
+        yield Annotation(
+            mentions=mentions, events=code_events(doc, mentions, when, index),
+            text_chars=lengths.popleft(), annotated_chars=len(doc.text),
+        )
 
 
-def link_mentions(doc, gaz) -> list[Mention]:
-    """Fix the NER output with the rule layer and link every kept span to an `Entity`."""
+def link_mentions(doc, gaz, index: DocIndex | None = None) -> list[Mention]:
+    """Fix the NER output with the rule layer and link every kept span to an `Entity`.
+
+    Args:
+        doc: a spaCy Doc with NER and the parse.
+        gaz: the gazetteer (tasks.gazetteer.load()).
+        index: the doc's `DocIndex`, if already built.
+
+    Returns:
+        The linked mentions, in text order.
+    """
+    index = index or DocIndex(doc)
     spans = _fix_entities(doc, gaz)
     document_countries = set()
     for span in spans:
@@ -206,14 +274,14 @@ def link_mentions(doc, gaz) -> list[Mention]:
         if code:
             document_countries.add(code)
     persons = _person_names(spans)
-    sentence_bounds = [(s.start, s.end, s.start_char, s.end_char) for s in doc.sents]
+    sentence_bounds = [(s.start, s.end, s.start_char, s.end_char) for s in index.sents]
     mentions = []
     linked: dict[str, Entity] = {}
     sentence = 0
     for span in spans:
         while sentence + 1 < len(sentence_bounds) and sentence_bounds[sentence + 1][0] <= span.start:
             sentence += 1
-        entity = _link(span, gaz, document_countries, persons)
+        entity = _link(span, gaz, document_countries, persons, index)
         if entity is None:
             continue
         known = linked.get(entity.entity_id)
@@ -242,31 +310,47 @@ def _gazetteer_merge(doc) -> list[tuple[int, int, str]]:
     title words ("Turkmen Deputy Foreign") gives way to the name."""
     from spacy.util import filter_spans
 
-    ents = [[e.start, e.end, e.label_] for e in doc.ents if e.label_ in KEPT_LABELS]
+    # The spans never overlap, so each token has at most one owner: overlaps are found through the
+    # tokens of a match, not by a scan of every span per match.
+    ents: dict[int, list] = {}
+    owner: dict[int, list] = {}
+
+    def add(e: list) -> None:
+        ents[e[0]] = e
+        owner.update((i, e) for i in range(e[0], e[1]))
+
+    def drop(e: list) -> None:
+        del ents[e[0]]
+        for i in range(e[0], e[1]):
+            del owner[i]
+
+    for e in doc.ents:
+        if e.label_ in KEPT_LABELS:
+            add([e.start, e.end, e.label_])
     found = [(doc.vocab.strings[match_id], start, end) for match_id, start, end in _matcher(doc)]
     labels = {(start, end): label for label, start, end in found}
     for match in filter_spans([doc[start:end] for _, start, end in found]):
         m_start, m_end = match.start, match.end
         label = labels[(m_start, m_end)]
-        overlapping = [e for e in ents if e[0] < m_end and m_start < e[1]]
+        overlapping = list({id(e): e for e in (owner.get(i) for i in range(m_start, m_end)) if e is not None}.values())
         if not overlapping:
-            ents.append([m_start, m_end, label])
+            add([m_start, m_end, label])
             continue
         if len(overlapping) == 1 and overlapping[0][:2] == [m_start, m_end]:
             overlapping[0][2] = label
             continue
         if all(m_start <= e[0] and e[1] <= m_end for e in overlapping):   # the gazetteer name is longer
             for e in overlapping:
-                ents.remove(e)
-            ents.append([m_start, m_end, label])
+                drop(e)
+            add([m_start, m_end, label])
             continue
         if len(overlapping) == 1:
             e = overlapping[0]
             rest = [t for t in doc[e[0]:e[1]] if not (m_start <= t.i < m_end)]
             if e[0] <= m_start and m_end <= e[1] and all(t.lower_ in TITLE_WORDS or t.is_punct for t in rest):
-                ents.remove(e)
-                ents.append([m_start, m_end, label])
-    return sorted((tuple(e) for e in ents), key=lambda e: e[0])
+                drop(e)
+                add([m_start, m_end, label])
+    return sorted((tuple(e) for e in ents.values()), key=lambda e: e[0])
 
 
 def _split_lists(doc, start: int, end: int, label: str) -> list[tuple[int, int, str]]:
@@ -579,7 +663,13 @@ def _has_person_context(doc, start: int) -> bool:
 
 def _person_names(spans) -> dict[str, str]:
     """Surface name -> canonical full name, within one document."""
-    full = [s.text for s in spans if s.label_ == "PERSON" and len(s) >= 2]
+    # Each full name under each of its proper word tails ("Ghani Baradar", "Baradar"): one lookup
+    # per name instead of a scan of all full names.
+    by_tail: dict[tuple[str, ...], set[str]] = {}
+    for text in {s.text for s in spans if s.label_ == "PERSON" and len(s) >= 2}:
+        words = text.split()
+        for size in range(1, len(words)):
+            by_tail.setdefault(tuple(words[-size:]), set()).add(entity_name(text))
     canonical: dict[str, str] = {}
     for span in spans:
         if span.label_ != "PERSON":
@@ -587,11 +677,7 @@ def _person_names(spans) -> dict[str, str]:
         name = entity_name(span.text)
         if name in canonical:
             continue
-        tokens = name.split()
-        longer = {
-            entity_name(c) for c in full
-            if len(c.split()) > len(tokens) and c.split()[-len(tokens):] == tokens
-        }
+        longer = by_tail.get(tuple(name.split()), set())
         # "Baradar" is the longest name ending so ("Mullah Abdul Ghani Baradar" over "Ghani Baradar"),
         # unless two different people end so ("John Smith", "Anna Smith"): then it stays as written.
         longest = max(longer, key=len) if longer else name
@@ -602,7 +688,7 @@ def _person_names(spans) -> dict[str, str]:
     return canonical
 
 
-def _link(span, gaz, document_countries: set[str], persons: dict[str, str]) -> Entity | None:
+def _link(span, gaz, document_countries: set[str], persons: dict[str, str], index: DocIndex | None = None) -> Entity | None:
     text = entity_name(span.text)
     if not text or not any(ch.isalpha() for ch in text):
         return None
@@ -635,7 +721,7 @@ def _link(span, gaz, document_countries: set[str], persons: dict[str, str]) -> E
             )
     if label == "PERSON":
         name = persons.get(text, text)
-        role, sector, country, igo = person_role(span, gaz)
+        role, sector, country, igo = person_role(span, gaz, index)
         return Entity(
             entity_id=entity_id(name, "PERSON"), name=name, type="PERSON", country_code=country,
             igo_code=igo, role=role, sector=sector,
@@ -658,15 +744,24 @@ def _affiliation(text: str, gaz) -> tuple[str | None, str | None]:
     return gaz.capital_of(text), None
 
 
-def person_role(span, gaz) -> tuple[str | None, str | None, str | None, str | None]:
+def person_role(span, gaz, index: DocIndex | None = None) -> tuple[str | None, str | None, str | None, str | None]:
     """The office a person is named with, its sector, and the country or IGO it serves.
 
     "Russian Defense Minister Sergei Shoigu" -> ("Defense Minister", "GOV/MIL", "RUS", None);
     "Russia's special envoy on Afghanistan, Zamir Kabulov" -> ("special envoy", "GOV", "RUS", None);
     "Arab League Secretary-General Chedli Klibi" -> ("Secretary-General", "IGO", None, "ARL").
+
+    Args:
+        span: a PERSON span.
+        gaz: the gazetteer.
+        index: the doc's `DocIndex`; without it, one is built (a pass over the doc).
+
+    Returns:
+        (role, sector, country code, IGO code), each None when not named.
     """
     doc = span.doc
-    sent_start = span.sent.start
+    index = index or DocIndex(doc)
+    sent_start = index.sentence(span.start).start
     i = span.start - 1
     while i >= sent_start and doc[i].lower_ in TITLE_WORDS:
         i -= 1
@@ -675,10 +770,10 @@ def person_role(span, gaz) -> tuple[str | None, str | None, str | None, str | No
     if i >= sent_start and title_tokens:
         if doc[i].lower_ in {"'s", "’s"} and i > sent_start:   # "Niger's ambassador Brah Mohamane"
             i -= 1
-        ent = next((e for e in doc.ents if e.start <= i < e.end), None)
+        ent = index.entity_at(i)
         country, igo = _affiliation(ent.text if ent is not None else doc[i].text, gaz)
     if not title_tokens:
-        title_tokens, (found_country, found_igo) = _title_before_comma(span, gaz)
+        title_tokens, (found_country, found_igo) = _title_before_comma(span, gaz, sent_start)
         country, igo = country or found_country, igo or found_igo
     if not title_tokens:
         return None, None, country, igo
@@ -691,17 +786,17 @@ def person_role(span, gaz) -> tuple[str | None, str | None, str | None, str | No
     return role, sector, country, igo
 
 
-def _title_before_comma(span, gaz):
+def _title_before_comma(span, gaz, sent_start: int):
     """ "Russia's special envoy on Afghanistan, Zamir Kabulov": the title phrase before the comma,
     and the (country, IGO code) named before its head ("UN Special Envoy for Yemen" serves the UN)."""
     doc = span.doc
     none = doc[span.start : span.start], (None, None)
     i = span.start - 1
-    if i < span.sent.start or doc[i].text != ",":
+    if i < sent_start or doc[i].text != ",":
         return none
     end = i
     start = end - 1
-    while start > span.sent.start and end - start < 10 and doc[start - 1].text not in {",", ";", "(", "with"}:
+    while start > sent_start and end - start < 10 and doc[start - 1].text not in {",", ";", "(", "with"}:
         start -= 1
     heads = [t for t in doc[start:end] if t.lower_ in _TITLE_HEADS]
     if not heads:
@@ -726,17 +821,41 @@ def annotation_rows(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame,
     Returns:
         (entities, mentions, events) DataFrames; one entity row per real-world thing.
     """
+    rows = annotate_batch(articles)
+    return rows.entities, rows.mentions, rows.events
+
+
+@dataclass
+class AnnotationRows:
+    entities: pd.DataFrame
+    mentions: pd.DataFrame
+    events: pd.DataFrame
+    annotated_chars: dict[str, int] = field(default_factory=dict)   # article_id -> characters annotated
+
+
+def annotate_batch(articles: pd.DataFrame) -> AnnotationRows:
+    """`annotation_rows` as one picklable result (for worker processes), with how much of each
+    article was annotated.
+
+    Args:
+        articles: rows with article_id, text, language and published_at.
+
+    Returns:
+        `AnnotationRows`; `annotated_chars` holds the annotated articles only (others: other languages).
+    """
     from tasks.events import EVENT_COLUMNS, event_rows
 
     entities: dict[str, dict] = {}
     mentions: list[dict] = []
     events: list[dict] = []
+    annotated: dict[str, int] = {}
     if not articles.empty:
         wanted = articles[articles["language"].isna() | articles["language"].isin(NER_LANGUAGES)]
         published = [_as_date(p) for p in wanted.get("published_at", pd.Series([None] * len(wanted)))]
         titles = wanted["title"] if "title" in wanted else pd.Series([None] * len(wanted), index=wanted.index)
         texts = [_without_headline(str(t), title) for t, title in zip(wanted["text"], titles)]
         for article_id, annotation in zip(wanted["article_id"], annotate_docs(texts, published)):
+            annotated[article_id] = annotation.annotated_chars
             for m in annotation.mentions:
                 row = asdict(m.entity)
                 known = entities.get(row["entity_id"])
@@ -769,7 +888,7 @@ def annotation_rows(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame,
     for column in ("goldstein", "confidence"):
         event_frame[column] = event_frame[column].astype("float64")
     event_frame["location_geonames_id"] = event_frame["location_geonames_id"].astype("Int64")
-    return entity_frame, mention_frame, event_frame
+    return AnnotationRows(entity_frame, mention_frame, event_frame, annotated)
 
 
 def _join_bare_surnames(entities: dict[str, dict], mentions: list[dict], events: list[dict]) -> None:
@@ -828,12 +947,24 @@ def annotate_records(records: list[dict]) -> list[dict]:
         records: dicts with "id", "text" and optionally "published_at" (an ISO date or datetime).
 
     Returns:
-        Dicts with "id", "entities" (start, end, text, type, name, country_code, geonames_id, ...)
-        and "events" (see `tasks.events.Event.as_json`).
+        Dicts with "id", "entities" (start, end, text, type, name, country_code, geonames_id, ...),
+        "events" (see `tasks.events.Event.as_json`), "annotated_chars" (how much of the text was
+        annotated) and "truncated" (true when the text was longer than MAX_TEXT_CHARS).
+    """
+    return list(iter_annotated_records(records))
+
+
+def iter_annotated_records(records: list[dict]) -> Iterator[dict]:
+    """`annotate_records`, one output dict at a time, each as soon as its text is annotated.
+
+    Args:
+        records: as for `annotate_records`.
+
+    Returns:
+        An iterator of the output dicts, in input order.
     """
     texts = [str(r.get("text") or "") for r in records]
     published = [_as_date(r.get("published_at")) for r in records]
-    out = []
     for record, annotation in zip(records, annotate_docs(texts, published)):
         entities = [
             {
@@ -844,17 +975,7 @@ def annotate_records(records: list[dict]) -> list[dict]:
             }
             for m in annotation.mentions
         ]
-        out.append({"id": record.get("id"), "entities": entities, "events": [e.as_json() for e in annotation.events]})
-    return out
-
-
-@dataclass
-class AnnotationRows:
-    entities: pd.DataFrame
-    mentions: pd.DataFrame
-    events: pd.DataFrame
-
-
-def annotate_batch(articles: pd.DataFrame) -> AnnotationRows:
-    """`annotation_rows` as one picklable result (for worker processes)."""
-    return AnnotationRows(*annotation_rows(articles))
+        yield {
+            "id": record.get("id"), "entities": entities, "events": [e.as_json() for e in annotation.events],
+            "annotated_chars": annotation.annotated_chars, "truncated": annotation.truncated,
+        }

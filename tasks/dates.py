@@ -4,6 +4,9 @@
 "last week", weekdays, "earlier this year", "two days ago" likewise. A report in the past tense
 never resolves to a date after publication; the future tense looks forward; when the tense is
 unknown the nearest candidate wins.
+
+Any publication year 1..9999 anchors; a result outside that range (what `datetime.date` holds)
+resolves to None, never to a wrong date and never to an exception: "3,300 years ago" is no year.
 """
 
 from __future__ import annotations
@@ -51,11 +54,16 @@ _RELATIVE = [
     (re.compile(r"\b(?:this|earlier this|later this) year\b", re.I), ("year", 0)),
     (re.compile(r"\bnext year\b", re.I), ("year", 1)),
 ]
+# The count is a whole number: "3,300" (or "3 300", "3'300") is read in full, never as its last
+# group ("300"), and "1.5 years" is no whole count at all.
 _AGO = re.compile(
-    r"\b(?P<n>\d+|a few|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|few)\s+"
+    r"(?<![\d.,'’])(?<!\d\s)\b"
+    r"(?P<n>\d{1,3}(?:(?P<sep>[,'’]|\s)\d{3})(?:(?P=sep)\d{3})*(?![\d.,])|\d+(?![\d.,])|"
+    r"a few|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|few)\s+"
     r"(?P<unit>day|week|month|year)s?\s+ago\b",
     re.I,
 )
+MAX_COUNT_DIGITS = 7   # 9,999,999 days is beyond any date: longer counts are out of range unread
 _WEEKDAY = re.compile(r"\b(?P<rel>last|next|this|on|)\s*(?P<weekday>" + "|".join(WEEKDAYS) + r")\b", re.I)
 
 
@@ -71,12 +79,32 @@ def resolve(expression: str, published: date | None, tense: str = UNKNOWN) -> Re
 
     Args:
         expression: a date phrase ("on August 10", "In July", "last week", "Tuesday").
-        published: the article's publication date; without it only dates with a year resolve.
+        published: the article's publication date (any year 1..9999); without it only dates
+            with a year resolve.
         tense: PAST, FUTURE or UNKNOWN, from the verb the date belongs to.
 
     Returns:
-        A `ResolvedDate` (month and year precision give the first day of the period), or None.
+        A `ResolvedDate` (month and year precision give the first day of the period), or None:
+        no date read, or one outside years 1..9999 (see `out_of_range`).
     """
+    found = _resolve(expression, published, tense)
+    return found if isinstance(found, ResolvedDate) else None
+
+
+def out_of_range(expression: str, published: date | None, tense: str = UNKNOWN) -> bool:
+    """Whether the expression names a date that lies outside years 1..9999 ("3,300 years ago").
+
+    Args:
+        expression, published, tense: as for `resolve`.
+
+    Returns:
+        True when `resolve` gives None because the date it reads is out of range.
+    """
+    return _resolve(expression, published, tense) is _OUT_OF_RANGE
+
+
+def _resolve(expression: str, published: date | None, tense: str):
+    """`resolve`, with `_OUT_OF_RANGE` where the date read is beyond years 1..9999."""
     text = expression.strip()
     if not text:
         return None
@@ -88,21 +116,30 @@ def resolve(expression: str, published: date | None, tense: str = UNKNOWN) -> Re
         if found is _INVALID:
             return None   # "February 30" is no date, not "February"
         if found is not None:
-            return ResolvedDate(found[0], found[1], text)
+            return _resolved(found, text)
     if published is None:
         return None
     for pattern, (unit, step) in _RELATIVE:
         if pattern.search(text):
-            return ResolvedDate(*_shift(published, unit, step), text)
+            return _resolved(_shift(published, unit, step), text)
     match = _AGO.search(text)
     if match:
         n = match.group("n").lower()
+        if n[:1].isdigit():
+            n = re.sub(r"[,'’\s]", "", n)
+            if len(n) > MAX_COUNT_DIGITS:
+                return _OUT_OF_RANGE
         count = int(n) if n.isdigit() else NUMBER_WORDS.get(n, 1)
-        return ResolvedDate(*_shift(published, match.group("unit").lower(), -count), text)
+        return _resolved(_shift(published, match.group("unit").lower(), -count), text)
     match = _WEEKDAY.search(text)
     if match:
-        return ResolvedDate(_weekday(published, WEEKDAYS[match.group("weekday").lower()], match.group("rel").lower(), tense), "day", text)
+        day = _weekday(published, WEEKDAYS[match.group("weekday").lower()], match.group("rel").lower(), tense)
+        return _resolved((day, "day") if day is not _OUT_OF_RANGE else day, text)
     return None
+
+
+def _resolved(found, text: str):
+    return ResolvedDate(found[0], found[1], text) if isinstance(found, tuple) else found
 
 
 def _from_match(kind: str, match: re.Match, published: date | None, tense: str) -> tuple[date, str] | None:
@@ -124,22 +161,33 @@ def _from_match(kind: str, match: re.Match, published: date | None, tense: str) 
         if published is None:
             return None
         if kind in {"md", "dm"}:
-            return _nearest_year(published, tense, lambda y: date(y, month, day)), "day"
+            found = _nearest_year(published, tense, lambda y: date(y, month, day))
+            return (found, "day") if found is not _OUT_OF_RANGE else found
         if kind == "m":
-            return _nearest_year(published, tense, lambda y: date(y, month, 1), month_level=True), "month"
+            found = _nearest_year(published, tense, lambda y: date(y, month, 1), month_level=True)
+            return (found, "month") if found is not _OUT_OF_RANGE else found
     except ValueError:   # 31 June, 30 February
         return _INVALID
     return None
 
 
-_INVALID = object()
+_INVALID = object()        # no such date: "February 30"
+_OUT_OF_RANGE = object()   # a date, but before year 1 or after 9999
 
 
-def _nearest_year(published: date, tense: str, make, month_level: bool = False) -> date:
-    """Place a yearless date: on or before publication (past), on or after (future), else nearest."""
-    anchor = published.replace(day=1) if month_level else published
+def _nearest_year(published: date, tense: str, make, month_level: bool = False):
+    """Place a yearless date: on or before publication (past), on or after (future), else nearest.
+
+    `_OUT_OF_RANGE` when the year it belongs to is ("December 20", past, published in year 1).
+    """
+    # At the ends of the range the neighbouring year does not exist: decide 400 years (one full
+    # Gregorian cycle: the same leap years) inside the range, then move the answer back.
+    cycle = 400 if published.year == date.min.year else -400 if published.year == date.max.year else 0
+    anchor = published.replace(year=published.year + cycle)
+    if month_level:
+        anchor = anchor.replace(day=1)
     candidates = []
-    for year in (published.year - 1, published.year, published.year + 1):
+    for year in (anchor.year - 1, anchor.year, anchor.year + 1):
         try:
             candidates.append(make(year))
         except ValueError:   # 29 February in a common year
@@ -149,29 +197,40 @@ def _nearest_year(published: date, tense: str, make, month_level: bool = False) 
     before = [c for c in candidates if c <= anchor]
     after = [c for c in candidates if c >= anchor]
     if tense == PAST and before:
-        return max(before)
-    if tense == FUTURE and after:
-        return min(after)
-    return min(candidates, key=lambda c: (abs((c - anchor).days), c > anchor))
+        found = max(before)
+    elif tense == FUTURE and after:
+        found = min(after)
+    else:
+        found = min(candidates, key=lambda c: (abs((c - anchor).days), c > anchor))
+    if not date.min.year <= found.year - cycle <= date.max.year:
+        return _OUT_OF_RANGE
+    return found.replace(year=found.year - cycle)
 
 
-def _shift(published: date, unit: str, step: int) -> tuple[date, str]:
-    if unit == "day":
-        return published + timedelta(days=step), "day"
-    if unit == "week":
-        start = published - timedelta(days=published.weekday())   # weeks start on Monday
-        return start + timedelta(weeks=step), "week"
-    if unit == "month":
-        index = published.year * 12 + published.month - 1 + step
-        return date(index // 12, index % 12 + 1, 1), "month"
-    return date(published.year + step, 1, 1), "year"
+def _shift(published: date, unit: str, step: int):
+    """`published` moved by `step` units, as (date, precision); `_OUT_OF_RANGE` past year 1 or 9999."""
+    try:
+        if unit == "day":
+            return published + timedelta(days=step), "day"
+        if unit == "week":
+            start = published - timedelta(days=published.weekday())   # weeks start on Monday
+            return start + timedelta(weeks=step), "week"
+        if unit == "month":
+            index = published.year * 12 + published.month - 1 + step
+            return date(index // 12, index % 12 + 1, 1), "month"
+        return date(published.year + step, 1, 1), "year"
+    except (OverflowError, ValueError):   # before year 1 or after 9999
+        return _OUT_OF_RANGE
 
 
-def _weekday(published: date, weekday: int, rel: str, tense: str) -> date:
+def _weekday(published: date, weekday: int, rel: str, tense: str):
     back = (published.weekday() - weekday) % 7
-    if rel == "next" or (tense == FUTURE and rel != "last"):
-        ahead = (weekday - published.weekday()) % 7 or 7
-        return published + timedelta(days=ahead)
-    if rel == "last" and back == 0:
-        back = 7
-    return published - timedelta(days=back)
+    try:
+        if rel == "next" or (tense == FUTURE and rel != "last"):
+            ahead = (weekday - published.weekday()) % 7 or 7
+            return published + timedelta(days=ahead)
+        if rel == "last" and back == 0:
+            back = 7
+        return published - timedelta(days=back)
+    except OverflowError:   # before year 1 or after 9999
+        return _OUT_OF_RANGE

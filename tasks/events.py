@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from tasks import cameo, dates
-from tasks.annotate import ANNOTATOR_VERSION, TITLE_WORDS, Mention
+from tasks.annotate import ANNOTATOR_VERSION, TITLE_WORDS, DocIndex, Mention
 
 EVENT_COLUMNS = [
     "event_id", "article_id", "sentence_index", "sentence", "trigger", "trigger_start", "event_date",
@@ -157,13 +157,14 @@ class Event:
         }
 
 
-def code_events(doc, mentions: list[Mention], published: date | None) -> list[Event]:
+def code_events(doc, mentions: list[Mention], published: date | None, index: DocIndex | None = None) -> list[Event]:
     """Code the events of one parsed document.
 
     Args:
         doc: a spaCy Doc with the parse.
         mentions: the linked entity mentions of the doc (tasks.annotate.link_mentions).
         published: the publication date that anchors relative dates, or None.
+        index: the doc's `DocIndex`, if already built.
 
     Returns:
         Events in text order, one per trigger and dyad.
@@ -172,21 +173,33 @@ def code_events(doc, mentions: list[Mention], published: date | None) -> list[Ev
     for mention in mentions:
         for i in range(mention.token_start, mention.token_end):
             by_token[i] = mention
+    index = index or DocIndex(doc)
     events: list[Event] = []
-    for index, sent in enumerate(doc.sents):
-        coder = _SentenceCoder(doc, sent, index, by_token, published)
+    for i, sent in enumerate(index.sents):
+        date_ents = [e for e in index.sentence_entities(i) if e.label_ == "DATE"]
+        coder = _SentenceCoder(doc, sent, i, by_token, published, date_ents)
         events.extend(coder.code())
     return events
 
 
 class _SentenceCoder:
-    def __init__(self, doc, sent, index: int, by_token: dict[int, Mention], published: date | None):
+    def __init__(self, doc, sent, index: int, by_token: dict[int, Mention], published: date | None, date_ents: list):
         self.doc = doc
         self.sent = sent
         self.index = index
         self.by_token = by_token
         self.published = published
+        self.date_ents = date_ents   # the sentence's DATE entities, from the doc's DocIndex
         self.lexicon = cameo.triggers()
+        self._text: str | None = None
+        self._countries: list[str] | None = None
+
+    @property
+    def text(self) -> str:
+        """The sentence's text, built once (each event of the sentence carries it)."""
+        if self._text is None:
+            self._text = self.sent.text.strip()
+        return self._text
 
     # ---- triggers ---------------------------------------------------------------------------
     def code(self) -> list[Event]:
@@ -430,22 +443,24 @@ class _SentenceCoder:
         if not pairs:
             return []
         when = self._date(anchor, trigger_tokens)
+        # A date named but beyond the calendar ("3,300 years ago"): no date, not the publication's.
+        undated = isinstance(when, _Undatable)
         trigger_tokens = list({t.i: t for t in trigger_tokens}.values())
         trigger_text = " ".join(t.text for t in sorted(trigger_tokens, key=lambda t: t.i))
         events = []
         for actor1, actor2 in pairs[:MAX_DYADS_PER_TRIGGER]:
-            confidence = 0.4 + 0.2 * bool(actor1 and actor1.code()) + 0.2 * bool(actor2 and actor2.code()) + 0.1 * bool(when and when.text) + 0.1 * bool(location)
+            confidence = 0.4 + 0.2 * bool(actor1 and actor1.code()) + 0.2 * bool(actor2 and actor2.code()) + 0.1 * bool(when and not undated and when.text) + 0.1 * bool(location)
             events.append(
                 Event(
                     cameo_code=code,
                     trigger=trigger_text,
                     trigger_start=min(t.idx for t in trigger_tokens),
-                    sentence=self.sent.text.strip(),
+                    sentence=self.text,
                     sentence_index=self.index,
                     actor1=actor1,
                     actor2=actor2,
-                    event_date=when.date if when else self.published,
-                    date_precision=when.precision if when else None,
+                    event_date=None if undated else when.date if when else self.published,
+                    date_precision=None if undated else when.precision if when else None,
                     date_text=when.text if when else None,
                     location=location,
                     confidence=round(min(confidence, 1.0), 2),
@@ -569,12 +584,7 @@ class _SentenceCoder:
         """Give agents and titled people without a country the sentence's country (Petrarch's habit):
         the first country named that is not the other side's, else, for a target, the actor's own
         ("Sudan's government lifted the curfew imposed on its people")."""
-        countries = []
-        for i in range(self.sent.start, self.sent.end):
-            mention = self.by_token.get(i)
-            code = mention.entity.country_code if mention is not None else None
-            if code and code not in countries:
-                countries.append(code)
+        countries = self._sentence_countries()
         if not countries:
             return
         # A target named by its country ("against Russia") is foreign to the actor; one named by a
@@ -587,6 +597,17 @@ class _SentenceCoder:
         for actor in actors2:
             if actor.needs_country and actor.country_code is None:
                 actor.country_code = next((c for c in countries if c not in codes1), None) or next(iter(codes1), None)
+
+    def _sentence_countries(self) -> list[str]:
+        """The countries of the sentence's mentions in order of first mention; one pass per sentence."""
+        if self._countries is None:
+            self._countries = []
+            for i in range(self.sent.start, self.sent.end):
+                mention = self.by_token.get(i)
+                code = mention.entity.country_code if mention is not None else None
+                if code and code not in self._countries:
+                    self._countries.append(code)
+        return self._countries
 
     def _np_actors(self, head, include_self: bool) -> list[Actor]:
         """The entities a noun phrase stands for.
@@ -767,8 +788,10 @@ class _SentenceCoder:
                 return mention
         return None
 
-    def _date(self, anchor, trigger_tokens) -> dates.ResolvedDate | None:
-        date_ents = [e for e in self.sent.ents if e.label_ == "DATE"]
+    def _date(self, anchor, trigger_tokens) -> dates.ResolvedDate | _Undatable | None:
+        """The date the event's own DATE phrase resolves to (else another phrase of the sentence);
+        `_Undatable` when the phrase attached to the trigger lies outside years 1..9999."""
+        date_ents = self.date_ents
         if not date_ents:
             return None
         tense = _tense(anchor)
@@ -784,14 +807,24 @@ class _SentenceCoder:
                     attached.append(ent)
                     break
         deadlines = [e for e in date_ents if e.start > 0 and self.doc[e.start - 1].lower_ in {"by", "until", "before"}]
+        undatable = None
         for ent in [e for e in attached if e not in deadlines] + [e for e in date_ents if e not in attached and e not in deadlines]:
+            if undatable is not None and ent not in attached:
+                break   # the event's own phrase is out of range: another phrase of the sentence is not its date
             own_tense = tense if ent in attached else _tense(_governing_verb(ent.root))
             resolved = dates.resolve(ent.text, self.published, own_tense)
             if resolved is not None:
                 if own_tense == dates.PAST and self.published and resolved.date > self.published:
                     continue
                 return resolved
-        return None
+            if undatable is None and ent in attached and dates.out_of_range(ent.text, self.published, own_tense):
+                undatable = _Undatable(ent.text)
+        return undatable
+
+
+@dataclass(frozen=True)
+class _Undatable:
+    text: str   # the date phrase, kept as date_text
 
 
 def _hypothetical(verb) -> bool:

@@ -34,7 +34,7 @@ ARTICLE_UPDATE_COLUMNS = (
     "url", "canonical_url", "final_url", "source", "title", "author", "published_at", "published_ts",
     "published_at_plausible", "language", "site_name",
     "description", "categories", "tags", "image", "text", "word_count", "text_hash", "content_hash",
-    "extractor", "extractor_version", "annotator_version", "updated_at", "run_id",
+    "extractor", "extractor_version", "annotator_version", "annotated_chars", "updated_at", "run_id",
 )
 URL_STATE_COLUMNS = (
     "source", "etag", "last_modified", "content_hash", "article_id", "last_status", "last_outcome", "last_fetched_at",
@@ -174,6 +174,7 @@ def article_rows(extracted: list[dict], run_id: str, now: datetime) -> pd.DataFr
                 "content_hash": item["content_hash"],
                 "extractor": item.get("extractor") or "",
                 "extractor_version": item.get("extractor_version") or "",
+                "annotated_chars": None,   # filled by the transform stage once annotated
                 "first_seen_at": now,
                 "updated_at": now,
                 "run_id": run_id,
@@ -186,6 +187,7 @@ def article_rows(extracted: list[dict], run_id: str, now: datetime) -> pd.DataFr
     frame["published_ts"] = pd.to_datetime(frame["published_ts"], utc=True).astype("datetime64[us, UTC]")
     frame["published_at_plausible"] = frame["published_at_plausible"].astype("boolean")
     frame["word_count"] = frame["word_count"].astype("int64")
+    frame["annotated_chars"] = frame["annotated_chars"].astype("Int64")
     return _prefer_canonical(frame)
 
 

@@ -63,6 +63,8 @@ def transform_pages(pages: list[dict], run_id: str, now: datetime, run_folder: s
     stopping.check()   # in-process, a stop between the two long steps is not kept waiting
     named = annotate_batch(articles.valid)
     articles.valid["annotator_version"] = ANNOTATOR_VERSION   # what made its mentions and events (reprocess)
+    if not articles.valid.empty:   # how much of each text was annotated; NA: not annotated (language)
+        articles.valid["annotated_chars"] = articles.valid["article_id"].map(named.annotated_chars).astype("Int64")
     entities = validate_frame(named.entities, "entities", "entity_id", run_id)
     mentions, events = named.mentions, named.events
     if entities.failed_keys:   # nothing may point at an entity that was not loaded

@@ -187,6 +187,7 @@ def test_a_warehouse_from_an_older_wirehouse_is_read_as_it_is(capsys, sample_war
     con.execute("ALTER TABLE articles DROP COLUMN annotator_version")
     con.execute("ALTER TABLE articles DROP COLUMN published_ts")
     con.execute("ALTER TABLE articles DROP COLUMN published_at_plausible")
+    con.execute("ALTER TABLE articles DROP COLUMN annotated_chars")
     con.execute("DELETE FROM schema_migrations WHERE version >= 4")   # as written before migrations 004-008
     con.close()
     latest = loader.latest_version()
@@ -207,6 +208,9 @@ def test_a_warehouse_from_an_older_wirehouse_is_read_as_it_is(capsys, sample_war
     assert code == 0 and f"schema version 3 -> {latest}" in out, err
     code, out, err = run(capsys, "query", "who_met_whom", "--db", str(db), "--format", "json")
     assert code == 0 and json.loads(out), err
+    # Articles annotated before migration 007 get the length the 200,000-character cut gave them.
+    annotated = read_rows(db, "SELECT annotated_chars, length(text) FROM articles WHERE annotator_version IS NOT NULL")
+    assert annotated and all(chars == min(length, 200_000) for chars, length in annotated)
     code, out, err = run(capsys, "migrate", "--db", str(db))
     assert code == 0 and f"schema is current (version {latest})" in out
 

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from schemas import EntitySchema, EventSchema, MentionSchema
-from tasks.annotate import annotate_records, annotation_rows, entity_id, entity_name
+from tasks.annotate import annotate_docs, annotate_records, annotation_rows, entity_id, entity_name
 
 # Written for these tests in the manner of a think-tank brief (not a benchmark text).
 BRIEF = (
@@ -115,3 +115,37 @@ def test_a_bare_surname_joins_the_one_full_name_in_the_batch():
     assert (entities["name"] == "Baradar").sum() == 0
     assert set(events["actor1_entity_id"].dropna()) <= set(entities["entity_id"])
     assert "Smith" in set(entities["name"])
+
+
+def _python_calls(text: str) -> int:
+    """Function calls (ours and spaCy's, which is built with profiling hooks) to annotate one text."""
+    import cProfile
+    import pstats
+    from datetime import date
+
+    profile = cProfile.Profile()
+    profile.enable()
+    list(annotate_docs([text], [date(2024, 5, 15)]))
+    profile.disable()
+    return sum(stat[1] for stat in pstats.Stats(profile).stats.values())
+
+
+def test_annotation_work_grows_linearly_with_the_text():
+    # Every sentence carries an event, a date and two titled people: a per-event or per-person
+    # read of doc.ents (a pass over the whole doc) made the work quadratic (ratio 3.6 here).
+    unit = "On Monday, Russian Defense Minister Sergei Shoigu met Chinese Foreign Minister Wang Yi in Beijing. "
+    list(annotate_docs([unit], [None]))   # the pipeline loads outside the count
+    small, medium, large = (_python_calls(unit * n) for n in (40, 80, 160))
+    assert (large - medium) / (medium - small) < 2.2
+
+
+def test_text_past_the_limit_is_not_annotated_and_says_so(monkeypatch):
+    from tasks import annotate
+
+    monkeypatch.setattr(annotate, "MAX_TEXT_CHARS", 40)
+    text = "NATO met officials in Kabul on Monday. Russia condemned Ukraine on Tuesday."
+    (long,) = annotate_records([{"id": "long", "text": text}])
+    assert (long["annotated_chars"], long["truncated"]) == (40, True)
+    assert {e["text"] for e in long["entities"]} == {"NATO", "Kabul"}   # Russia and Ukraine lie past the cut
+    (short,) = annotate_records([{"id": "short", "text": text[:40]}])
+    assert (short["annotated_chars"], short["truncated"]) == (40, False)

@@ -123,6 +123,80 @@ def test_annotate_json_lines_contract():
     assert "error" in results[1] and "error" in results[3] and "error" in results[4]
 
 
+GOOD_TEXT = "Russia completed joint military exercises with Tajikistan last week."
+
+
+def _good(i: int) -> bytes:
+    import json
+
+    return json.dumps({"id": f"good{i}", "text": GOOD_TEXT, "published_at": "2021-08-13"}).encode()
+
+
+def test_annotate_keeps_its_contract_on_lines_that_used_to_crash_it():
+    """Each of these ended the whole run with a traceback and no output: now each bad line gets its
+    error line in place, and every good line around it is annotated, in order."""
+    import json
+
+    bad = [
+        (b'{"id": "deep", "text": "x", "meta": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", None, "nested too deeply"),
+        (b'{"id": "latin1", "text": "caf\xe9 in Paris"}', None, "not UTF-8 (byte 0xe9"),
+        (b'{"id": "surrogate", "text": "Russia \\ud800 met Ukraine."}', "surrogate", "lone surrogate"),
+        (b'{"id": "big", "text": "Russia met Ukraine.", "n": ' + b"9" * 5000 + b"}", "big", "more than 4300 digits"),
+    ]
+    # Valid lines whose dates fall off the calendar: annotated, the event undated (they raised before).
+    edge = [
+        json.dumps({"id": "year1", "text": GOOD_TEXT, "published_at": "0001-01-07"}).encode(),
+        json.dumps({"id": "year9999", "text": "Russia will hold military exercises with Tajikistan next year.", "published_at": "9999-12-31"}).encode(),
+    ]
+    lines = [_good(0)]
+    for i, line in enumerate([b for b, _, _ in bad] + edge, start=1):
+        lines += [line, _good(i)]
+    out = subprocess.run([WIREHOUSE, "annotate", "--batch-size", "4"], input=b"\n".join(lines) + b"\n", capture_output=True, timeout=120)
+    stderr = out.stderr.decode()
+    assert out.returncode == 1 and "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == len(bad)
+    results = [json.loads(line) for line in out.stdout.decode("utf-8").splitlines()]
+    assert len(results) == len(lines)   # one output line per input line, in order
+    for i in range(len(bad) + len(edge) + 1):
+        good = results[2 * i]
+        assert good["id"] == f"good{i}" and [(e["cameo_code"], e["event_date"]) for e in good["events"]] == [("062", "2021-08-02")]
+    for i, (_, expected_id, fragment) in enumerate(bad):
+        error = results[2 * i + 1]
+        assert (error["id"], error["line"]) == (expected_id, 2 * i + 2) and fragment in error["error"], error
+    year1, year9999 = results[2 * len(bad) + 1], results[2 * len(bad) + 3]
+    assert year1["id"] == "year1" and [e["event_date"] for e in year1["events"]] == [None]   # "last week" before year 1
+    assert year9999["id"] == "year9999" and [e["event_date"] for e in year9999["events"]] == [None]   # year 10000
+
+
+def test_annotate_isolates_a_record_that_fails_inside_a_batch(monkeypatch):
+    """A failure while the model annotates a batch costs only the record at fault its output."""
+    import io
+    import json
+    import types
+
+    from tasks import annotate
+    from wirehouse import cli
+
+    real = annotate.link_mentions
+
+    def link_mentions(doc, *rest):
+        if "BOOM" in doc.text:
+            raise RuntimeError("simulated failure\nsecond line")
+        return real(doc, *rest)
+
+    monkeypatch.setattr(annotate, "link_mentions", link_mentions)
+    boom = json.dumps({"id": "boom", "text": "BOOM. " + GOOD_TEXT}).encode()
+    lines = [_good(0), _good(1), boom, b"not json", _good(2), _good(3)]
+    stdout = io.BytesIO()
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(b"\n".join(lines) + b"\n")))
+    monkeypatch.setattr(sys, "stdout", types.SimpleNamespace(buffer=stdout))
+    assert cli.main(["annotate", "--batch-size", "8"]) == 1
+    results = [json.loads(line) for line in stdout.getvalue().decode("utf-8").splitlines()]
+    assert [r["id"] for r in results] == ["good0", "good1", "boom", None, "good2", "good3"]
+    assert results[2]["error"] == "line 3: annotation failed (RuntimeError: simulated failure)"
+    assert all(r["events"] for r in results if r["id"] and r["id"].startswith("good"))
+
+
 def test_annotate_empty_input_is_fine():
     out = subprocess.run([WIREHOUSE, "annotate"], input="", capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout == ""

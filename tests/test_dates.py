@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasks.dates import FUTURE, PAST, UNKNOWN, resolve
+from tasks.dates import FUTURE, PAST, UNKNOWN, out_of_range, resolve
 
 PUBLISHED = date(2021, 8, 13)   # a Friday
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
@@ -95,3 +95,58 @@ def test_weekdays_fall_within_a_week(published, weekday):
     assert past.strftime("%A") == weekday
     future = resolve(f"next {weekday}", published, UNKNOWN).date
     assert published < future <= published + timedelta(days=7)
+
+
+def test_counts_with_thousands_separators_are_read_whole():
+    # "3,300" was read as its last group: "300 years ago", dated 1721 here.
+    assert _r("3,300 years ago", PAST) is None                  # 1280 BC: no date, not a wrong one
+    assert _r("some 3,300 years ago") is None
+    assert _r("3 300 years ago") is None and _r("3’300 years ago") is None
+    assert _r("1,200 years ago") == ("0821-01-01", "year")
+    assert _r("2,000 days ago") == ((PUBLISHED - timedelta(days=2000)).isoformat(), "day")
+    assert _r("1.5 years ago") is None                           # not a whole count: not "5 years ago"
+    assert _r("300 years ago") == ("1721-01-01", "year")
+    assert _r("9" * 5000 + " days ago") is None                  # beyond int() parsing: out of range unread
+    assert out_of_range("3,300 years ago", PUBLISHED) and out_of_range("9" * 5000 + " days ago", PUBLISHED)
+    assert not out_of_range("recently", PUBLISHED) and not out_of_range("300 years ago", PUBLISHED)
+
+
+def test_any_publication_year_anchors_and_out_of_range_is_none():
+    assert _r("last week", published=date(1, 1, 7)) is None      # the week before the first Monday
+    assert _r("last week", published=date(1, 1, 8)) == ("0001-01-01", "week")
+    assert _r("next year", published=date(9999, 12, 31)) is None
+    assert _r("last year", published=date(9999, 12, 31)) == ("9998-01-01", "year")
+    assert _r("tomorrow", published=date(9999, 12, 31)) is None
+    assert _r("yesterday", published=date(1, 1, 1)) is None
+    assert _r("next month", published=date(9999, 12, 1)) is None
+    assert _r("next Monday", published=date(9999, 12, 31)) is None
+    assert _r("December 20", PAST, published=date(1, 1, 1)) is None
+    assert _r("December 20", FUTURE, published=date(1, 1, 1)) == ("0001-12-20", "day")
+    assert _r("in January", UNKNOWN, published=date(9999, 12, 30)) is None   # nearest is in 10000
+    assert _r("last week", published=date(1800, 5, 1)) == ("1800-04-21", "week")
+    assert _r("two days ago", published=date(2099, 5, 1)) == ("2099-04-29", "day")
+
+
+any_expressions = st.one_of(
+    past_expressions,
+    st.sampled_from(["tomorrow", "next week", "next month", "next year", "this week", "next Friday", "in December"]),
+    st.builds(lambda m, d: f"{m} {d}", st.sampled_from(MONTHS), st.integers(1, 31)),
+    st.builds(lambda n, u: f"{n:,} {u} ago", st.integers(0, 10**9), st.sampled_from(["days", "weeks", "months", "years"])),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dates(), any_expressions, st.sampled_from([PAST, FUTURE, UNKNOWN]))
+def test_no_publication_date_makes_resolution_raise(published, expression, tense):
+    found = resolve(expression, published, tense)
+    assert found is None or date.min <= found.date <= date.max
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dates(), st.integers(0, 10**8))
+def test_days_ago_is_none_only_out_of_range(published, days):
+    found = resolve(f"{days:,} days ago", published, PAST)
+    if published.toordinal() - days >= 1:
+        assert found is not None and found.date == published - timedelta(days=days)
+    else:
+        assert found is None and out_of_range(f"{days:,} days ago", published, PAST)

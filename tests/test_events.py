@@ -102,6 +102,23 @@ def test_hypotheticals_and_deadlines():
     assert demand["date_precision"] is None and demand["event_date"] == PUBLISHED   # a deadline is not the event's date
 
 
+def test_a_date_beyond_the_calendar_gives_no_date_not_a_wrong_one():
+    treaty = "Egypt signed a peace treaty with the Hittites {} years ago."
+    (event,) = _events(treaty.format("3,300"), "2025-03-01")   # was dated 1725: "3,300" read as "300"
+    assert (event["cameo_code"], event["event_date"], event["date_precision"]) == ("057", None, None)
+    (event,) = _events(treaty.format("300"), "2025-03-01")
+    assert (event["event_date"], event["date_precision"]) == ("1725-01-01", "year")
+
+
+@pytest.mark.parametrize(
+    "published, expected",
+    [("1800-05-01", "1800-04-21"), ("2099-06-01", "2099-05-25"), ("9999-12-31", "9999-12-20"), ("0001-01-07", None)],
+)
+def test_relative_dates_resolve_against_any_publication_year(published, expected):
+    (event,) = _events("Russia completed joint military exercises with Tajikistan last week.", published)
+    assert event["event_date"] == expected   # None: the week before year 1's first Monday
+
+
 def test_agreement_between_two_parties_and_current_place_names():
     assert _dyads(_events("Israel and Hamas agreed on Sunday to extend the truce by two days.")) == {
         ("030", "ISR", "PSE"), ("030", "PSE", "ISR"),

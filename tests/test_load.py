@@ -332,3 +332,49 @@ def test_migration_flags_the_dates_loaded_before_it(tmp_path):
     assert con.execute("SELECT article_id, published_at_plausible, published_ts FROM articles ORDER BY 1").fetchall() == [
         ("a", True, None), ("b", None, None)]
     con.close()
+
+
+def test_articles_record_how_much_of_their_text_was_annotated(tmp_path):
+    """Text past MAX_TEXT_CHARS is not annotated: the article row says so (annotated_chars), through
+    the real transform stage (extract, validate, annotate), staging and load."""
+    from tasks.annotate import MAX_TEXT_CHARS
+    from tasks.load import content_hash, staged_batch
+    from tasks.transform import transform_pages
+    from warehouse import staging
+
+    def page(name, title, paragraph, copies):
+        html = f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+        html += "".join(f"<p>Report {i}. {paragraph}</p>" for i in range(copies)) + "</article></body></html>"
+        body = html.encode("utf-8")
+        url = f"https://x.org/2026/{name}.html"
+        return {"url": url, "final_url": url, "source": "s", "body": body, "encoding": "utf-8",
+                "content_hash": content_hash(body), "content_type": "text/html", "fetched_at": NOW}
+
+    english = "The foreign minister met his counterpart in Geneva on Monday to discuss the border talks. " * 5
+    french = "Le ministre des affaires étrangères a rencontré son homologue à Genève lundi pour parler de la frontière. " * 3
+    pages = [
+        page("long", "Border talks go on", english, 250_000 // len(english) + 2),   # about 250,000 characters
+        page("short", "Border talks resume", english, 2),
+        page("french", "Les pourparlers reprennent", french, 2),
+    ]
+    db = tmp_path / "w.duckdb"
+    chunk = transform_pages(pages, "r1", NOW, str(staging.run_dir(db, "r1")))
+    start_run(db, "r1", None, "x")
+    load_batch(db, staged_batch("r1", [chunk.staged], fetch_log=pd.DataFrame(), url_state=pd.DataFrame()))
+    con = loader.connect(db, read_only=True)
+    try:
+        rows = {
+            url.rsplit("/", 1)[1]: (chars, length)
+            for url, chars, length in con.execute("SELECT url, annotated_chars, length(text) FROM articles").fetchall()
+        }
+        last_mention = con.execute(
+            "SELECT max(m.end_char) FROM mentions m JOIN articles a USING (article_id) WHERE a.url LIKE '%/long.html'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    chars, length = rows["long.html"]
+    assert length >= 250_000 and chars == MAX_TEXT_CHARS   # flagged: annotated_chars < length(text)
+    assert MAX_TEXT_CHARS - 1_000 < last_mention <= MAX_TEXT_CHARS   # annotated up to the cut, not past it
+    chars, length = rows["short.html"]
+    assert chars == length                                  # the whole text: not flagged
+    assert rows["french.html"][0] is None                   # not annotated at all (no French model)

@@ -338,6 +338,13 @@ def test_query_memory_is_capped_and_nothing_spills_to_disk(db, tmp_path):
     assert_one_line_error(run("query", "--db", str(db), "--memory-limit", "lots", "SELECT 1"), 2, "--memory-limit")
 
 
+def test_query_settings_show_no_folder_but_the_warehouse(db):
+    out = run("query", "--db", str(db), "--format", "csv", "SELECT name, value FROM duckdb_settings() WHERE value LIKE '%/%'")
+    assert out.returncode == 0, out.stderr
+    paths = {line.split(",", 1)[0] for line in out.stdout.splitlines()[1:] if "/" in line.split(",", 1)[1]}
+    assert paths <= {"allowed_paths", "duckdb_api", "TimeZone"}, out.stdout   # the file's own names only
+
+
 def test_query_rows_stream_a_reader_can_leave_early(db):
     """A billion rows as CSV: the first lines arrive at once, and closing the pipe ends the query."""
     proc = subprocess.Popen([WIREHOUSE, "query", "--db", str(db), "--format", "csv", "--timeout", "100",

@@ -109,6 +109,8 @@ def sandboxed(memory_limit: str = QUERY_MEMORY_LIMIT) -> dict:
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
         "temp_directory": "",   # a big sort fails with "out of memory" instead of writing <db>.tmp/
+        "allow_persistent_secrets": False,
+        "secret_directory": ".",   # not the home folder's path in duckdb_settings() (nothing is stored)
         "memory_limit": memory_limit,
         "lock_configuration": True,
     }

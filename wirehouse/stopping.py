@@ -175,7 +175,8 @@ def handle_signals() -> Iterator[None]:
 def arm_hard_exit(last_words: Callable[[], None]) -> None:
     """Let the watchdog end the process (after ``last_words``) if the run does not unwind in time.
     For the command line only: a served run's process belongs to Prefect's runner."""
-    _hard_exit.append(last_words)
+    if last_words not in _hard_exit:
+        _hard_exit.append(last_words)
 
 
 def _run_callback(callback: Callable[[], None]) -> None:

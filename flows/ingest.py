@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -130,8 +131,12 @@ def ingest(
     return Completed(message=_headline(summary), data=summary)
 
 
+_marking = threading.Lock()   # the stop's watchdog and the unwinding run both mark it: one at a time
+
+
 def _interrupted(db_path: str, run_id: str) -> None:
-    mark_interrupted(db_path, run_id)
+    with _marking:   # together, their two UPDATEs of the row conflict; in turn, the second does nothing
+        mark_interrupted(db_path, run_id)
     stopping.note(f"run {run_id} marked interrupted")
 
 

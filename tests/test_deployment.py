@@ -1,7 +1,9 @@
 """The `ingest` deployment has a concurrency limit of 1: two runs started at once never overlap.
+A run cancelled from the API (as from the UI) stops like a SIGTERM and shows Cancelled.
 
-`wirehouse serve` runs for real against the session's Prefect API; two runs of its deployment are
-triggered together on the sample site, and the second must wait for a slot, then complete.
+`wirehouse serve` runs for real against the session's Prefect API (one serve process for the
+module); two runs of its deployment are triggered together on the sample site, and the second must
+wait for a slot, then complete. Another run is cancelled half way, and the next one still completes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 import yaml
 
 from warehouse import loader
@@ -42,7 +45,7 @@ async def _wait_for_deployment(client, name: str, serve: subprocess.Popen, timeo
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert serve.poll() is None, serve.stderr.read() if serve.stderr else "wirehouse serve exited"
+        assert serve.poll() is None, _exited(serve)
         try:
             return await client.read_deployment_by_name(name)
         except ObjectNotFound:
@@ -61,7 +64,7 @@ async def _two_runs(serve: subprocess.Popen, out_dir: Path):
             runs = [await client.read_flow_run(r.id) for r in runs]
             if all(r.state.is_final() for r in runs):
                 break
-            assert serve.poll() is None, "wirehouse serve exited"
+            assert serve.poll() is None, _exited(serve)
             await asyncio.sleep(1)
         histories = [[s.name for s in await client.read_flow_run_states(r.id)] for r in runs]
         served = {name: await _wait_for_deployment(client, name, serve)
@@ -77,24 +80,42 @@ async def _two_runs(serve: subprocess.Popen, out_dir: Path):
         return deployment, runs, histories, served, export_run
 
 
-def test_two_runs_of_the_deployment_never_overlap(prefect_harness, sample_sources, tmp_path):
+POLL_SECONDS = 1   # PREFECT_RUNNER_POLL_FREQUENCY of the serve process
+
+
+@pytest.fixture(scope="module")
+def serve(prefect_harness, sample_sources, tmp_path_factory):
+    """`wirehouse serve` on the sample site (about 15 s to start: one for the module), and its warehouse."""
     from prefect.settings import PREFECT_API_URL
 
-    db = tmp_path / "w.duckdb"
-    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), PREFECT_RUNNER_POLL_FREQUENCY="1",
-               WIREHOUSE_WORKERS="0", WIREHOUSE_LOCAL_SERVER="0")
-    serve = subprocess.Popen(
-        [WIREHOUSE, "serve", "--sources", str(sample_sources), "--db", str(db), "--cron", "0 0 1 1 *"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+    folder = tmp_path_factory.mktemp("served")
+    db = folder / "w.duckdb"
+    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), PREFECT_RUNNER_POLL_FREQUENCY=str(POLL_SECONDS),
+               WIREHOUSE_WORKERS="0", WIREHOUSE_LOCAL_SERVER="0", WIREHOUSE_BATCH_PAGES="10")
+    # Its output (every run's logs) goes to a file: a pipe nobody reads would fill and block it.
+    with open(folder / "serve.log", "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [WIREHOUSE, "serve", "--sources", str(sample_sources), "--db", str(db), "--cron", "0 0 1 1 *"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+        )
+    proc.log_path = folder / "serve.log"
     try:
-        deployment, runs, histories, served, export_run = asyncio.run(_two_runs(serve, tmp_path / "export"))
+        yield proc, db
     finally:
-        serve.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)
         try:
-            serve.wait(30)
+            proc.wait(30)
         except subprocess.TimeoutExpired:
-            serve.kill()
+            proc.kill()
+
+
+def _exited(serve: subprocess.Popen) -> str:
+    return "wirehouse serve exited:\n" + serve.log_path.read_text(encoding="utf-8")[-3000:]
+
+
+def test_two_runs_of_the_deployment_never_overlap(serve, tmp_path):
+    serve, db = serve
+    deployment, runs, histories, served, export_run = asyncio.run(_two_runs(serve, tmp_path / "export"))
     assert [r.state.type.value for r in runs] == ["COMPLETED", "COMPLETED"], histories
     first, second = sorted(runs, key=lambda r: r.start_time)
     assert first.end_time <= second.start_time, "the two runs overlapped"
@@ -114,3 +135,92 @@ def test_two_runs_of_the_deployment_never_overlap(prefect_harness, sample_source
     exported = duckdb.connect().execute(
         f"SELECT count(*) FROM read_parquet('{tmp_path / 'export'}/articles/**/*.parquet')").fetchone()[0]
     assert exported == articles
+
+
+async def _wait_final(client, run_id, serve: subprocess.Popen, timeout: float, poll: float = 0.25):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = await client.read_flow_run(run_id)
+        if run.state.is_final():
+            return run
+        assert serve.poll() is None, _exited(serve)
+        await asyncio.sleep(poll)
+    return await client.read_flow_run(run_id)
+
+
+async def _cancel_half_way(serve: subprocess.Popen, sources: Path, db: Path, fresh_db: Path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
+    from prefect.states import Cancelling
+
+    async with get_client() as client:
+        deployment = await _wait_for_deployment(client, "ingest/ingest", serve)
+        run = await client.create_flow_run_from_deployment(
+            deployment.id, parameters={"sources_file": str(sources), "db_path": str(db)})
+        # Half way: Running, and its progress artifact (moved after every loaded batch) above 0. The
+        # warehouse is not read while the run writes to it (DuckDB: one process at a time).
+        deadline = time.monotonic() + 120
+        progress = 0.0
+        while time.monotonic() < deadline and not progress:
+            run = await client.read_flow_run(run.id)
+            assert not run.state.is_final(), f"the run ended before it could be cancelled: {run.state}"
+            if run.state.is_running():
+                artifacts = await client.read_artifacts(
+                    artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ingest-progress"])),
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+                progress = max((float(a.data) for a in artifacts), default=0.0)
+            await asyncio.sleep(0.5)
+        assert 0 < progress < 100, f"no batch loaded in time: {run.state}, progress {progress}"
+        # What the UI's Cancel button does (prefect-ui-library: setFlowRunState(id, {type: 'cancelling'}), forced).
+        await client.set_flow_run_state(run.id, Cancelling(), force=True)
+        cancelled_at = time.monotonic()
+        run = await _wait_final(client, run.id, serve, timeout=60)
+        seconds = time.monotonic() - cancelled_at
+        # The serve process keeps serving: the next run of the deployment completes (and meanwhile
+        # the runner finishes its side of the cancellation).
+        after = await client.create_flow_run_from_deployment(deployment.id, parameters={"db_path": str(fresh_db)})
+        after = await _wait_final(client, after.id, serve, timeout=120, poll=1)
+        final = await client.read_flow_run(run.id)
+        history = await client.read_flow_run_states(run.id)
+        return run, seconds, final, history, after
+
+
+def test_a_served_run_cancelled_from_the_api_stops_like_sigterm_and_shows_cancelled(serve, sample_site, tmp_path):
+    serve, _ = serve
+    sources = tmp_path / "slow.toml"   # a page a second per publisher: the run takes a while
+    sources.write_text(sample_site.render_sources().replace("host_delay = 0.0", "host_delay = 1.0"), encoding="utf-8")
+    db, fresh_db = tmp_path / "cancelled.duckdb", tmp_path / "after.duckdb"
+    run, seconds, final, history, after = asyncio.run(_cancel_half_way(serve, sources, db, fresh_db))
+    names = [s.name for s in history]
+    assert run.state.is_cancelled() and final.state.is_cancelled(), (run.state, final.state, names)
+    assert "Crashed" not in names and "Failed" not in names, names
+    # The run stopped itself (the runner's SIGTERM, caught at a checkpoint), and marked its row.
+    assert any(s.is_cancelled() and (s.message or "").startswith("stopped by SIGTERM; run ")
+               and (s.message or "").endswith(" marked interrupted") for s in history), [(s.name, s.message) for s in history]
+    # The runner hears of the Cancelling state at once by its event stream, else at its next poll
+    # (POLL_SECONDS); it offers the run's process its cancel intent (up to 1 s for an ack: refused,
+    # as the flow's own SIGTERM handler stands in for Prefect's), then sends SIGTERM. The run stops
+    # within 5 s (a load under way finishes: 10 pages load in well under a second) and reports
+    # Cancelled itself; the runner adds its own Cancelled once it sees the process gone. 10 s of
+    # margin for a busy 2-core machine and the API round trips; still well below the runner's 30 s
+    # kill grace, which a run that did not stop would take.
+    assert seconds < POLL_SECONDS + 1 + 5 + 10, f"{seconds:.1f} s from the cancel to {run.state.name}"
+    con = loader.connect(db, read_only=True)
+    try:
+        assert con.execute("SELECT run_id, status, finished_at IS NOT NULL FROM runs").fetchall() == [
+            (str(run.id), "interrupted", True)]
+        # Only whole batches: every loaded article has its fetch_log row and crawl state.
+        articles, logged, stated = con.execute(
+            "SELECT (SELECT count(*) FROM articles),"
+            " (SELECT count(DISTINCT article_id) FROM fetch_log WHERE disposition = 'article'),"
+            " (SELECT count(DISTINCT article_id) FROM url_state WHERE article_id IS NOT NULL)").fetchone()
+    finally:
+        con.close()
+    assert 0 < articles == logged == stated, (articles, logged, stated)
+    assert after.state.is_completed(), (after.state, after.state.message)
+    con = loader.connect(fresh_db, read_only=True)
+    try:
+        everything = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+    finally:
+        con.close()
+    assert articles < everything, "the cancelled run was not stopped half way"

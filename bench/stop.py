@@ -43,7 +43,13 @@ def one(site: SampleSite, signame: str, mode: str) -> tuple[float, int, str]:
             raise SystemExit(f"the run did not load a first batch: {first}{proc.stderr.read()}")
         started = time.monotonic()
         proc.send_signal(getattr(signal, signame))
-        rest = proc.communicate(timeout=120)[1]
+        try:
+            rest = proc.communicate(timeout=60)[1]
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)   # where is it stuck? (faulthandler, all threads)
+            time.sleep(2)
+            proc.kill()
+            raise SystemExit(f"{signame} {mode}: no exit 60 s after the signal\n{proc.communicate()[1][-6000:]}")
         return time.monotonic() - started, proc.returncode, rest.strip().splitlines()[-1] if rest.strip() else ""
 
 

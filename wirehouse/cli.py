@@ -177,6 +177,12 @@ def _wait_for_prefect() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import faulthandler
+    import signal
+
+    # `kill -USR1 <pid>` prints where every thread of a run is, for a run that seems stuck.
+    with contextlib.suppress(ValueError, AttributeError, RuntimeError):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     args = _parser().parse_args(argv)
     _quiet_prefect(getattr(args, "verbose", False))
     runs = args.command in {"ingest", "demo"}
@@ -638,6 +644,7 @@ def _query_text(args) -> str:
 
 
 _COUNT_CAP = 1_000_000   # rows counted past the shown ones in table format (streamed, never held)
+_CHUNK_VECTORS = 16   # 16 x 2048 rows per chunk written: streamed, yet not row by row
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.I)
 
 
@@ -746,7 +753,7 @@ def _stream(result, fmt: str, max_rows: int) -> None:
     if fmt == "json":
         out.write("[")
     while True:
-        frame = result.fetch_df_chunk(1)
+        frame = result.fetch_df_chunk(_CHUNK_VECTORS)
         if frame.empty and not first:
             break
         if fmt == "csv":

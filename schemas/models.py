@@ -31,7 +31,7 @@ PLOVER_TYPES = [   # PLOVER 2 event types
 ALPHA3 = r"^[A-Z]{3}$"
 
 
-class _Strict(pa.DataFrameModel):
+class _RowContract(pa.DataFrameModel):
     class Config:
         strict = False  # extra working columns may ride along; the loader picks table columns
         coerce = False
@@ -55,7 +55,7 @@ def plausible_date(day: date) -> bool:
     return EARLIEST_PLAUSIBLE_DATE <= day <= latest_plausible_date()
 
 
-class ArticleSchema(_Strict):
+class ArticleSchema(_RowContract):
     article_id: Series[str] = pa.Field(str_matches=HEX16, unique=True)
     url: Series[str] = pa.Field(str_matches=HTTP_URL)
     canonical_url: Series[str] = pa.Field(str_matches=HTTP_URL)
@@ -91,14 +91,14 @@ class ArticleSchema(_Strict):
         return series.str.strip().str.len() > 0
 
 
-class PageSchema(_Strict):
+class PageSchema(_RowContract):
     content_hash: Series[str] = pa.Field(str_matches=HEX64, unique=True)
     url: Series[str] = pa.Field(str_matches=HTTP_URL)
     final_url: Series[str] = pa.Field(str_matches=HTTP_URL)
     bytes: Series[int] = pa.Field(ge=0)
 
 
-class EntitySchema(_Strict):
+class EntitySchema(_RowContract):
     entity_id: Series[str] = pa.Field(str_matches=HEX16, unique=True)
     name: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 300})
     type: Series[str] = pa.Field(isin=ENTITY_TYPES)
@@ -111,7 +111,7 @@ class EntitySchema(_Strict):
     role: Series[str] = pa.Field(nullable=True, str_length={"max_value": 200})
 
 
-class MentionSchema(_Strict):
+class MentionSchema(_RowContract):
     article_id: Series[str] = pa.Field(str_matches=HEX16)
     entity_id: Series[str] = pa.Field(str_matches=HEX16)
     text: Series[str] = pa.Field(str_length={"min_value": 1})
@@ -134,7 +134,7 @@ class MentionSchema(_Strict):
         return (df["sentence_start"] <= df["start_char"]) & (df["end_char"] <= df["sentence_end"])
 
 
-class EventSchema(_Strict):
+class EventSchema(_RowContract):
     event_id: Series[str] = pa.Field(str_matches=HEX16, unique=True)
     article_id: Series[str] = pa.Field(str_matches=HEX16)
     sentence_index: Series[int] = pa.Field(ge=0)
@@ -163,7 +163,7 @@ class EventSchema(_Strict):
         return df["actor1_text"].notna() | df["actor2_text"].notna()
 
 
-class FetchLogSchema(_Strict):
+class FetchLogSchema(_RowContract):
     run_id: Series[str] = pa.Field(str_length={"min_value": 1})
     url: Series[str] = pa.Field(str_length={"min_value": 1})
     source: Series[str] = pa.Field(str_length={"min_value": 1})
@@ -175,7 +175,7 @@ class FetchLogSchema(_Strict):
     attempts: Series[int] = pa.Field(ge=0)
 
 
-class QuarantineSchema(_Strict):
+class QuarantineSchema(_RowContract):
     table_name: Series[str] = pa.Field(str_length={"min_value": 1})
     row_key: Series[str] = pa.Field(str_length={"min_value": 1})
     failed_checks: Series[str] = pa.Field(str_length={"min_value": 1})

@@ -9,7 +9,7 @@ import re
 from helpers import value
 from warehouse import loader
 from wirehouse.cli import main
-from wirehouse.report import read_report_data, spring_layout, topojson_names
+from wirehouse.report import WORLD_TOPOJSON, read_report_data, spring_layout
 
 EXTERNAL = re.compile(r"""<(?:script|link|img|iframe)[^>]+(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
 
@@ -59,4 +59,5 @@ def test_spring_layout_is_deterministic_and_finite():
 
 
 def test_bundled_map_outlines_have_what_plotly_draws():
-    assert {"land", "countries", "coastlines", "ocean"} <= set(topojson_names())
+    objects = json.loads(WORLD_TOPOJSON.read_text(encoding="utf-8"))["objects"]
+    assert {"land", "countries", "coastlines", "ocean"} <= set(objects)

@@ -285,8 +285,3 @@ def _goldstein_colour(score: float | None) -> str:
 def _layout() -> dict:
     return {"margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "font": {"family": FONT}, "template": "plotly_white",
             "legend": {"orientation": "h", "y": -0.15}}
-
-
-def topojson_names() -> list[str]:
-    """The topojson objects bundled (plotly.js needs land, countries, coastlines, ocean)."""
-    return sorted(json.loads(WORLD_TOPOJSON.read_text(encoding="utf-8"))["objects"])

@@ -9,7 +9,6 @@ package that plotly.js itself fetches from a CDN) are handed to plotly.js before
 from __future__ import annotations
 
 import html
-import json
 import logging
 import math
 import random

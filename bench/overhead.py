@@ -40,7 +40,10 @@ def main(argv=None) -> int:
         from prefect import flow, task, unmapped
         from prefect.task_runners import ThreadPoolTaskRunner
 
-        from flows.ingest import STREAM_BATCH, TASK_WORKERS, TRANSFORM_CHUNK
+        from flows.ingest import TASK_WORKERS
+        from wirehouse.settings import TRANSFORM_CHUNK, Settings
+
+        STREAM_BATCH = Settings().batch_pages
 
         server.wait_ready()
         server_seconds = time.perf_counter() - started

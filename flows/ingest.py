@@ -45,14 +45,12 @@ from tasks.load import (
 )
 from tasks.transform import transform_task
 from warehouse import staging
-from warehouse.loader import DEFAULT_DB, WarehouseBusy, WarehouseError, writer_lock
+from warehouse.loader import WarehouseBusy, WarehouseError, writer_lock
 from wirehouse import logs, stopping
 from wirehouse.config import ConfigError, SourcesConfig, load_sources
+from wirehouse.settings import DEFAULT_DB, TRANSFORM_CHUNK, Settings, SettingsError, settings
 from wirehouse.urls import url_host
 
-STREAM_BATCH = 200     # pages fetched, transformed and loaded together: memory stays flat however big the run
-BATCH_ENV = "WIREHOUSE_BATCH_PAGES"   # overrides STREAM_BATCH (smaller: less memory, more transactions)
-TRANSFORM_CHUNK = 25   # pages per transform task; fixed, so rows never depend on the number of workers
 TASK_WORKERS = 4
 
 
@@ -82,7 +80,7 @@ def fetch_options(config: SourcesConfig, contact_url: str | None = None) -> Fetc
 )
 def ingest(
     sources_file: str = "sources.toml",
-    db_path: str = str(DEFAULT_DB),
+    db_path: str = DEFAULT_DB,
     contact_url: str | None = None,
 ):
     """One run: discover and fetch every source, extract, validate and load into DuckDB.
@@ -202,13 +200,11 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
 
 def _batch_pages() -> int:
     try:
-        size = int(os.environ.get(BATCH_ENV, STREAM_BATCH))
-    except ValueError:
-        size = 0
-    if size < 1:
-        get_run_logger().warning("%s must be a positive integer; using %d", BATCH_ENV, STREAM_BATCH)
-        return STREAM_BATCH
-    return size
+        return settings().batch_pages
+    except SettingsError as exc:
+        fallback = Settings().batch_pages
+        get_run_logger().warning("%s; using %d", exc, fallback)
+        return fallback
 
 
 def _request(candidate, known: KnownUrl | None) -> FetchRequest:

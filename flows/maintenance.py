@@ -11,14 +11,15 @@ from prefect.artifacts import create_table_artifact
 
 from tasks.export import export_task
 from tasks.reprocess import RedoReport, replay_task, reprocess_task
-from warehouse.loader import DEFAULT_DB, writer_lock
+from warehouse.loader import writer_lock
+from wirehouse.settings import DEFAULT_DB
 from wirehouse import logs
 
 MAINTENANCE_LOCK_WAIT = 1800.0   # seconds a maintenance run waits for an ingest run to finish
 
 
 @flow(name="reprocess", log_prints=False, validate_parameters=True)
-def reprocess_flow(db_path: str = str(DEFAULT_DB), limit: int | None = None, lock_wait: float = MAINTENANCE_LOCK_WAIT) -> dict:
+def reprocess_flow(db_path: str = DEFAULT_DB, limit: int | None = None, lock_wait: float = MAINTENANCE_LOCK_WAIT) -> dict:
     """Redo, from the stored raw pages, the articles an older extractor or annotator made (no refetch).
 
     Args:
@@ -33,7 +34,7 @@ def reprocess_flow(db_path: str = str(DEFAULT_DB), limit: int | None = None, loc
 
 
 @flow(name="replay-quarantine", log_prints=False, validate_parameters=True)
-def replay_flow(db_path: str = str(DEFAULT_DB), table: str | None = None, lock_wait: float = MAINTENANCE_LOCK_WAIT) -> dict:
+def replay_flow(db_path: str = DEFAULT_DB, table: str | None = None, lock_wait: float = MAINTENANCE_LOCK_WAIT) -> dict:
     """Validate quarantined rows again from their stored raw pages; load what passes now.
 
     Args:
@@ -49,7 +50,7 @@ def replay_flow(db_path: str = str(DEFAULT_DB), table: str | None = None, lock_w
 
 
 @flow(name="export", log_prints=False, validate_parameters=True)
-def export_flow(out_dir: str, db_path: str = str(DEFAULT_DB), format: str = "parquet", partition: str = "month",  # noqa: A002
+def export_flow(out_dir: str, db_path: str = DEFAULT_DB, format: str = "parquet", partition: str = "month",  # noqa: A002
                 overwrite: bool = False) -> dict:
     """Write every table as Parquet (or CSV) files under ``out_dir``, partitioned by date.
 

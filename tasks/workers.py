@@ -4,9 +4,8 @@ Threads cannot run trafilatura or spaCy in parallel (the GIL); processes can. A 
 only for a big enough run: each worker starts a fresh interpreter and loads spaCy (about 2 s, in
 parallel, while the run fetches). Small runs stay in-process.
 
-Settings (environment):
-    WIREHOUSE_WORKERS: worker processes; 0 keeps everything in-process. Default: the CPU count.
-    WIREHOUSE_POOL_MIN_ITEMS: the fewest pages for which a pool is started. Default 100.
+Settings (`wirehouse.settings`): ``workers`` (WIREHOUSE_WORKERS; 0 keeps everything in-process) and
+``pool_min_items`` (WIREHOUSE_POOL_MIN_ITEMS: the fewest pages for which a pool is started).
 """
 
 from __future__ import annotations
@@ -23,12 +22,10 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterator
 
 from wirehouse import stopping
+from wirehouse.settings import SettingsError, settings
 
 logger = logging.getLogger(__name__)
 
-WORKERS_ENV = "WIREHOUSE_WORKERS"
-MIN_ITEMS_ENV = "WIREHOUSE_POOL_MIN_ITEMS"
-DEFAULT_MIN_ITEMS = 100
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -37,14 +34,13 @@ _pool_lock = threading.Lock()
 def planned_workers(items: int) -> int:
     """How many worker processes a run of `items` pages gets (0: in-process)."""
     try:
-        workers = int(os.environ.get(WORKERS_ENV, os.cpu_count() or 1))
-        min_items = int(os.environ.get(MIN_ITEMS_ENV, DEFAULT_MIN_ITEMS))
-    except ValueError:
-        logger.warning("%s and %s must be integers; running in-process", WORKERS_ENV, MIN_ITEMS_ENV)
+        now = settings()
+    except SettingsError as exc:
+        logger.warning("%s; running in-process", exc)
         return 0
-    if workers < 2 or items < min_items:
+    if now.workers < 2 or items < now.pool_min_items:
         return 0
-    return workers
+    return now.workers
 
 
 PARENT_POLL_SECONDS = 0.5

@@ -89,3 +89,49 @@ host_delay = 0.25
     options = fetch_options(config)
     assert (options.read_timeout, options.connect_timeout, options.deadline, options.retries, options.max_bytes) == (2, 1.5, 7, 0, 1000)
     assert options.host_delay == 0.25 and options.page_text is False
+
+
+def test_settings_one_home_for_every_default_and_variable(monkeypatch):
+    from pathlib import Path
+
+    import yaml
+
+    from wirehouse.server import DEFAULT_HOST, DEFAULT_PORT
+    from wirehouse.settings import LOCAL_API_URL, PREFECT_ENVIRONMENT, Settings, SettingsError, settings, variables
+
+    for name in variables().values():
+        monkeypatch.delenv(name, raising=False)
+    assert settings() == Settings()
+    monkeypatch.setenv("WIREHOUSE_BATCH_PAGES", "10")
+    monkeypatch.setenv("WIREHOUSE_LOCAL_SERVER", "0")
+    assert settings().batch_pages == 10 and settings().use_local_server is False
+    for bad in ("0", "ten"):
+        monkeypatch.setenv("WIREHOUSE_BATCH_PAGES", bad)
+        with pytest.raises(SettingsError, match=f"WIREHOUSE_BATCH_PAGES='{bad}'"):
+            settings()
+    # prefect.yaml and the Makefile say what the settings say
+    root = Path(__file__).resolve().parents[1]
+    spec = yaml.safe_load((root / "prefect.yaml").read_text(encoding="utf-8"))
+    ingest = spec["deployments"][0]
+    assert ingest["schedules"][0]["cron"] == Settings().cron and ingest["parameters"]["db_path"] == Settings().db_path
+    assert ingest["parameters"]["sources_file"] == Settings().sources_file
+    for deployment in spec["deployments"]:
+        env = deployment["work_pool"]["job_variables"]["env"]
+        assert {k: env.get(k) for k in PREFECT_ENVIRONMENT if k != "DO_NOT_TRACK"} == {
+            k: v for k, v in PREFECT_ENVIRONMENT.items() if k != "DO_NOT_TRACK"}
+    makefile = (root / "Makefile").read_text(encoding="utf-8")
+    assert all(f"export {k} := {v}" in makefile for k, v in PREFECT_ENVIRONMENT.items())
+    assert LOCAL_API_URL == f"http://{DEFAULT_HOST}:{DEFAULT_PORT}/api"
+
+
+def test_a_malformed_setting_is_one_line_and_exit_2(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    wirehouse = str(Path(sys.executable).parent / "wirehouse")
+    import os
+
+    out = subprocess.run([wirehouse, "status", "--db", str(tmp_path / "w.duckdb")], capture_output=True, text=True,
+                         env=dict(os.environ, WIREHOUSE_LOCK_WAIT="soon"), timeout=60)
+    assert out.returncode == 2 and out.stderr.strip() == "wirehouse: error: WIREHOUSE_LOCK_WAIT='soon': not a number"

@@ -218,7 +218,7 @@ def test_worker_processes_load_the_same_rows(runs, sample_sources, tmp_path, mon
     import flows.ingest
     from flows.ingest import ingest
 
-    monkeypatch.setattr(flows.ingest, "STREAM_BATCH", 10)
+    monkeypatch.setenv("WIREHOUSE_BATCH_PAGES", "10")
     monkeypatch.setattr(flows.ingest, "TRANSFORM_CHUNK", 4)
     monkeypatch.setenv("WIREHOUSE_WORKERS", "2")
     monkeypatch.setenv("WIREHOUSE_POOL_MIN_ITEMS", "1")

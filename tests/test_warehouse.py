@@ -236,7 +236,7 @@ def test_stale_cleanup_never_deletes_a_live_runs_chunks(tmp_path, monkeypatch):
     (tmp_path / "link.duckdb").symlink_to(path)
     for env in (None, str(tmp_path / "shared-staging")):
         if env:
-            monkeypatch.setenv(staging.STAGING_ENV, env)
+            monkeypatch.setenv("WIREHOUSE_STAGING", env)
         with staging.hold_run_dir(tmp_path / "link.duckdb", "live") as live:
             chunk = staging.write_chunk(live, {"pages": pd.DataFrame({"content_hash": ["a"], "bytes": [1]})})
             dead = staging.run_dir(path, "dead")   # a folder left by a killed run: nobody holds it

@@ -22,17 +22,14 @@ import duckdb
 import pandas as pd
 
 from wirehouse import stopping
+from wirehouse.settings import Settings, SettingsError, settings
 
 logger = logging.getLogger(__name__)
 
 WAREHOUSE_DIR = Path(__file__).resolve().parent
 MIGRATIONS_DIR = WAREHOUSE_DIR / "migrations"
 QUERIES_DIR = WAREHOUSE_DIR / "queries"
-DEFAULT_DB = Path("warehouse/wirehouse.duckdb")
-LOCK_WAIT_SECONDS = 30.0
-LOCK_WAIT_ENV = "WIREHOUSE_LOCK_WAIT"   # how long a second run waits for the writer
-READER_WAIT_SECONDS = 300.0
-READER_WAIT_ENV = "WIREHOUSE_READER_WAIT"   # how long a run's write waits for readers to close the file
+READ_WAIT_SECONDS = 30.0   # a read waits this long for a writer's moment with the file
 _WAIT_NOTE_EVERY = 10.0   # seconds between "still waiting" log lines
 _MIGRATION_NAME = re.compile(r"^(\d{3,})_([\w-]+)\.sql$")
 
@@ -118,11 +115,12 @@ def sandboxed(memory_limit: str = QUERY_MEMORY_LIMIT) -> dict:
 
 def reader_wait_seconds() -> float:
     """How long a write waits for other processes (notebooks, `wirehouse query`) to close the file:
-    ``$WIREHOUSE_READER_WAIT``, else `READER_WAIT_SECONDS`."""
+    `Settings.reader_wait` (``WIREHOUSE_READER_WAIT``)."""
     try:
-        return max(float(os.environ.get(READER_WAIT_ENV, READER_WAIT_SECONDS)), 0.0)
-    except ValueError:
-        return READER_WAIT_SECONDS
+        return settings().reader_wait
+    except SettingsError as exc:
+        logger.warning("%s; waiting %.0f s", exc, Settings().reader_wait)
+        return Settings().reader_wait
 
 
 def connect(
@@ -134,7 +132,7 @@ def connect(
     Args:
         db_path: the DuckDB file.
         read_only: open read-only (the file must exist).
-        wait: seconds to keep retrying on a lock conflict (default: `LOCK_WAIT_SECONDS` to read,
+        wait: seconds to keep retrying on a lock conflict (default: `READ_WAIT_SECONDS` to read,
             `reader_wait_seconds` to write: a scheduled run outwaits a notebook).
         config: DuckDB settings for the connection (e.g. `sandboxed()`).
         stoppable: a stop request ends the wait (False: for recording the stop itself).
@@ -153,7 +151,7 @@ def connect(
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     if wait is None:
-        wait = LOCK_WAIT_SECONDS if read_only else reader_wait_seconds()
+        wait = READ_WAIT_SECONDS if read_only else reader_wait_seconds()
     started = time.monotonic()
     deadline = started + wait
     next_note = started + _WAIT_NOTE_EVERY
@@ -203,11 +201,12 @@ def _lock_files(db_path: str | Path) -> list[Path]:
 
 
 def lock_wait_seconds() -> float:
-    """How long a run waits for the writer: ``$WIREHOUSE_LOCK_WAIT``, else `LOCK_WAIT_SECONDS`."""
+    """How long a run waits for the writer: `Settings.lock_wait` (``WIREHOUSE_LOCK_WAIT``)."""
     try:
-        return max(float(os.environ.get(LOCK_WAIT_ENV, LOCK_WAIT_SECONDS)), 0.0)
-    except ValueError:
-        return LOCK_WAIT_SECONDS
+        return settings().lock_wait
+    except SettingsError as exc:
+        logger.warning("%s; waiting %.0f s", exc, Settings().lock_wait)
+        return Settings().lock_wait
 
 
 @contextlib.contextmanager

@@ -27,10 +27,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from warehouse.loader import identity
+from wirehouse.settings import settings
 
 logger = logging.getLogger(__name__)
 
-STAGING_ENV = "WIREHOUSE_STAGING"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 STAGED_TABLES = ("pages", "articles", "entities", "mentions", "events", "quarantine")
 MANIFEST = "manifest.json"   # written last in a chunk: the tables and row counts the loader must find
@@ -46,7 +46,7 @@ def staging_root(db_path: str | Path) -> Path:
     ``<db>.staging``; keyed on the warehouse's identity (as the writer lock is), so every name
     of one file finds the same folder."""
     resolved = identity(db_path)
-    configured = os.environ.get(STAGING_ENV)
+    configured = settings().staging
     if not configured:
         return Path(str(resolved) + ".staging")
     # A shared root holds several warehouses' runs apart: cleaning one never touches another's.

@@ -16,10 +16,8 @@ import time
 from pathlib import Path
 
 from wirehouse import stopping
+from wirehouse.settings import PREFECT_ENVIRONMENT, Settings, SettingsError, settings
 
-DEFAULT_SOURCES = "sources.toml"
-DEFAULT_DB = "warehouse/wirehouse.duckdb"
-DEFAULT_CRON = "*/30 * * * *"
 DEMO_PORT = 8765
 QUERY_TIMEOUT = 60.0
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -40,9 +38,8 @@ class Stopped(CliError):
 
 def _quiet_prefect(verbose: bool) -> None:
     # Set before prefect is imported: settings are read at import.
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_TASKS_DEFAULT_NO_CACHE", "true")
+    for name, value in PREFECT_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
@@ -52,13 +49,14 @@ def _quiet_prefect(verbose: bool) -> None:
     os.environ.setdefault(CONSOLE_ENV, "1" if verbose else "0")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(now: Settings) -> argparse.ArgumentParser:
+    """The command line; defaults from ``now`` (the settings: defaults changed by the environment)."""
     parser = argparse.ArgumentParser(prog="wirehouse", description="News-intelligence ETL into DuckDB, run by Prefect.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("ingest", help="run the ingest flow once")
-    p.add_argument("--sources", default=DEFAULT_SOURCES, help=f"sources TOML file (default {DEFAULT_SOURCES})")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB warehouse file (default {DEFAULT_DB})")
+    p.add_argument("--sources", default=now.sources_file, help=f"sources TOML file (default {now.sources_file})")
+    p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
     p.add_argument("--contact-url", help="contact URL sent in the User-Agent")
     p.add_argument("--summary-json", metavar="FILE", help="also write the run summary (counts, stage seconds) as JSON")
     p.add_argument(
@@ -70,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="show Prefect's run logs")
 
     p = sub.add_parser("demo", help="serve the bundled sample site on loopback and ingest it")
-    p.add_argument("--db", default=DEFAULT_DB, help=f"DuckDB warehouse file (default {DEFAULT_DB})")
+    p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
     p.add_argument("--port", type=int, default=DEMO_PORT, help=f"sample site port (default {DEMO_PORT})")
     p.add_argument("-v", "--verbose", action="store_true")
 
@@ -79,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--file", metavar="FILE", help="read the SQL from a file (e.g. warehouse/queries/who_met_whom.sql)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a value for $NAME in the query (saved queries declare defaults in a '-- params:' line)")
-    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--max-rows", type=int, default=100)
     p.add_argument("--timeout", type=float, default=QUERY_TIMEOUT, metavar="SECONDS",
@@ -87,14 +85,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-limit", metavar="SIZE", help="DuckDB memory cap for the query (default 1GB)")
 
     p = sub.add_parser("migrate", help="bring a warehouse an older wirehouse wrote to the current schema")
-    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
 
     p = sub.add_parser("status", help="last runs, table sizes, warehouse size, sources with problems")
-    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
 
     p = sub.add_parser("search", help="full-text search over articles, best first")
     p.add_argument("words", help="what to look for (free text)")
-    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
@@ -103,26 +101,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     p.add_argument("--partition", choices=("day", "month", "year"), default="month", help="date partition width (default month)")
     p.add_argument("--overwrite", action="store_true", help="replace what DIR holds")
-    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
 
     p = sub.add_parser("reprocess", help="redo articles an older extractor or annotator made, from stored raw pages (no refetch)")
-    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
     p.add_argument("--limit", type=int, metavar="N", help="at most N articles, oldest first")
 
     p = sub.add_parser("quarantine", help="list quarantined rows, or replay them after a fix")
     qsub = p.add_subparsers(dest="quarantine_command", required=True, metavar="ACTION")
     q = qsub.add_parser("list", help="quarantined rows with their failed checks, newest first")
-    q.add_argument("--db", default=DEFAULT_DB)
+    q.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
     q.add_argument("--table", choices=("articles", "entities", "mentions", "events"))
     q.add_argument("--format", choices=("table", "csv", "json"), default="table")
     q.add_argument("--max-rows", type=int, default=100)
     q = qsub.add_parser("replay", help="validate quarantined rows again from their stored raw pages; load what passes")
-    q.add_argument("--db", default=DEFAULT_DB)
+    q.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
     q.add_argument("--table", choices=("articles", "entities", "mentions", "events"))
 
     p = sub.add_parser("report", help="write one self-contained HTML report with charts and a map")
     p.add_argument("--out", default="report.html", metavar="FILE", help="the HTML file (default report.html)")
-    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
 
     p = sub.add_parser(
         "annotate",
@@ -136,9 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64, help="lines annotated per nlp.pipe pass (default 64)")
 
     p = sub.add_parser("serve", help="serve the ingest deployment on a cron schedule (needs a Prefect server)")
-    p.add_argument("--sources", default=DEFAULT_SOURCES)
-    p.add_argument("--db", default=DEFAULT_DB)
-    p.add_argument("--cron", default=os.environ.get("WIREHOUSE_CRON", DEFAULT_CRON), help=f"schedule (default '{DEFAULT_CRON}')")
+    p.add_argument("--sources", default=now.sources_file, help=f"sources TOML file (default {now.sources_file})")
+    p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
+    p.add_argument("--cron", default=now.cron, help=f"schedule (default '{now.cron}', WIREHOUSE_CRON)")
     p.add_argument("--start-server", action="store_true", help="start `prefect server start` first if none answers")
     p.add_argument("--port", type=int, default=4200, help="Prefect server port (with --start-server)")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -156,10 +154,11 @@ def _use_local_server() -> None:
     global _temporary_server
     if os.environ.get("PREFECT_API_URL"):
         return
-    from wirehouse.server import LOCAL_API_URL, healthy, start_temporary
+    from wirehouse.server import healthy, start_temporary
 
-    api_url = os.environ.get("WIREHOUSE_LOCAL_SERVER_URL", LOCAL_API_URL)
-    if os.environ.get("WIREHOUSE_LOCAL_SERVER", "1") != "0" and healthy(api_url, timeout=0.5):
+    now = settings()
+    api_url = now.local_server_url
+    if now.use_local_server and healthy(api_url, timeout=0.5):
         os.environ["PREFECT_API_URL"] = api_url
         return
     try:
@@ -183,7 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     # `kill -USR1 <pid>` prints where every thread of a run is, for a run that seems stuck.
     with contextlib.suppress(ValueError, AttributeError, RuntimeError):
         faulthandler.register(signal.SIGUSR1, all_threads=True)
-    args = _parser().parse_args(argv)
+    try:
+        now = settings()
+    except SettingsError as exc:
+        print(f"wirehouse: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    args = _parser(now).parse_args(argv)
     _quiet_prefect(getattr(args, "verbose", False))
     runs = args.command in {"ingest", "demo"}
     with stopping.handle_signals() if runs else contextlib.nullcontext():

@@ -23,8 +23,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 START_TIMEOUT = 90.0
-DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 4200
-LOCAL_API_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}/api"   # where `make serve` puts its server
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 4200   # where `make serve` puts its server (settings.LOCAL_API_URL)
 SERVER_LOG = Path("warehouse/prefect-server.log")
 
 

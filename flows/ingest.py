@@ -45,7 +45,7 @@ from tasks.load import (
 )
 from tasks.transform import transform_task
 from warehouse import staging
-from warehouse.loader import WarehouseBusy, WarehouseError, writer_lock
+from warehouse.loader import WarehouseBusy, WarehouseError, storage_error, writer_lock
 from wirehouse import logs, stopping
 from wirehouse.config import ConfigError, SourcesConfig, load_sources
 from wirehouse.settings import DEFAULT_DB, TRANSFORM_CHUNK, Settings, SettingsError, settings
@@ -117,15 +117,22 @@ def ingest(
                     fail_run(db_path, run_id, str(exc))
                     return Failed(message=f"{exc}; that batch was not loaded, the next run fetches it again")
                 except Exception as exc:
-                    fail_run(db_path, run_id, f"{type(exc).__name__}: {exc}")
+                    fail_run(db_path, run_id, str(storage_error(exc, fallback=db_path) or f"{type(exc).__name__}: {exc}"))
                     raise
                 finally:
                     forget()
         except stopping.RunStopped as exc:
             log.info("%s", exc)   # the CLI prints its one line; the run's logs keep this one
             return Cancelled(message=str(exc))
-        except (WarehouseBusy, WarehouseError) as exc:
-            return Failed(message=str(exc))
+        except Exception as exc:
+            # A full disk or a read-only folder is the operator's to fix: one line, and the
+            # `StorageError` as the state's data tells the CLI so (exit 2).
+            full = storage_error(exc, fallback=db_path)
+            if full is not None:
+                return Failed(message=str(full), data=full)
+            if isinstance(exc, (WarehouseBusy, WarehouseError)):
+                return Failed(message=str(exc))
+            raise
     return Completed(message=_headline(summary), data=summary)
 
 

@@ -147,6 +147,7 @@ def extract_batch(pages: list[dict], options: ExtractOptions = DEFAULT_OPTIONS) 
         try:
             extracted = extract_article(page.get("html") or "", page["url"], options)
         except Exception as exc:  # noqa: BLE001 - one page's failure must not sink the batch
+            _raise_if_no_room(exc)
             logger.warning("extract failed for %s: %s", redact_url(str(page.get("url"))), exc)
             row.update(is_article=False, extract_error=f"{type(exc).__name__}: {exc}"[:300])
         else:
@@ -157,6 +158,18 @@ def extract_batch(pages: list[dict], options: ExtractOptions = DEFAULT_OPTIONS) 
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _raise_if_no_room(exc: Exception) -> None:
+    """A full temporary folder (py3langid unpacks its model there) is no fault of the page: as page
+    errors, the run would complete with every page failed and no article. It fails the run instead."""
+    import tempfile
+
+    from warehouse.loader import storage_error
+
+    full = storage_error(exc, f"a temporary file in {tempfile.gettempdir()}", option="TMPDIR")
+    if full is not None:
+        raise full from exc
 
 
 def _trafilatura_settings(options: ExtractOptions) -> dict:

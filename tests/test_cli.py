@@ -394,3 +394,51 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise():
         tell(10, 10, 2, 2)
     assert log.getvalue().splitlines() == [
         "wirehouse: 5/10 pages loaded (batch 1/2)", "wirehouse: 10/10 pages loaded (batch 2/2)"]
+
+
+# Writes that fail even for root, with no privilege needed: sysfs lets nobody create a file (EACCES)
+# or a folder (EPERM) in /sys, and a container mounts it read-only (EROFS): a read-only folder.
+UNWRITABLE = Path("/sys")
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["ingest", "--db", "/sys/w.duckdb"], "writing in /sys: make it writable or choose another --db"),
+        (["ingest", "--db", "{tmp}/new.duckdb", "--summary-json", "/sys/summary.json"],
+         "writing in /sys: make it writable or choose another --summary-json"),
+        (["migrate", "--db", "/sys/w.duckdb"], "writing in /sys: make it writable or choose another --db"),
+        (["export", "--db", "{db}", "--out", "/sys/wirehouse-export"],
+         "writing /sys/wirehouse-export: make it writable or choose another --out"),
+        (["report", "--db", "{db}", "--out", "/sys/report.html"], "writing /sys/report.html: make it writable or choose another --out"),
+    ],
+)
+def test_a_folder_that_cannot_be_written_is_one_line_and_exit_2(db, tmp_path, args, fragment):
+    with pytest.raises(OSError):   # the premise: root cannot write there either
+        (UNWRITABLE / "probe").write_bytes(b"")
+    sources = tmp_path / "s.toml"
+    sources.write_text('[[sources]]\nname = "a"\nurls = ["https://x.org/a-long-article-slug"]\n')
+    args = [a.format(tmp=tmp_path, db=db) for a in args]
+    if args[0] == "ingest":
+        args += ["--sources", str(sources)]
+    out = run(*args)
+    assert_one_line_error(out, 2, fragment)
+    assert not (tmp_path / "new.duckdb").exists()   # refused before the run: nothing written
+
+
+def _with_file_size_limit(limit: int, *args: str) -> subprocess.CompletedProcess:
+    """The CLI with a file-size limit: a write past it fails with EFBIG, as one on a full disk fails
+    with ENOSPC (set in a wrapper that then execs the CLI; Python ignores SIGXFSZ, so the write
+    fails instead of killing the process)."""
+    wrapper = "import os, resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]),) * 2); os.execv(sys.argv[2], sys.argv[2:])"
+    return subprocess.run([sys.executable, "-c", wrapper, str(limit), WIREHOUSE, *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command, name", [("export", "export"), ("report", "report.html")])
+def test_a_full_disk_while_writing_output_is_one_line_and_exit_2(db, tmp_path, command, name):
+    target = tmp_path / name
+    out = _with_file_size_limit(512, command, "--db", str(db), "--out", str(target))
+    assert_one_line_error(out, 2, f"file too large writing {target}")   # DuckDB's COPY for export, Python's write for report
+    assert out.stderr.rstrip().endswith("free space, raise the file-size limit (ulimit -f) or move --out")
+    again = run(command, "--db", str(db), "--out", str(target), *(["--overwrite"] if command == "export" else []))
+    assert again.returncode == 0, again.stderr   # with room again it works

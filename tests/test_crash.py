@@ -4,9 +4,12 @@ run opens the warehouse without repair and ends with exactly the rows of one cle
 from __future__ import annotations
 
 import os
-import time
+import re
+import resource
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -169,3 +172,102 @@ def test_a_reader_holding_the_file_costs_the_run_nothing(clean, sample_sources, 
     assert [r[0] for r in runs] == ["failed", "completed"], runs
     assert "stay staged" in runs[0][1] and "carried_over" in runs[1][1]
     assert not list((Path(str(db) + ".staging") / "pending").glob("*/*.parquet")), "the kept batch was loaded and removed"
+
+
+PROGRESS = re.compile(r"wirehouse: \d+/\d+ pages loaded \(batch \d+/\d+\)")
+
+
+def _limit_file_size(pid: int, limit: int) -> None:
+    """From now on a write of that process past ``limit`` bytes fails with EFBIG, as a write to a full
+    disk fails with ENOSPC (Python ignores SIGXFSZ, so the write fails instead of killing the run).
+    Set on the running CLI, not at its start: the temporary Prefect server it started is spared."""
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def _start(sources, db, **env: str) -> subprocess.Popen:
+    command = [WIREHOUSE, "ingest", "--sources", str(sources), "--db", str(db)]
+    started = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(**env))
+    watchdog = threading.Timer(300, started.kill)   # a run that hangs fails the test instead
+    watchdog.daemon = True
+    watchdog.start()
+    return started
+
+
+def _one_error_line(stderr: str) -> str:
+    """The terminal shows progress lines and exactly one error line: no traceback, no Prefect log line."""
+    assert "Traceback" not in stderr
+    others = [line for line in stderr.splitlines() if not PROGRESS.fullmatch(line)]
+    assert len(others) == 1 and others[0].startswith("wirehouse: error: "), stderr
+    return others[0]
+
+
+def _statuses(db) -> list[str]:
+    con = loader.connect(db, read_only=True)
+    try:
+        return [r[0] for r in con.execute("SELECT status FROM runs ORDER BY started_at").fetchall()]
+    finally:
+        con.close()
+
+
+def test_a_full_disk_mid_run_is_one_line_exit_2_and_the_rerun_loses_nothing(clean, sample_sources, tmp_path):
+    """The disk fills while the batches load: batch 1 is in, then no write may pass 100 kB (the
+    write-ahead log of the later batches outgrows it; the run writes some 300 kB more)."""
+    db = tmp_path / "w.duckdb"
+    run = _start(sample_sources, db)
+    seen = []
+    for line in run.stderr:
+        seen.append(line)
+        if line.startswith("wirehouse: 10/"):   # batch 1 loaded
+            _limit_file_size(run.pid, 100_000)
+            break
+    _, rest = run.communicate(timeout=300)
+    stderr = "".join(seen) + rest
+    assert run.returncode == 2, stderr
+    line = _one_error_line(stderr)
+    assert line.startswith(f"wirehouse: error: file too large writing {db}"), line   # the .wal, or a staged chunk
+    assert line.endswith(": free space, raise the file-size limit (ulimit -f) or move --db"), line
+    partial = state(db)
+    assert 0 < len(partial["articles"]) < len(clean["articles"])   # it failed mid-run; what was loaded stays
+    assert _statuses(db) == ["failed"]
+
+    rerun = ingest(sample_sources, db)
+    assert rerun.returncode == 0, rerun.stderr
+    assert state(db) == clean
+    assert _statuses(db) == ["failed", "completed"]
+
+
+def test_a_full_temporary_folder_fails_the_run_and_no_page_is_lost(clean, sample_sources, tmp_path):
+    """The first extraction unpacks py3langid's 68 MB model into the temporary folder. When that
+    fails for want of room it is no fault of the pages (each was an extraction error, and the run
+    "completed", exit 0, with no article): the run fails in one line, and the rerun brings every article in."""
+    db = tmp_path / "w.duckdb"
+    run = _start(sample_sources, db)
+    while not db.exists() and run.poll() is None:   # the run has started (its row is written), nothing extracted yet
+        time.sleep(0.01)
+    _limit_file_size(run.pid, 3_000_000)
+    _, stderr = run.communicate(timeout=300)
+    assert run.returncode == 2, stderr
+    line = _one_error_line(stderr)
+    assert line.startswith("wirehouse: error: file too large writing a temporary file in "), line
+    assert line.endswith("or point TMPDIR elsewhere"), line
+    failed = state(db)
+    assert not failed["articles"] and not failed["url_state"]   # nothing loaded: batch 1 failed as a whole
+    assert _statuses(db) == ["failed"]
+
+    rerun = ingest(sample_sources, db)
+    assert rerun.returncode == 0, rerun.stderr
+    assert state(db) == clean
+
+
+def test_a_staging_folder_that_cannot_be_written_is_one_line_exit_2(sample_sources, tmp_path):
+    """WIREHOUSE_STAGING names a folder nobody may write (in /sys, even root): the run, under way,
+    fails at its first write there; one line names the folder and the setting, the run is marked failed."""
+    db = tmp_path / "w.duckdb"
+    staging = "/sys/wirehouse-staging"
+    out = subprocess.run([WIREHOUSE, "ingest", "--sources", str(sample_sources), "--db", str(db)],
+                         capture_output=True, text=True, env=cli_env(WIREHOUSE_STAGING=staging), timeout=300)
+    assert out.returncode == 2, out.stderr
+    line = _one_error_line(out.stderr)
+    assert line.endswith(f" writing {staging}: make it writable or point WIREHOUSE_STAGING elsewhere"), line
+    assert _statuses(db) == ["failed"]
+    assert not state(db)["pages"]

@@ -106,18 +106,23 @@ def write_chunk(run_folder: str | Path, frames: dict[str, pd.DataFrame]) -> str:
     folder = Path(run_folder) / f"chunk-{uuid.uuid4().hex[:12]}"
     folder.mkdir(parents=True)
     counts = {}
-    for table, frame in frames.items():
-        if table not in STAGED_TABLES:
-            raise ValueError(f"not a staged table: {table}")
-        if frame is None or frame.empty:
-            continue
-        partial = folder / f".{table}.parquet.part"
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), partial, compression="zstd")
-        partial.rename(folder / f"{table}.parquet")
-        counts[table] = len(frame)
-    partial = folder / f".{MANIFEST}.part"
-    partial.write_text(json.dumps({"tables": counts}), encoding="utf-8")
-    partial.rename(folder / MANIFEST)
+    try:
+        for table, frame in frames.items():
+            if table not in STAGED_TABLES:
+                raise ValueError(f"not a staged table: {table}")
+            if frame is None or frame.empty:
+                continue
+            partial = folder / f".{table}.parquet.part"
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), partial, compression="zstd")
+            partial.rename(folder / f"{table}.parquet")
+            counts[table] = len(frame)
+        partial = folder / f".{MANIFEST}.part"
+        partial.write_text(json.dumps({"tables": counts}), encoding="utf-8")
+        partial.rename(folder / MANIFEST)
+    except OSError as exc:   # a full disk: pyarrow's error and a failed write() name no file; say which
+        if exc.filename is None:
+            exc.filename = str(folder)
+        raise
     return str(folder)
 
 

@@ -1,7 +1,8 @@
 """The `wirehouse` command: ingest, demo, query, serve, annotate.
 
 Exit codes (a contract): 0 the run completed (some URLs may have failed: see fetch_log),
-1 the run failed as a whole, 2 usage or configuration error. Errors are one line, no traceback.
+1 the run failed as a whole, 2 usage or configuration error (a full disk or a folder that cannot be
+written counts: the operator's to fix). Errors are one line, no traceback.
 """
 
 from __future__ import annotations
@@ -228,6 +229,10 @@ def _dispatch(args) -> int:
         if stopping.requested() and args.command in {"ingest", "demo"}:
             _say_stopped()   # whatever a stopped run raised on its way out, the stop is the news
             return stopping.exit_code()
+        full = _storage_error(exc)
+        if full is not None:   # a full disk, a read-only folder: the operator's to fix
+            print(f"wirehouse: error: {full}", file=sys.stderr)
+            return EXIT_USAGE
         if not _is_warehouse_error(exc):
             raise
         print(f"wirehouse: error: {exc}", file=sys.stderr)   # busy, or unreadable: one line, not a traceback
@@ -276,6 +281,36 @@ def _is_warehouse_error(exc: BaseException) -> bool:
     return loader is not None and isinstance(exc, (loader.WarehouseBusy, loader.WarehouseError))
 
 
+def _storage_error(exc: BaseException, fallback: str | None = None, option: str = "--db"):
+    """`warehouse.loader.storage_error` (None until the loader was imported: nothing wrote before)."""
+    loader = sys.modules.get("warehouse.loader")
+    return None if loader is None else loader.storage_error(exc, fallback=fallback, option=option)
+
+
+def _cannot_write(exc: BaseException, path, option: str) -> CliError:
+    """A failed write of an output file or folder: exit 2 when the cause is the operator's (full disk,
+    read-only folder), else 1."""
+    from warehouse.loader import storage_error
+
+    full = storage_error(exc, fallback=str(path), option=option)
+    if full is not None:
+        return CliError(str(full), EXIT_USAGE)
+    return CliError(f"cannot write {path}: {getattr(exc, 'strerror', None) or str(exc).splitlines()[0]}", EXIT_FAILED)
+
+
+def _check_output_file(path: str, option: str) -> None:
+    """Before a run: the folder of an output file exists and can be written."""
+    from warehouse.loader import WarehouseError, check_writable
+
+    target = Path(path)
+    if target.is_dir() or not target.parent.is_dir():
+        raise CliError(f"{option} {target}: give a file in an existing folder", EXIT_USAGE)
+    try:
+        check_writable(target.parent, option)
+    except WarehouseError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+
+
 def _drain_prefect(timeout: float = 10.0) -> None:
     """Send Prefect's queued logs and events while our temporary server still answers: drained at
     interpreter exit instead, against a stopped server, they were retried for over a minute."""
@@ -318,8 +353,10 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
         _check_scheduler(dask_address)
     from flows.ingest import ingest, task_runner
     from tasks.artifacts import progress_listeners
+    from wirehouse.logs import quiet_storage_failures
     from wirehouse.progress import terminal_progress
 
+    quiet_storage_failures()   # Prefect's logging is set up by now
     _wait_for_prefect()
     flow = ingest if runner == "threads" else ingest.with_options(task_runner=task_runner(runner, dask_address, dask_workers))
     with terminal_progress() if progress else contextlib.nullcontext() as listener:
@@ -333,8 +370,23 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
     if stopping.requested() or state.is_cancelled():
         raise Stopped(stopping.summary(), stopping.exit_code())
     if not state.is_completed():
+        full = _operator_cause(state)
+        if full is not None:
+            raise CliError(full, EXIT_USAGE)
         raise CliError(f"ingest run failed: {_state_message(state)}", EXIT_FAILED)
     return state.result()
+
+
+def _operator_cause(state) -> str | None:
+    """The message of a run that failed on a full disk or a read-only folder (the flow returns the
+    `StorageError` as its state's data), else None."""
+    from warehouse.loader import StorageError
+
+    try:
+        result = state.result(raise_on_failure=False)
+    except Exception:  # noqa: BLE001 - no result: not ours to read
+        return None
+    return str(result) if isinstance(result, StorageError) else None
 
 
 def _check_scheduler(address: str, timeout: float = 5.0) -> None:
@@ -366,6 +418,8 @@ def _state_message(state) -> str:
 
 
 def cmd_ingest(args) -> int:
+    if args.summary_json:   # before the run, not after it
+        _check_output_file(args.summary_json, "--summary-json")
     started = time.perf_counter()
     summary = run_ingest(args.sources, args.db, args.contact_url, args.runner, args.dask_address, args.dask_workers)
     seconds = time.perf_counter() - started
@@ -376,7 +430,7 @@ def cmd_ingest(args) -> int:
         try:
             Path(args.summary_json).write_text(json.dumps({**summary, "wall_seconds": round(seconds, 3)}, indent=1), encoding="utf-8")
         except OSError as exc:
-            raise CliError(f"cannot write {args.summary_json}: {exc.strerror or exc}") from None
+            raise _cannot_write(exc, args.summary_json, "--summary-json") from None
     return EXIT_OK
 
 
@@ -900,8 +954,10 @@ def cmd_export(args) -> int:
             report = export(args.db, args.out, args.format, args.partition, args.overwrite)
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    except OSError as exc:
-        raise CliError(f"cannot write {args.out}: {exc.strerror or exc}", EXIT_FAILED) from None
+    except Exception as exc:   # a full disk fails DuckDB's COPY as well as Python's writes
+        if not isinstance(exc, OSError) and _storage_error(exc) is None:
+            raise
+        raise _cannot_write(exc, args.out, "--out") from None
     rows = [[t, f"{v['rows']:,}", v["files"], v["partitioned_by"] or ""] for t, v in report.tables.items()]
     print(_table(["table", "rows", "files", "partitioned by"], rows))
     print(f"written to {report.out}")
@@ -966,7 +1022,7 @@ def cmd_report(args) -> int:
         with _reading(args.db):
             written = write_report(args.db, out)
     except OSError as exc:
-        raise CliError(f"cannot write {out}: {exc.strerror or exc}", EXIT_FAILED) from None
+        raise _cannot_write(exc, out, "--out") from None
     print(f"report written to {written} ({written.stat().st_size / 1e6:.1f} MB, self-contained)")
     return EXIT_OK
 

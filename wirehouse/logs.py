@@ -44,3 +44,35 @@ def set_levels() -> None:
             logger.propagate = False
             for handler in [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]:
                 logger.removeHandler(handler)
+
+
+class _NoStorageFailures(logging.Filter):
+    """Keeps a task's failure on a full disk or a read-only folder off the terminal: its traceback and
+    its "Finished in state Failed" line. The CLI says it in one line; the run's logs keep them all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tasks: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        task = getattr(record, "task_run_id", None)
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and _no_room_or_permission(exc):
+            if task:
+                self._tasks.add(task)   # and the same task's lines that follow
+            return False
+        return task is None or task not in self._tasks
+
+
+def _no_room_or_permission(exc: BaseException) -> bool:
+    from warehouse.loader import storage_error
+
+    return storage_error(exc) is not None
+
+
+def quiet_storage_failures() -> None:
+    """Filter the terminal's handlers (the root logger's, where Prefect's console handler is) with
+    `_NoStorageFailures`; call once Prefect has set up logging."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _NoStorageFailures) for f in handler.filters):
+            handler.addFilter(_NoStorageFailures())

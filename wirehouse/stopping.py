@@ -153,8 +153,39 @@ def request(signum: int | None = None) -> None:
     threading.Thread(target=_watchdog, args=(callbacks,), name="wirehouse-stop", daemon=True).start()
 
 
+_pipe: list[int] = []   # [read end, write end] of the signal relay, made once
+
+
 def _handler(signum, _frame) -> None:
-    request(signum)
+    # A signal handler runs in the main thread between two bytecodes, possibly while that thread
+    # holds the very lock `request` needs (it may be inside `_requested.wait`): taking it here would
+    # deadlock. So the handler only writes the signal's number to a pipe; the relay thread does the rest.
+    try:
+        os.write(_pipe[1], bytes([signum]))
+    except (OSError, IndexError):
+        pass
+
+
+def _relay(read_end: int) -> None:
+    while True:
+        try:
+            data = os.read(read_end, 16)
+        except OSError:
+            return
+        if not data:
+            return
+        for signum in data:
+            request(signum)
+
+
+def _start_relay() -> None:
+    with _lock:
+        if _pipe:
+            return
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)   # a full pipe drops a signal rather than blocking the handler
+        _pipe.extend((read_end, write_end))
+    threading.Thread(target=_relay, args=(read_end,), name="wirehouse-signals", daemon=True).start()
 
 
 @contextlib.contextmanager
@@ -164,6 +195,7 @@ def handle_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _start_relay()
     previous = {s: signal.signal(s, _handler) for s in SIGNALS}
     try:
         yield

@@ -103,6 +103,7 @@ def _governs_trigger(s: Sentence, token) -> bool:
 
 
 def _match(s: Sentence, token, noun: bool) -> cameo.Trigger | None:
+    """The lexicon entry the token triggers: the most specific whose particle and object the parse shows."""
     lexicon = cameo.triggers()
     lemma = token.lemma_.lower()
     entries = lexicon.get((noun, lemma))
@@ -219,9 +220,8 @@ def _noun_code(s: Sentence, entry: cameo.Trigger, noun) -> str:
         return "062" if joint else "150"
     return entry.code
 
+
 # ---- mood -------------------------------------------------------------------------------
-
-
 def _mood(code: str, anchor, trigger_tokens):
     """Recode for intent, threat, demand and rejection; returns None when negated conflict."""
     root = cameo.root(code)

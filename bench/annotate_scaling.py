@@ -51,7 +51,8 @@ def main(argv=None) -> int:
         return 2
     else:
         corpus = english_corpus(args.folder)
-    from tasks.annotate import MAX_TEXT_CHARS, annotate_docs, load_pipeline
+    from tasks.annotate import MAX_TEXT_CHARS, annotate_docs
+    from tasks.nlp_model import load_pipeline
 
     sizes = [n for n in args.sizes if n <= len(corpus)]
     if len(sizes) < len(args.sizes):

@@ -41,7 +41,8 @@ def main(argv=None) -> int:
     if not (args.folder / "html").is_dir():
         print(f"error: {args.folder}/html not found", file=sys.stderr)
         return 2
-    from tasks.annotate import annotate_docs, load_pipeline
+    from tasks.annotate import annotate_docs
+    from tasks.nlp_model import load_pipeline
 
     texts = load_texts(args.folder, args.limit)
     words = sum(len(t.split()) for t in texts)

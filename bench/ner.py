@@ -110,7 +110,7 @@ def score(gold: list[list[tuple]], predicted: list[list[tuple]]) -> dict:
 def bare_spans(texts: list[str]) -> list[list[tuple]]:
     import spacy
 
-    from tasks.annotate import SPACY_MODEL
+    from tasks.nlp_model import SPACY_MODEL
 
     nlp = spacy.load(SPACY_MODEL)
     out = []

@@ -38,7 +38,8 @@ def main(argv=None) -> int:
     import spacy
     import trafilatura
 
-    from tasks.annotate import BATCH_SIZE, SPACY_MODEL, annotate_batch, load_pipeline
+    from tasks.annotate import BATCH_SIZE, annotate_batch
+    from tasks.nlp_model import SPACY_MODEL, load_pipeline
     from tasks.extract import extract_batch
     from tasks.load import article_rows, content_hash, raw_page_row
     from tasks.validate import validate_frame

@@ -23,7 +23,8 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from flows.ingest import fetch_options  # noqa: E402
 from tasks.discover import discover  # noqa: E402
-from tasks.annotate import annotation_rows, load_pipeline  # noqa: E402
+from tasks.annotate import annotation_rows  # noqa: E402
+from tasks.nlp_model import load_pipeline  # noqa: E402
 from tasks.extract import extract_batch  # noqa: E402
 from tasks.fetch import FetchRequest, Fetcher  # noqa: E402
 from tasks.load import article_rows  # noqa: E402

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 PAST, FUTURE, UNKNOWN = "past", "future", "unknown"
-PRECISIONS = ("day", "week", "month", "year")
 
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
@@ -70,7 +69,7 @@ _WEEKDAY = re.compile(r"\b(?P<rel>last|next|this|on|)\s*(?P<weekday>" + "|".join
 @dataclass(frozen=True)
 class ResolvedDate:
     date: date
-    precision: str      # day / week / month / year
+    precision: str      # day / week / month / year (schemas.models.DATE_PRECISIONS)
     text: str           # the expression it came from
 
 

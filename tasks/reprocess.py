@@ -26,7 +26,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks import workers
-from tasks.annotate import ANNOTATOR_VERSION
+from tasks.nlp_model import ANNOTATOR_VERSION
 from tasks.extract import EXTRACTOR_VERSION
 from tasks.load import finish_run, load_batch, staged_batch, start_run, totals_of
 from tasks.transform import transform_pages

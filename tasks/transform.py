@@ -16,10 +16,11 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.annotate import ANNOTATOR_VERSION, annotate_batch
+from tasks.annotate import annotate_batch
 from tasks.extract import extract_batch
 from tasks.load import STAGED_HASH, article_rows, raw_page_row
 from tasks.memory import release_freed
+from tasks.nlp_model import ANNOTATOR_VERSION
 from tasks.validate import validate_frame
 from warehouse import staging
 from wirehouse import stopping

@@ -3,7 +3,8 @@
 import pandas as pd
 
 from schemas import EntitySchema, EventSchema, MentionSchema
-from tasks.annotate import annotate_docs, annotate_records, annotation_rows, entity_id, entity_name
+from tasks.annotate import annotate_docs, annotate_records, annotation_rows
+from tasks.nlp_types import entity_id, entity_name
 
 # Written for these tests in the manner of a think-tank brief (not a benchmark text).
 BRIEF = (

@@ -1,0 +1,343 @@
+"""The event coder's actors: who did it and to whom, from the parse.
+
+The subject (or the "by" agent of a passive) is actor 1; objects and with/to/against/between
+phrases give actor 2; "Hungarian officials", "Russia's envoy" and "troops from Tajikistan" resolve
+to the entity inside the noun phrase; generic agents ("rebels") and titled people take the
+sentence's country.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tasks import cameo
+from tasks.event_sentence import (
+    CLAUSE_DEPS, DEMAND_GOVERNORS, LOCATIVE_PREPS, PLACE_LABELS, TOPIC_OBJECT_VERBS, Sentence,
+)
+from tasks.nlp_types import TITLE_WORDS, Mention
+
+TARGET_PREPS = frozenset({"with", "to", "against", "toward", "towards", "on", "into", "upon", "over", "at", "from", "for"})
+PRONOUNS = frozenset({"it", "they", "he", "she", "we", "its", "their", "his", "her"})
+NP_DEPS = frozenset({"compound", "amod", "poss", "nmod", "appos", "prep", "pobj", "conj", "cc"})
+# Generic agents (after the CAMEO agents dictionary): their country comes from the sentence.
+AGENT_SECTORS = {
+    "government": "GOV", "administration": "GOV", "president": "GOV", "minister": "GOV", "ministry": "GOV",
+    "cabinet": "GOV", "official": "GOV", "authority": "GOV", "regime": "GOV", "leader": "GOV",
+    "diplomat": "GOV", "embassy": "GOV", "envoy": "GOV", "spokesman": "GOV", "spokeswoman": "GOV",
+    "parliament": "LEG", "lawmaker": "LEG", "legislature": "LEG", "senate": "LEG", "court": "JUD",
+    "judge": "JUD", "prosecutor": "JUD", "army": "MIL", "military": "MIL", "troop": "MIL", "soldier": "MIL",
+    "force": "MIL", "navy": "MIL", "junta": "MIL", "warship": "MIL", "police": "COP", "policeman": "COP",
+    "rebel": "REB", "guerrilla": "REB", "insurgent": "REB", "militant": "REB", "militia": "REB",
+    "separatist": "REB", "opposition": "OPP", "party": "PTY", "protester": "CVL", "demonstrator": "CVL",
+    "student": "EDU", "worker": "LAB", "farmer": "AGR", "landowner": "AGR", "refugee": "REF",
+    "people": "CVL", "civilian": "CVL", "villager": "CVL", "resident": "CVL", "citizen": "CVL",
+    "prisoner": "CVL", "fundamentalist": "REL", "activist": "CVL",
+}
+QUANTITY_NOUNS = frozenset({"dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million", "millions", "group", "number", "crowd", "band", "party", "team", "delegation"})
+TOPIC_PREPS = frozenset({"on", "about", "over", "regarding"})
+TITLE_NOUNS = frozenset({"envoy", "minister", "ambassador", "president", "spokesman", "spokeswoman", "adviser", "advisor", "secretary", "chief", "commander", "mediator", "representative"})
+# Nouns for what is hit or held in a place: "fired at targets in Jericho" targets Jericho.
+TARGET_PLACES = frozenset({"target", "position", "area", "village", "town", "city", "home", "camp", "base", "region", "territory"})
+NON_ACTOR_TYPES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
+
+
+@dataclass
+class Actor:
+    text: str
+    name: str | None
+    country_code: str | None
+    igo_code: str | None
+    entity_id: str | None
+    sector: str | None = None
+    needs_country: bool = False   # a generic agent ("rebels") or a titled person: country from context
+    via_demonym: bool = False     # "Ugandan opposition": the country came from a nationality word
+    is_city: bool = False         # "a curfew in Algiers": a place, often the actor's own
+
+    def code(self) -> str | None:
+        """The actor's code for dyads: ISO alpha-3, or 'IGO' for an intergovernmental body."""
+        if self.igo_code:
+            return "IGO"
+        return self.country_code
+
+    def as_json(self) -> dict:
+        return {
+            "text": self.text, "name": self.name, "country_code": self.country_code, "igo_code": self.igo_code,
+            "sector": self.sector,
+        }
+
+
+def roles(s: Sentence, anchor, trigger_tokens, code: str) -> tuple[list, list]:
+    """The tokens that name actor 1 and actor 2 of a trigger coded `code`."""
+    trigger_ids = {t.i for t in trigger_tokens}
+    actor1 = subjects(anchor)
+    passive = [c for c in anchor.children if c.dep_ == "nsubjpass"]
+    actor2 = []
+    if passive:
+        actor1 = [g for c in anchor.children if c.dep_ == "agent" for g in c.children if g.dep_ == "pobj"]
+        actor2 = passive
+    noun_triggers = [t for t in trigger_tokens if t.pos_ in {"NOUN", "PROPN"}]
+    for noun in noun_triggers:   # "a Taliban delegation's visit", "Russian-Uzbek drills"
+        inner = [c for c in noun.children if c.dep_ in {"compound", "amod", "poss", "nmod"} and c.i not in trigger_ids]
+        inner += [g for c in inner for g in c.children if g.dep_ in {"amod", "compound"} and g.i in s.by_token]
+        if inner and not actor1:
+            actor1 = inner
+        elif inner:   # "expelled two Russian diplomats": whose diplomats is the target
+            actor2.extend(t for t in inner if t.i in s.by_token)
+        for prep in (c for c in noun.children if c.dep_ == "prep"):
+            objects = [g for g in prep.children if g.dep_ == "pobj"]
+            if prep.lower_ == "between" and objects:
+                conj = [objects[0], *objects[0].conjuncts]
+                if actor1:
+                    actor2.extend(conj)
+                else:
+                    actor1, actor2 = conj[:1], conj[1:]
+            elif prep.lower_ == "by" and objects and not actor1:
+                actor1 = objects
+            elif prep.lower_ in TARGET_PREPS and prep.lower_ not in LOCATIVE_PREPS:
+                actor2.extend(objects)
+    for token in trigger_tokens:
+        if token.dep_ == "prep" and token.lower_ in TARGET_PREPS:   # "spoke with X": the particle's object
+            actor2.extend(g for g in token.children if g.dep_ == "pobj" and g.i not in trigger_ids)
+        for child in token.children:
+            if child.i in trigger_ids:
+                continue
+            if child.dep_ == "prep" and child.lower_ in TOPIC_PREPS and cameo.root(code) in {"04", "05"}:
+                continue   # "met X on Afghanistan": what was discussed, not who
+            if child.dep_ in {"dative", "iobj", "dobj"} or (child.dep_ == "attr" and not noun_triggers):
+                if child.dep_ == "dobj" and token.lemma_.lower() in TOPIC_OBJECT_VERBS:
+                    continue
+                actor2.append(child)
+            elif child.dep_ == "prep" and child.lower_ in TARGET_PREPS and child.lower_ not in LOCATIVE_PREPS:
+                actor2.extend(g for g in child.children if g.dep_ == "pobj")
+            elif child.dep_ == "prep" and child.lower_ == "between":
+                objects = [g for g in child.children if g.dep_ == "pobj"]
+                if objects:
+                    actor2.extend([objects[0], *objects[0].conjuncts])
+    actor2 = [t for t in actor2 if t.ent_type_ not in NON_ACTOR_TYPES or t.lemma_.lower() in QUANTITY_NOUNS]
+    if not actor2:
+        # "demanded that the US cancel ...", "its demand that Israel ease ...": the one asked is the target
+        for token in trigger_tokens:
+            for child in token.children:
+                if child.dep_ in {"ccomp", "acl"} and token.lemma_.lower() in DEMAND_GOVERNORS | {"demand", "call", "appeal", "request"}:
+                    actor2.extend(c for c in child.children if c.dep_ in {"nsubj", "nsubjpass"})
+    if not actor2:
+        # "opened fire to disperse demonstrators": the purpose clause names the target
+        for token in trigger_tokens:
+            for child in token.children:
+                if child.dep_ in {"advcl", "xcomp"} and any(g.dep_ == "aux" and g.lower_ == "to" for g in child.children):
+                    actor2.extend(g for g in child.children if g.dep_ == "dobj")
+    for token in trigger_tokens:
+        if token.dep_ == "xcomp":
+            for child in token.children:
+                if child.dep_ in {"dobj", "dative"}:
+                    actor2.append(child)
+    return actor1, actor2
+
+
+def subjects(verb) -> list:
+    """The subjects of a verb (or the "by" agents of a passive), looked for up its clause chain."""
+    seen = set()
+    while verb is not None and verb.i not in seen:
+        seen.add(verb.i)
+        subjects = [c for c in verb.children if c.dep_ in {"nsubj", "csubj"}]
+        if subjects:
+            return subjects
+        agents = [g for c in verb.children if c.dep_ == "agent" for g in c.children if g.dep_ == "pobj"]
+        if agents:
+            return agents
+        if verb.dep_ in {"xcomp", "conj", "advcl", "ccomp", "acomp"} and verb.head is not verb:
+            verb = verb.head
+        elif verb.dep_ in {"relcl", "acl"} and verb.head is not verb:
+            return [verb.head] if verb.dep_ == "relcl" else []
+        else:
+            break
+    return []
+
+
+def resolve_actors(s: Sentence, tokens) -> list[Actor]:
+    """The actors the tokens (and their conjuncts) stand for: entities, else generic agents; no repeats."""
+    actors: list[Actor] = []
+    seen: set[str] = set()
+    for token in tokens:
+        for head in [token, *token.conjuncts]:
+            found = np_actors(s, head, include_self=True)
+            if not found:
+                agent = _agent(s, head)
+                found = [agent] if agent else []
+            for actor in found:
+                key = actor.entity_id or actor.text
+                if key not in seen:
+                    seen.add(key)
+                    actors.append(actor)
+    return actors
+
+
+def _agent(s: Sentence, head) -> Actor | None:
+    if head.lemma_.lower() in QUANTITY_NOUNS:   # "thousands of students", "a group of rebels"
+        of = [g for c in head.children if c.dep_ == "prep" and c.lower_ == "of" for g in c.children if g.dep_ == "pobj"]
+        if of:
+            return _agent(s, of[0])
+    sector = AGENT_SECTORS.get(head.lemma_.lower())
+    if sector is None or head.pos_ not in {"NOUN", "PROPN"} or head.ent_type_ in NON_ACTOR_TYPES - {"NORP"}:
+        return None
+    left = min((t.i for t in head.subtree if t.dep_ in {"amod", "compound", "det", "nummod"} and t.head == head), default=head.i)
+    return Actor(text=s.doc[left : head.i + 1].text, name=None, country_code=None, igo_code=None,
+                 entity_id=None, sector=sector, needs_country=True)
+
+
+def fill_countries(s: Sentence, actors1: list[Actor], actors2: list[Actor]) -> None:
+    """Give agents and titled people without a country the sentence's country (Petrarch's habit):
+    the first country named that is not the other side's, else, for a target, the actor's own
+    ("Sudan's government lifted the curfew imposed on its people")."""
+    countries = s.countries()
+    if not countries:
+        return
+    # A target named by its country ("against Russia") is foreign to the actor; one named by a
+    # nationality ("Ugandan opposition candidates") is as likely the actor's own people.
+    codes2 = {a.country_code for a in actors2 if a.country_code and not (a.via_demonym or a.is_city)}
+    for actor in actors1:
+        if actor.needs_country and actor.country_code is None:
+            actor.country_code = next((c for c in countries if c not in codes2), None)
+    codes1 = {a.country_code for a in actors1 if a.country_code}
+    for actor in actors2:
+        if actor.needs_country and actor.country_code is None:
+            actor.country_code = next((c for c in countries if c not in codes1), None) or next(iter(codes1), None)
+
+
+def np_actors(s: Sentence, head, include_self: bool) -> list[Actor]:
+    """The entities a noun phrase stands for.
+
+    The head's own entity; else, when the phrase lists people ("envoy X, minister Y and
+    envoy Z"), each person; else the nearest entity inside the phrase and its conjuncts
+    ("troops from Tajikistan and Uzbekistan", "Hungarian and Romanian officials").
+    """
+    if include_self and head.lower_ in PRONOUNS:
+        antecedent = _antecedent(head)
+        return np_actors(s, antecedent, True) if antecedent is not None else []
+    if include_self and head.i in s.by_token:
+        actor = _actor(s.by_token[head.i])
+        if actor is not None and not (head.conjuncts and _persons_in(s, head)):
+            return [actor]
+    persons = _persons_in(s, head)
+    if persons:
+        after = head.right_edge.i + 1   # "... Zamir Kabulov, and Turkmen Deputy Foreign Minister Vepa Hajiev"
+        if after < s.sent.end and s.doc[after].text in {",", "and"}:
+            known = {p.entity_id for p in persons}
+            persons += [p for p in _people_from(s, after) if p.entity_id not in known]
+        return persons
+    appositive = _appositive_people(s, head)
+    if appositive:   # "Russia's special envoy on Afghanistan, Zamir Kabulov,"
+        return appositive
+    found: list[Actor] = []
+    frontier = [c for c in head.children if c.dep_ in NP_DEPS]
+    depth = 0
+    while frontier and depth < 4:
+        next_frontier = []
+        for token in sorted(frontier, key=lambda t: abs(t.i - head.i)):
+            allowed = {"of", "from", "for", "by", "with", "against"}
+            if depth == 0:
+                allowed = allowed | {"between"}   # "talks between the government and the ELN"
+            if depth == 0 or token.head.lemma_.lower() in TARGET_PLACES:
+                allowed = allowed | {"in"}   # "officials in Kabul", "targets in Jericho"
+            if token.dep_ == "prep" and token.lower_ not in allowed:
+                continue
+            if token.dep_ == "poss" and token.lower_ in PRONOUNS:   # "their forces": whose
+                antecedent = _antecedent(token)
+                if antecedent is not None:
+                    found.extend(a for a in np_actors(s, antecedent, True) if all(a.entity_id != f.entity_id for f in found))
+                continue
+            mention = s.by_token.get(token.i)
+            if mention is not None:
+                # conjuncts ("Tajikistan and Uzbekistan") and hyphen pairs ("Russian-Uzbek")
+                joined = [c for c in token.children if c.dep_ in {"amod", "compound"} and c.i in s.by_token]
+                for other in [token, *token.conjuncts, *joined]:
+                    other_mention = s.by_token.get(other.i)
+                    actor = _actor(other_mention) if other_mention else None
+                    if actor is not None and all(actor.entity_id != f.entity_id for f in found):
+                        found.append(actor)
+                continue
+            next_frontier.extend(c for c in token.children if c.dep_ in NP_DEPS)
+        if found:
+            break
+        frontier = next_frontier
+        depth += 1
+    return found
+
+
+def _appositive_people(s: Sentence, head) -> list[Actor]:
+    """ "Russia's special envoy on Afghanistan, Zamir Kabulov, and Turkmen Deputy Foreign Minister
+    Vepa Hajiev": the people a title phrase introduces, the rest of the list included."""
+    if head.lemma_.lower() not in AGENT_SECTORS and head.lower_ not in TITLE_NOUNS:
+        return []
+    after = head.right_edge.i + 1
+    if after < s.sent.end and s.doc[after].lower_ in {"on", "to", "for", "in"}:
+        after += 1   # "envoy on Afghanistan, X": skip the envoy's brief
+        while after < s.sent.end and s.doc[after].pos_ == "PROPN":
+            after += 1
+    if not (after + 1 < s.sent.end and s.doc[after].text == ","):
+        return []
+    return _people_from(s, after + 1)
+
+
+def _people_from(s: Sentence, i: int) -> list[Actor]:
+    """People listed from token i on: titles, nationalities, commas and 'and' between names."""
+    people = []
+    while i < s.sent.end:
+        token = s.doc[i]
+        mention = s.by_token.get(i)
+        if mention is not None and mention.label == "PERSON" and mention.token_start == i:
+            actor = _actor(mention)
+            if actor is not None:
+                people.append(actor)
+            i = mention.token_end
+        elif token.text in {",", "and", "the"} or token.lower_ in TITLE_WORDS or (mention is not None and mention.label in {"NORP", "GPE"}):
+            i += 1
+        else:
+            break
+    return people
+
+
+def _persons_in(s: Sentence, head) -> list[Actor]:
+    """Every person named in a noun phrase (its clauses and locative phrases left out)."""
+    stack, persons, seen = [head], [], set()
+    while stack:
+        token = stack.pop()
+        mention = s.by_token.get(token.i)
+        if mention is not None and mention.label == "PERSON" and mention.entity.entity_id not in seen:
+            seen.add(mention.entity.entity_id)
+            persons.append((token.i, _actor(mention)))
+        for child in token.children:
+            if child.dep_ in CLAUSE_DEPS or (child.dep_ == "prep" and child.lower_ in LOCATIVE_PREPS):
+                continue
+            stack.append(child)
+    return [actor for _, actor in sorted(persons, key=lambda p: p[0]) if actor is not None]
+
+
+def _antecedent(pronoun):
+    """'Hungary said it will support ...': the subject of the governing clause."""
+    verb = pronoun.head
+    seen = {pronoun.i}
+    while verb is not None and verb.i not in seen:
+        seen.add(verb.i)
+        head = verb.head
+        if head is verb:
+            break
+        for child in head.children:
+            if child.dep_ in {"nsubj", "nsubjpass"} and child.i not in seen and child.lower_ not in PRONOUNS:
+                return child
+        verb = head
+    return None
+
+
+def _actor(mention: Mention) -> Actor | None:
+    entity = mention.entity
+    if mention.label in PLACE_LABELS | {"NORP", "ORG", "PERSON"}:
+        titled = mention.label == "PERSON" and entity.role is not None
+        return Actor(
+            text=mention.text, name=entity.name, country_code=entity.country_code,
+            igo_code=entity.igo_code, entity_id=entity.entity_id, sector=entity.sector,
+            needs_country=titled and entity.country_code is None and entity.igo_code is None,
+            via_demonym=mention.label == "NORP",
+            is_city=entity.latitude is not None,
+        )
+    return None

@@ -1,0 +1,283 @@
+"""The event coder's triggers and mood.
+
+A trigger (a verb, or a nominalisation under a light verb: "held talks", "completed joint
+military exercises", "is in talks with") is looked up in the CAMEO lexicon
+(tasks/data/cameo_triggers.tsv). Mood then recodes it: "will/promised/offered to" + cooperation
+is an intent (03x), "threatened to" or "will" + force a threat (13x), "demanded/urged ... to" a
+demand (10x), negated or refused cooperation a rejection (12x).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from tasks import cameo
+from tasks.event_actors import np_actors
+from tasks.event_sentence import DEMAND_GOVERNORS, FUTURE_AUX, Sentence
+
+LIGHT_VERBS = frozenset(
+    {
+        "hold", "have", "conduct", "stage", "carry", "launch", "begin", "start", "continue", "complete",
+        "finish", "conclude", "organize", "organise", "make", "take", "pay", "issue", "lodge", "impose",
+        "open", "mount", "announce", "resume", "end", "undertake", "perform", "call", "give", "deliver",
+        "provide", "offer", "sign", "reach", "join", "attend", "be", "reiterate", "repeat", "renew", "voice",
+        "express", "put", "file", "approve",
+    }
+)
+HAPPEN_VERBS = frozenset({"take", "happen", "occur", "begin", "start", "end", "conclude", "continue", "follow", "kill", "wound"})
+INTENT_GOVERNORS = frozenset(
+    {"promise", "pledge", "vow", "offer", "agree", "commit", "prepare", "plan", "intend", "expect", "hope", "want", "seek", "aim", "ready", "prepared", "committed", "willing"}
+)
+THREAT_GOVERNORS = frozenset({"threaten", "warn", "swear"})
+REJECT_GOVERNORS = frozenset({"refuse", "reject", "decline", "fail", "oppose"})
+GOVERNORS = INTENT_GOVERNORS | THREAT_GOVERNORS | DEMAND_GOVERNORS | REJECT_GOVERNORS
+SAY_VERBS = frozenset({"say", "announce", "state", "declare", "tell", "add", "report", "insist", "reiterate", "stress", "conclude"})
+DEMAND_AUX = frozenset({"must", "should"})
+JOINT_WORDS = frozenset({"joint", "together", "combined", "bilateral", "trilateral"})
+MOVEMENT_VERBS = frozenset({"arrive", "deploy", "send", "dispatch", "enter"})
+
+
+def sentence_triggers(s: Sentence) -> Iterator[tuple[str, list, object, object]]:
+    """The sentence's coded triggers, in text order, mood applied.
+
+    Returns:
+        (CAMEO code, trigger tokens, anchor token, demand target) per trigger; the demand target
+        is the verb whose subject is the one a speaker says must act ("Sudan must return"), else None.
+    """
+    claimed: set[int] = set()   # tokens already used as a trigger (a governed verb, a light verb's noun)
+    for token in s.sent:
+        if token.i in claimed:
+            continue
+        demand = _must_demand(s, token)
+        if demand is not None:
+            claimed.update(demand[3])
+            yield demand[0], demand[1], demand[2], token
+            continue
+        if token.pos_ in {"VERB", "AUX"} and _hypothetical(token):
+            continue   # "... if attacked", "unless Baghdad accepts": nothing happened
+        if token.pos_ in {"VERB", "AUX"} and _governs_trigger(s, token):
+            continue   # "threatened to launch an offensive": coded once, at "launch"
+        found = _verb_trigger(s, token) if token.pos_ in {"VERB", "AUX"} else None
+        if found is None and token.pos_ in {"VERB", "AUX"} and token.lemma_.lower() in LIGHT_VERBS:
+            found = _light_verb_trigger(s, token)
+        if found is None and token.pos_ in {"NOUN", "PROPN"}:
+            found = _noun_trigger(s, token)
+        if found is None:
+            continue
+        code, trigger_tokens, anchor, used = found
+        claimed.update(used)
+        coded = _mood(code, anchor, trigger_tokens)
+        if coded is None:
+            continue
+        code, trigger_tokens, anchor, claimed_more = coded
+        claimed.update(claimed_more)
+        yield code, trigger_tokens, anchor, None
+
+
+def _must_demand(s: Sentence, token):
+    """ "Russia said that Sudan must return ...": a demand by the speaker of the one who must act."""
+    if token.pos_ not in {"VERB", "AUX"} or token.dep_ != "ccomp" or token.head.lemma_.lower() not in SAY_VERBS | {"conclude"}:
+        return None
+    if not any(c.dep_ == "aux" and c.lower_ in DEMAND_AUX for c in token.children):
+        return None
+    entry = _match(s, token, noun=False)
+    root = cameo.root(entry.code) if entry else None
+    code = cameo.DEMAND_BY_ROOT.get(root, "100") if root and int(root) <= 8 else "100"
+    return code, [token.head, token], token.head, {token.i, token.head.i}
+
+
+def _governs_trigger(s: Sentence, token) -> bool:
+    lemma = token.lemma_.lower()
+    if lemma not in GOVERNORS:
+        return False
+    own = _match(s, token, noun=False)
+    if own is not None and own.object is not None:
+        return False   # a pattern of its own ("urged ... to support") is more specific
+    for child in token.children:
+        if child.dep_ == "xcomp" and child.pos_ in {"VERB", "AUX"}:
+            if _match(s, child, noun=False) is not None or (
+                child.lemma_.lower() in LIGHT_VERBS and _light_verb_trigger(s, child) is not None
+            ):
+                return True
+    return False
+
+
+def _match(s: Sentence, token, noun: bool) -> cameo.Trigger | None:
+    """The lexicon entry the token triggers: the most specific whose particle and object the parse shows."""
+    lexicon = cameo.triggers()
+    lemma = token.lemma_.lower()
+    entries = lexicon.get((noun, lemma))
+    if not entries:
+        for candidate in _lemma_candidates(token.lower_, noun):   # the lemmatizer's slips: "staged" -> "stag"
+            entries = lexicon.get((noun, candidate))
+            if entries:
+                break
+    if not entries:
+        return None
+    children = list(token.children)
+    particles = {
+        c.lower_ for c in children
+        if c.dep_ in {"prt", "prep", "agent"} and not any(g.ent_type_ in {"DATE", "TIME"} for g in c.children)
+    }
+    objects = set()
+    for c in children:
+        if c.dep_ in {"dobj", "attr", "dative", "nsubjpass", "oprd"}:
+            heads = [c, *c.conjuncts]   # "photographs and other military intelligence"
+            heads += [g for h in list(heads) for p in h.children if p.dep_ == "prep" and p.lower_ == "of" for g in p.children if g.dep_ == "pobj"]
+            for h in heads:
+                objects.add(h.lemma_.lower())
+                for g in h.children:
+                    if g.dep_ in {"compound", "amod"}:
+                        objects.add(f"{g.lemma_.lower()} {h.lemma_.lower()}")
+                        objects.add(g.lemma_.lower())   # "a mediation effort" names a mediation
+        if c.dep_ in {"prep", "prt"}:
+            for g in c.children:
+                if g.dep_ == "pobj":
+                    objects.add(g.lemma_.lower())
+        if c.dep_ == "xcomp":
+            objects.add(c.lemma_.lower())
+        if c.dep_ in {"xcomp", "ccomp"}:
+            # "allowed UN inspectors to return": the one allowed is the clause's subject
+            objects.update(g.lemma_.lower() for g in c.children if g.dep_ in {"nsubj", "nsubjpass"})
+    for entry in entries:
+        if noun and " " in entry.lemma:
+            words = entry.lemma.split()
+            before = [t.lemma_.lower() for t in s.doc[max(token.i - len(words) + 1, 0) : token.i + 1]]
+            if before != words:
+                continue
+        if entry.particle and entry.particle not in particles and entry.particle.split()[0] not in particles:
+            continue
+        if entry.object and entry.object not in objects:
+            continue
+        return entry
+    return None
+
+
+def _verb_trigger(s: Sentence, token):
+    entry = _match(s, token, noun=False)
+    if token.lemma_.lower() in MOVEMENT_VERBS and any(
+        t.lemma_.lower().startswith("peacekeep") for c in token.children if c.dep_ in {"nsubj", "dobj", "nsubjpass"} for t in c.subtree
+    ):
+        return "074", [token], token, {token.i}   # peacekeepers arrive or are sent: CAMEO 074
+    if entry is None:
+        return None
+    tokens = [token]
+    words = set((entry.particle or "").split())
+    objects = set((entry.object or "").split()[-1:])
+    for child in token.children:
+        if child.dep_ in {"prt", "prep"} and child.lower_ in words and not any(g.ent_type_ in {"DATE", "TIME"} for g in child.children):
+            words = words - {child.lower_}   # the first "on" is the particle; a later one is a date's
+            tokens.append(child)
+        elif child.dep_ in {"dobj", "attr", "dative", "nsubjpass", "oprd", "xcomp"} and (
+            child.lemma_.lower() in objects
+            or any(g.dep_ in {"compound", "amod"} and g.lemma_.lower() in objects for g in child.children)
+        ):
+            tokens.append(child)   # "launched a mediation effort": the effort carries the parties
+        elif child.dep_ == "prep":
+            tokens.extend(g for g in child.children if g.dep_ == "pobj" and g.lemma_.lower() in objects)
+    return entry.code, tokens, token, {t.i for t in tokens}
+
+
+def _light_verb_trigger(s: Sentence, token):
+    for child in token.children:
+        targets = [child]
+        if child.dep_ == "prep":   # "is in talks with", "took part in drills"
+            if child.lower_ not in {"in", "into", "under"}:   # "is in talks", "put under investigation"
+                continue
+            targets = [g for g in child.children if g.dep_ == "pobj"]
+        elif child.dep_ not in {"dobj", "attr", "nsubjpass", "oprd"}:
+            continue
+        targets = targets + [g for t in targets for p in t.children if p.dep_ == "prep" and p.lower_ == "of" for g in p.children if g.dep_ == "pobj"]
+        for noun in targets:
+            entry = _match(s, noun, noun=True)
+            if entry is not None:
+                tokens = [token, child, noun] if child is not noun else [token, noun]
+                return _noun_code(s, entry, noun), tokens, token, {t.i for t in tokens}
+    return None
+
+
+def _noun_trigger(s: Sentence, token):
+    # A nominalisation as subject of "take place"/"began", or standing alone with an actor
+    # inside its phrase ("Russian-Uzbek drills held near ...", "talks between X and Y").
+    entry = _match(s, token, noun=True)
+    if entry is None:
+        return None
+    head = token.head
+    if token.dep_ in {"nsubj", "nsubjpass"} and head.lemma_.lower() in HAPPEN_VERBS:
+        return _noun_code(s, entry, token), [token], token, {token.i}
+    if token.dep_ in {"dobj", "pobj", "attr"} and head.lemma_.lower() in LIGHT_VERBS:
+        return None   # the light verb codes it, with the verb's subject as actor
+    if any(np_actors(s, token, include_self=False)):
+        return _noun_code(s, entry, token), [token], token, {token.i}
+    return None
+
+
+def _noun_code(s: Sentence, entry: cameo.Trigger, noun) -> str:
+    if entry.code in {"062", "150"}:   # exercises and drills: together with others = cooperation
+        modifiers = {c.lower_ for c in noun.children} | {c.lower_ for c in noun.head.children}
+        joint = bool(modifiers & JOINT_WORDS) or any(c.dep_ == "prep" and c.lower_ == "with" for c in noun.children)
+        joint = joint or len(np_actors(s, noun, include_self=False)) >= 2   # "Russian-Uzbek drills"
+        return "062" if joint else "150"
+    return entry.code
+
+
+# ---- mood -------------------------------------------------------------------------------
+def _mood(code: str, anchor, trigger_tokens):
+    """Recode for intent, threat, demand and rejection; returns None when negated conflict."""
+    root = cameo.root(code)
+    claimed: set[int] = set()
+    children = list(anchor.children)
+    negated = any(c.dep_ == "neg" for c in children)
+    auxes = {c.lower_ for c in children if c.dep_ in {"aux", "auxpass"}}
+    governor = anchor.head if anchor.dep_ in {"xcomp", "ccomp"} and anchor.head is not anchor else None
+    gov_lemma = governor.lemma_.lower() if governor is not None else ""
+    if anchor.dep_ == "ccomp" and gov_lemma not in {"demand", "insist", "threaten", "warn", "promise", "pledge", "vow", "agree"}:
+        governor, gov_lemma = None, ""   # "lifted the blockade, officials told AFP": reported, not governed
+    if governor is not None and gov_lemma in GOVERNORS:
+        trigger_tokens = [governor, *trigger_tokens]
+        claimed.add(governor.i)
+        gov_negated = any(c.dep_ == "neg" for c in governor.children)
+        if gov_lemma in REJECT_GOVERNORS or gov_negated:
+            code = _rejection(root)
+        elif gov_lemma in THREAT_GOVERNORS:
+            code = cameo.threat_code(code) if int(root) >= 9 else "130"
+        elif gov_lemma in DEMAND_GOVERNORS:
+            if gov_lemma == "order" and int(root) >= 14:
+                code = code   # an authority's order to repress or strike is the act itself
+            else:
+                code = cameo.DEMAND_BY_ROOT.get(root, "100") if int(root) <= 8 else "100"
+        elif int(root) <= 8:
+            code = cameo.INTENT_BY_ROOT.get(root, "030")
+        else:
+            code = cameo.threat_code(code)
+        anchor = governor
+        return (code, trigger_tokens, anchor, claimed) if code else None
+    if negated:
+        code = _rejection(root)
+        return (code, trigger_tokens, anchor, claimed) if code else None
+    if auxes & FUTURE_AUX:
+        if int(root) <= 8 and root not in {"01", "03"}:
+            code = cameo.INTENT_BY_ROOT.get(root, "030")
+        elif int(root) >= 16 or root in {"12", "14"}:
+            code = cameo.threat_code(code)
+    return code, trigger_tokens, anchor, claimed
+
+
+def _hypothetical(verb) -> bool:
+    return any(c.dep_ == "mark" and c.lower_ in {"if", "unless", "whether"} for c in verb.children)
+
+
+def _lemma_candidates(word: str, noun: bool) -> list[str]:
+    if noun:
+        return [word, word[:-1]] if word.endswith("s") else [word]
+    out = [word]
+    for suffix, replacements in (("ied", ("y",)), ("ed", ("e", "")), ("ing", ("e", "")), ("es", ("e", "")), ("s", ("",))):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            out.extend(word[: -len(suffix)] + r for r in replacements)
+            break
+    return out
+
+
+def _rejection(root: str) -> str | None:
+    """Negated or refused cooperation is a rejection (12x); negated conflict is no event."""
+    return cameo.REJECT_BY_ROOT.get(root, "120") if int(root) <= 8 else None

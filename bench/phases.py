@@ -41,7 +41,8 @@ def main(argv=None) -> int:
     from tasks.annotate import BATCH_SIZE, annotate_batch
     from tasks.nlp_model import SPACY_MODEL, load_pipeline
     from tasks.extract import extract_batch
-    from tasks.load import article_rows, content_hash, raw_page_row
+    from tasks.fetch import content_hash
+    from tasks.load import article_rows, raw_page_row
     from tasks.validate import validate_frame
 
     load_pipeline()

@@ -29,7 +29,6 @@ from tasks.load import (
     Busy,
     KnownUrl,
     LoadReport,
-    content_hash,
     fail_run,
     fetch_log_rows,
     load_pending,
@@ -246,7 +245,7 @@ def _transform_batch(requests, results, known, run_id: str, now, run_folder: str
     for r in results:
         if r.outcome != "ok" or r.kind != "page" or r.body is None:
             continue
-        digest = content_hash(r.body)
+        digest = r.content_hash
         if r.url in known and digest == known[r.url].content_hash:
             # A 200 whose bytes are the ones already loaded is not extracted or annotated again.
             unchanged[r.url] = known[r.url].article_id

@@ -6,7 +6,6 @@ so every feed, sitemap and listing page it requests is a fetch result the run lo
 
 from __future__ import annotations
 
-import gzip
 import io
 import logging
 import re
@@ -19,6 +18,7 @@ import lxml.html
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.decoding import GZIP_MAGIC, MAX_SITEMAP_BYTES, gunzip_capped
 from tasks.fetch import FetchRequest, FetchResult, Fetcher, redact
 from wirehouse.config import DEFAULT_MAX_SITEMAP_URLS, Source, SourcesConfig
 from wirehouse.urls import redact_url, same_site, try_normalize
@@ -27,7 +27,6 @@ logger = logging.getLogger(__name__)
 
 MAX_SITEMAP_DEPTH = 3            # index -> index -> sitemap is the deepest real sites go
 MAX_CHILD_SITEMAPS = 50          # per source and run
-MAX_SITEMAP_BYTES = 50_000_000   # the sitemap protocol's own limit, decompressed
 MAX_SKIPPED_LINKS = 1000         # unfetchable links logged per source and run: junk must not flood fetch_log
 # The prolog ends where the root element starts; entity declarations can only live before it.
 _ROOT_START = re.compile(rb"<[A-Za-z_:]")
@@ -145,9 +144,10 @@ def parse_sitemap(body: bytes, rejected: list[tuple[str, str]] | None = None) ->
 
     Raises:
         UnsafeXML: the sitemap declares XML entities.
+        BadGzip: the sitemap starts like gzip but does not decompress.
     """
-    if body[:2] == b"\x1f\x8b":
-        body = _gunzip_capped(body, MAX_SITEMAP_BYTES)
+    if body.startswith(GZIP_MAGIC):   # beyond the protocol's limit: what fits is parsed
+        body, _ = gunzip_capped(body, MAX_SITEMAP_BYTES)
     check_xml_safe(body)
     pages: list[str] = []
     children: list[str] = []
@@ -218,12 +218,6 @@ def looks_like_article(url: str) -> bool:
         return True
     last = segments[-1].rsplit(".", 1)[0] if segments else ""
     return bool(_SLUG.fullmatch(last))
-
-
-def _gunzip_capped(data: bytes, limit: int) -> bytes:
-    with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
-        out = handle.read(limit + 1)
-    return out[:limit]
 
 
 # ---------------------------------------------------------------- driver

@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 
 from schemas.models import plausible_date
 from tasks import faults
-from tasks.fetch import FetchRequest, FetchResult
+from tasks.fetch import FetchRequest, FetchResult, content_hash
 from warehouse import analyst, loader, staging
 from wirehouse import stopping
 from wirehouse.urls import article_id as make_article_id
@@ -93,11 +93,6 @@ def totals_of(per_source: dict[str, dict[str, int]]) -> dict[str, int]:
 # ---------------------------------------------------------------- shaping rows
 
 
-def content_hash(body: bytes | None) -> str | None:
-    """The address of a raw page in ``pages``: sha256 of its bytes."""
-    return hashlib.sha256(body).hexdigest() if body is not None else None
-
-
 def text_hash(text: str) -> str:
     """Hash of a story's prose: its lines of at least `MIN_PROSE_WORDS` words, case-folded, punctuation
     dropped. Datelines, bylines and captions differ between templates; the story's sentences do not."""
@@ -108,10 +103,10 @@ def text_hash(text: str) -> str:
 
 def raw_page_row(page: dict) -> dict:
     """One content-addressed raw page (gzip) from a fetched page's url, final_url, content_type,
-    encoding, body and fetched_at."""
+    encoding, body, fetched_at and content_hash (hashed from the body when missing)."""
     body = page["body"]
     return {
-        "content_hash": content_hash(body),
+        "content_hash": page.get("content_hash") or content_hash(body),
         "url": page["url"],
         "final_url": page.get("final_url") or page["url"],
         "content_type": page.get("content_type"),
@@ -127,7 +122,7 @@ def page_rows(results: list[FetchResult]) -> pd.DataFrame:
     rows = {}
     for r in results:
         if r.outcome == "ok" and r.body is not None and r.kind == "page":
-            digest = content_hash(r.body)
+            digest = r.content_hash
             if digest not in rows:
                 rows[digest] = raw_page_row(vars(r))
     frame = pd.DataFrame(list(rows.values()))
@@ -221,7 +216,7 @@ def fetch_log_rows(
     unchanged = unchanged or {}
     rows = []
     for r in results:
-        digest = content_hash(r.body)
+        digest = r.content_hash
         if r.kind == "page" and r.outcome == "ok" and r.url in unchanged:
             disposition, reason, article = "not_modified", "same content", unchanged[r.url]
         else:
@@ -302,7 +297,7 @@ def url_state_rows(
         if r.outcome not in ("ok", "not_modified"):
             continue
         before = known.get(r.url)
-        digest = content_hash(r.body)
+        digest = r.content_hash
         if before is not None and (r.outcome == "not_modified" or digest == before.content_hash):
             article, digest = before.article_id, before.content_hash
         else:

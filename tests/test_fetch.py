@@ -1,8 +1,11 @@
-"""Tests for tasks/fetch.py against real HTTP servers on loopback (no traffic leaves 127.0.0.0/8)."""
+"""Tests for tasks/fetch.py and its parts (guard, robots, decoding) against real HTTP servers on loopback
+(no traffic leaves 127.0.0.0/8)."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import hashlib
 import http.server
 import io
 import random
@@ -21,17 +24,20 @@ import requests
 from prefect.cache_policies import NO_CACHE
 from requests.adapters import BaseAdapter
 
+from tasks import decoding
 from tasks import fetch as fetch_mod
+from tasks import guard as guard_mod
+from tasks import transport
 from tasks.fetch import (
-    OUTCOMES,
     FetchOptions,
     FetchRequest,
     FetchResult,
     Fetcher,
     fetch_batch,
     fetch_task,
-    non_public_reason,
 )
+from tasks.fetch_errors import Fatal
+from tasks.guard import non_public_reason
 
 CP1252_TEXT = "It’s “quoted” – café"
 CP1252_PAGE = (
@@ -350,12 +356,6 @@ def test_custom_user_agent_and_contact(server, sleep):
     assert FetchOptions(user_agent="custom/1").agent() == "custom/1"
 
 
-def test_outcomes_agree_with_the_fetch_log_contract():
-    from schemas.models import OUTCOMES as CONTRACT
-
-    assert list(OUTCOMES) == CONTRACT
-
-
 # ---- decoding ----------------------------------------------------------------------------------
 
 
@@ -387,7 +387,7 @@ def test_latin1_header_decodes_as_windows_1252(server, fetcher):
     ],
 )
 def test_choose_encoding(data, header, expected):
-    encoding, note = fetch_mod._choose_encoding(data, header)
+    encoding, note = decoding.choose_encoding(data, header)
     assert note is None   # every declaration here fits its bytes
     if expected is None:  # detection: only require a decode that round-trips the accents
         assert "très déjà" in data.decode(encoding)
@@ -397,12 +397,12 @@ def test_choose_encoding(data, header, expected):
 
 def test_a_stray_bad_byte_keeps_the_declared_utf8():
     data = ('<meta charset="utf-8"><p>' + "Grüße aus Köln, schöne Straße. " * 20 + "</p>").encode() + b"\x92 end"
-    assert fetch_mod._choose_encoding(data, None) == ("utf-8", None)
+    assert decoding.choose_encoding(data, None) == ("utf-8", None)
 
 
 def test_a_later_declaration_that_fits_wins_over_one_that_does_not():
     data = '<meta charset="windows-1251"><p>Министры встретились в Вильнюсе</p>'.encode("cp1251")
-    assert fetch_mod._choose_encoding(data, "utf-8") == ("cp1251", "declared utf-8 does not decode; decoded as cp1251")
+    assert decoding.choose_encoding(data, "utf-8") == ("cp1251", "declared utf-8 does not decode; decoded as cp1251")
 
 
 def test_cp1251_behind_a_utf8_meta_is_decoded_as_cp1251_and_says_so(server, fetcher):
@@ -411,6 +411,19 @@ def test_cp1251_behind_a_utf8_meta_is_decoded_as_cp1251_and_says_so(server, fetc
     assert result.encoding == "cp1251" and RU_SENTENCE in result.text
     assert result.note == "declared utf-8 does not decode; decoded as cp1251"
     assert result.body == RU_PAGE
+
+
+def test_pages_stay_bytes_without_page_text_but_say_how_to_decode(server, sleep, monkeypatch):
+    # The ingest flow decodes pages once, in the transform stage: the fetcher only chooses the codec.
+    decoded = []
+    monkeypatch.setattr(fetch_mod, "decode_body", lambda *a, **kw: decoded.append(kw["text"]) or decoding.decode_body(*a, **kw))
+    with Fetcher(dataclasses.replace(FAST, page_text=False), sleep=sleep) as f:
+        page, listing = f.fetch_many([req(server.url("/cp1251-as-utf8")), req(server.url("/cp1251-as-utf8"), kind="listing")])
+    assert decoded == [False, True]
+    assert page.outcome == "ok" and page.text is None and page.body == RU_PAGE
+    assert (page.encoding, page.note) == ("cp1251", "declared utf-8 does not decode; decoded as cp1251")
+    assert RU_SENTENCE in listing.text
+    assert page.content_hash == hashlib.sha256(RU_PAGE).hexdigest() == listing.content_hash
 
 
 def test_missing_content_type_is_sniffed(server, fetcher):
@@ -445,8 +458,10 @@ def test_gzip_sitemap_is_decompressed(server, fetcher):
 
 
 def test_gzip_sitemap_bomb_is_capped():
-    with pytest.raises(fetch_mod._Fatal) as info:
-        fetch_mod._gunzip(gzip.compress(b"a" * 2_000_000), 1_000_000)
+    assert decoding.gunzip_capped(gzip.compress(b"a" * 2_000_000), 1_000_000) == (b"a" * 1_000_000, True)
+    assert decoding.gunzip_capped(gzip.compress(b"a" * 1_000_000), 1_000_000) == (b"a" * 1_000_000, False)
+    with pytest.raises(Fatal) as info:   # the fetcher's outcome for it
+        decoding.decode_body(gzip.compress(b"a" * 2_000_000), "application/x-gzip", None, "sitemap", 1_000_000)
     assert info.value.outcome == "too_large"
 
 
@@ -534,11 +549,11 @@ def test_retry_after_is_capped(server, sleep):
 
 def test_retry_after_http_date():
     when = datetime.now(timezone.utc) + timedelta(seconds=30)
-    seconds = fetch_mod._parse_retry_after(format_datetime(when, usegmt=True))
+    seconds = transport.parse_retry_after(format_datetime(when, usegmt=True))
     assert 25 <= seconds <= 31
-    assert fetch_mod._parse_retry_after("7") == 7.0
-    assert fetch_mod._parse_retry_after("garbage") is None
-    assert fetch_mod._parse_retry_after(format_datetime(datetime(2000, 1, 1, tzinfo=timezone.utc), usegmt=True)) == 0.0
+    assert transport.parse_retry_after("7") == 7.0
+    assert transport.parse_retry_after("garbage") is None
+    assert transport.parse_retry_after(format_datetime(datetime(2000, 1, 1, tzinfo=timezone.utc), usegmt=True)) == 0.0
 
 
 def test_503_twice_then_ok_with_jittered_backoff(server, sleep):
@@ -822,7 +837,7 @@ def test_redirect_from_an_opted_in_site_to_metadata_is_refused(servers, sleep, t
 def test_peer_check_refuses_metadata_even_with_allow_private(servers, sleep, monkeypatch):
     # The resolver said loopback (allowed), but the connection landed on the metadata service.
     srv = servers()
-    monkeypatch.setattr(fetch_mod, "_peer_address", lambda resp: "169.254.169.254")
+    monkeypatch.setattr(guard_mod, "peer_address", lambda resp: "169.254.169.254")
     with Fetcher(FetchOptions(host_delay=0, respect_robots=False), sleep=sleep) as f:
         result = f.fetch(req(srv.url("/ok"), allow_private=True))
     assert result.outcome == "blocked" and "connected to cloud-metadata address 169.254.169.254" in result.error
@@ -965,7 +980,7 @@ def test_fetch_never_raises_on_internal_error(server, fetcher, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(fetch_mod, "_decode_body", boom)
+    monkeypatch.setattr(fetch_mod, "decode_body", boom)
     result = fetcher.fetch(req(server.url("/ok")))
     assert result.outcome == "error" and "boom" in result.error and "\n" not in result.error
 

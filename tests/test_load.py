@@ -338,7 +338,8 @@ def test_articles_record_how_much_of_their_text_was_annotated(tmp_path):
     """Text past MAX_TEXT_CHARS is not annotated: the article row says so (annotated_chars), through
     the real transform stage (extract, validate, annotate), staging and load."""
     from tasks.annotate import MAX_TEXT_CHARS
-    from tasks.load import content_hash, staged_batch
+    from tasks.fetch import content_hash
+    from tasks.load import staged_batch
     from tasks.transform import transform_pages
     from warehouse import staging
 

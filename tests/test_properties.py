@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.load import content_hash, finish_run, load_batch, staged_batch, start_run
+from tasks.fetch import content_hash
+from tasks.load import finish_run, load_batch, staged_batch, start_run
 from tasks.transform import transform_pages
 from warehouse import loader, staging
 from wirehouse.samplesite import SITE_DIR

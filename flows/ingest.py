@@ -44,9 +44,10 @@ from tasks.load import (
 )
 from tasks.transform import transform_task
 from warehouse import staging
-from warehouse.loader import WarehouseBusy, WarehouseError, storage_error, writer_lock
+from warehouse.loader import WarehouseBusy, WarehouseError, writer_lock
 from wirehouse import logs, stopping
 from wirehouse.config import ConfigError, SourcesConfig, load_sources
+from wirehouse.errors import storage_error
 from wirehouse.settings import DEFAULT_DB, TRANSFORM_CHUNK, Settings, SettingsError, settings
 from wirehouse.urls import url_host
 

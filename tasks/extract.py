@@ -165,7 +165,7 @@ def _raise_if_no_room(exc: Exception) -> None:
     errors, the run would complete with every page failed and no article. It fails the run instead."""
     import tempfile
 
-    from warehouse.loader import storage_error
+    from wirehouse.errors import storage_error
 
     full = storage_error(exc, f"a temporary file in {tempfile.gettempdir()}", option="TMPDIR")
     if full is not None:

@@ -282,17 +282,16 @@ def _is_warehouse_error(exc: BaseException) -> bool:
 
 
 def _storage_error(exc: BaseException, fallback: str | None = None, option: str = "--db"):
-    """`warehouse.loader.storage_error` (None until the loader was imported: nothing wrote before)."""
-    loader = sys.modules.get("warehouse.loader")
-    return None if loader is None else loader.storage_error(exc, fallback=fallback, option=option)
+    """`wirehouse.errors.storage_error`: the operator's cause of a failed write, or None."""
+    from wirehouse.errors import storage_error
+
+    return storage_error(exc, fallback=fallback, option=option)
 
 
 def _cannot_write(exc: BaseException, path, option: str) -> CliError:
     """A failed write of an output file or folder: exit 2 when the cause is the operator's (full disk,
     read-only folder), else 1."""
-    from warehouse.loader import storage_error
-
-    full = storage_error(exc, fallback=str(path), option=option)
+    full = _storage_error(exc, fallback=str(path), option=option)
     if full is not None:
         return CliError(str(full), EXIT_USAGE)
     return CliError(f"cannot write {path}: {getattr(exc, 'strerror', None) or str(exc).splitlines()[0]}", EXIT_FAILED)
@@ -380,7 +379,7 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
 def _operator_cause(state) -> str | None:
     """The message of a run that failed on a full disk or a read-only folder (the flow returns the
     `StorageError` as its state's data), else None."""
-    from warehouse.loader import StorageError
+    from wirehouse.errors import StorageError
 
     try:
         result = state.result(raise_on_failure=False)

@@ -65,7 +65,7 @@ class _NoStorageFailures(logging.Filter):
 
 
 def _no_room_or_permission(exc: BaseException) -> bool:
-    from warehouse.loader import storage_error
+    from wirehouse.errors import storage_error
 
     return storage_error(exc) is not None
 

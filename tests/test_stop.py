@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from warehouse import loader
+from helpers import assert_whole_batches, rows
 from wirehouse.samplesite import SampleSite
 
 WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
@@ -77,17 +77,8 @@ def _state(pid: int) -> str:
 
 
 def _assert_stopped_cleanly(db: Path, site: SampleSite, signalled_at: float) -> None:
-    con = loader.connect(db, read_only=True)
-    try:
-        assert con.execute("SELECT status, finished_at IS NOT NULL FROM runs").fetchall() == [("interrupted", True)]
-        # Only whole batches: every loaded article has its fetch_log row and crawl state.
-        articles, logged, stated = con.execute(
-            "SELECT (SELECT count(*) FROM articles),"
-            " (SELECT count(DISTINCT article_id) FROM fetch_log WHERE disposition = 'article'),"
-            " (SELECT count(DISTINCT article_id) FROM url_state WHERE article_id IS NOT NULL)").fetchone()
-    finally:
-        con.close()
-    assert 0 < articles == logged == stated, (articles, logged, stated)
+    assert rows(db, "SELECT status, finished_at IS NOT NULL FROM runs") == [("interrupted", True)]
+    assert_whole_batches(db)
     # No download was started after the stop (one in flight per publisher may still have begun then).
     late = [(t - signalled_at, path) for t, method, path in site.requests if t > signalled_at + HOST_DELAY / 2]
     assert not late, late

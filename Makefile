@@ -11,7 +11,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_TASKS_DEFAULT_NO_CACHE := true
 export DO_NOT_TRACK := 1
 # Our stages' and the extraction libraries' logs in the Prefect run logs (levels: wirehouse/logs.py)
-export PREFECT_LOGGING_EXTRA_LOGGERS := tasks,warehouse,wirehouse,trafilatura,htmldate,courlan,justext,urllib3,charset_normalizer
+export PREFECT_LOGGING_EXTRA_LOGGERS := flows,tasks,warehouse,wirehouse,trafilatura,htmldate,courlan,justext,urllib3,charset_normalizer
 export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW := ignore
 
 .PHONY: install demo test e2e serve bench gazetteer clean

@@ -20,8 +20,8 @@ from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from tasks import faults, memory, workers
-from tasks.artifacts import RunProgress, publish
+from flows import faults, memory, workers
+from flows.artifacts import RunProgress, publish
 from tasks.discover import discover_task
 from tasks.fetch import FetchOptions, FetchRequest, Fetcher, fetch_task
 from tasks.load import (
@@ -42,7 +42,7 @@ from tasks.load import (
     totals_of,
     url_state_rows,
 )
-from tasks.transform import transform_task
+from flows.transform import transform_task
 from warehouse import staging
 from warehouse.loader import WarehouseBusy, WarehouseError, writer_lock
 from wirehouse import logs, stopping
@@ -278,7 +278,7 @@ def _load_batch(submitted: _Submitted, db_path: str, run_id: str, clock) -> Load
     valid_ids, quarantined_ids = batch.article_keys()
     batch.fetch_log = fetch_log_rows(run_id, results, facts, valid_ids, quarantined_ids, submitted.unchanged)
     batch.url_state = url_state_rows(submitted.requests, submitted.results, facts, valid_ids, submitted.known)
-    report = load_task(db_path, batch, finish=False)
+    report = load_task(db_path, batch, finish=False, in_transaction=_loading_point)
     stopping.check()   # None: stopped while waiting for the file
     if isinstance(report, Busy):
         # A reader outlasted the wait: the batch waits, staged and whole, for the next run.
@@ -291,6 +291,10 @@ def _load_batch(submitted: _Submitted, db_path: str, run_id: str, clock) -> Load
     memory.release_freed()   # resident memory stays at one batch's worth, however long the run
     clock.lap("load")
     return report
+
+
+def _loading_point() -> None:
+    faults.point("loading")
 
 
 def _add(totals: dict[str, Counter], report: LoadReport) -> None:
@@ -330,7 +334,7 @@ def task_runner(runner: str = "threads", address: str | None = None, n_workers: 
 
     Args:
         runner: "threads": tasks in threads, the CPU stages in worker processes of this machine
-            (`tasks.workers`); "dask": the CPU stages on a Dask cluster.
+            (`flows.workers`); "dask": the CPU stages on a Dask cluster.
         address: a running Dask scheduler (tcp://host:8786); none starts a LocalCluster here.
         n_workers: LocalCluster worker processes (default: the CPU count), one thread each.
 

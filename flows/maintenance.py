@@ -1,19 +1,22 @@
 """The `reprocess`, `replay-quarantine` and `export` flows: runnable from the Prefect UI with parameters.
 
-Composition only: each is one task from `tasks/` plus its artifact. The two that write hold the
+Each is one task (the reprocess loop in `flows.reprocess`, or the storage's export) plus its artifact. The two that write hold the
 warehouse's writer lock, waiting for a running ingest to finish (up to ``lock_wait`` seconds).
 """
 
 from __future__ import annotations
 
-from prefect import flow
+from prefect import flow, task
 from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
 
-from tasks.export import export_task
-from tasks.reprocess import RedoReport, replay_task, reprocess_task
+from flows.reprocess import RedoReport, replay_task, reprocess_task
+from warehouse.analyst import export
 from warehouse.loader import writer_lock
-from wirehouse.settings import DEFAULT_DB
 from wirehouse import logs
+from wirehouse.settings import DEFAULT_DB
+
+export_task = task(name="export", cache_policy=NO_CACHE)(export)   # the storage's export, as a Prefect task
 
 MAINTENANCE_LOCK_WAIT = 1800.0   # seconds a maintenance run waits for an ingest run to finish
 

@@ -15,13 +15,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from schemas.models import plausible_date
-from tasks import faults
 from tasks.fetch import FetchRequest, FetchResult, content_hash
 from warehouse import analyst, loader, staging
 from wirehouse import stopping
@@ -396,7 +396,8 @@ def _kept_copies(frame: pd.DataFrame, kept: set[tuple[str, str]]) -> pd.DataFram
     return frame[mask].drop(columns=STAGED_HASH).reset_index(drop=True)
 
 
-def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None = None, finish: bool = True) -> LoadReport:
+def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None = None, finish: bool = True,
+               in_transaction: Callable[[], None] | None = None) -> LoadReport:
     """Write a batch of a run's rows in one transaction; idempotent (reloading the same pages adds nothing).
 
     Args:
@@ -405,6 +406,7 @@ def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None 
         summary_extra: more facts for the ``runs`` row.
         finish: the batch is the whole run: mark the run completed with its summary. A streaming
             run loads many batches and then calls `finish_run`.
+        in_transaction: called inside the transaction, before commit (the flow's fault point).
 
     Returns:
         `LoadReport` with per-source counts (and table sizes when ``finish``).
@@ -425,7 +427,8 @@ def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None 
             inserted["articles"], _ = loader.upsert(
                 con, "articles", articles, update=ARTICLE_UPDATE_COLUMNS, changed_when=None if batch.redo else "content_hash"
             )
-            faults.point("loading")
+            if in_transaction is not None:   # a hook the caller hands in (the crash tests' fault point)
+                in_transaction()
             changed = [aid for aid, state in status.items() if state in ("new", "updated", "merged")]
             if changed:
                 # Mentions of a changed article are replaced, never appended to.
@@ -670,7 +673,7 @@ class Busy:
 
 @task(name="load", cache_policy=NO_CACHE)
 def load_task(db_path: str, batch: RunBatch, summary_extra: dict | None = None,
-              finish: bool = True) -> LoadReport | Busy | None:
+              finish: bool = True, in_transaction: Callable[[], None] | None = None) -> LoadReport | Busy | None:
     """Prefect task: `load_batch`. No task retries: the connection already outwaits readers
     (`loader.reader_wait_seconds`).
 
@@ -679,7 +682,7 @@ def load_task(db_path: str, batch: RunBatch, summary_extra: dict | None = None,
         batch); None when a stop came while it waited (nothing written).
     """
     try:
-        return load_batch(db_path, batch, summary_extra, finish)
+        return load_batch(db_path, batch, summary_extra, finish, in_transaction)
     except stopping.RunStopped:
         return None
     except loader.WarehouseBusy as exc:   # the flow's to handle: not a task failure with a traceback

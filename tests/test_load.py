@@ -340,7 +340,7 @@ def test_articles_record_how_much_of_their_text_was_annotated(tmp_path):
     from tasks.annotate import MAX_TEXT_CHARS
     from tasks.fetch import content_hash
     from tasks.load import staged_batch
-    from tasks.transform import transform_pages
+    from flows.transform import transform_pages
     from warehouse import staging
 
     def page(name, title, paragraph, copies):

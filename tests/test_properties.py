@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tasks.fetch import content_hash
 from tasks.load import finish_run, load_batch, staged_batch, start_run
-from tasks.transform import transform_pages
+from flows.transform import transform_pages
 from warehouse import loader, staging
 from wirehouse.samplesite import SITE_DIR
 

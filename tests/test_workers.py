@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from tasks import workers
+from flows import workers
 from tasks.annotate import annotate_batch
 from tasks.extract import extract_batch
 

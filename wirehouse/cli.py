@@ -351,7 +351,7 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
             raise CliError("--dask-address needs --runner dask", EXIT_USAGE)
         _check_scheduler(dask_address)
     from flows.ingest import ingest, task_runner
-    from tasks.artifacts import progress_listeners
+    from flows.artifacts import progress_listeners
     from wirehouse.logs import quiet_storage_failures
     from wirehouse.progress import terminal_progress
 
@@ -982,7 +982,7 @@ def _print_redo(report) -> None:
 
 
 def cmd_reprocess(args) -> int:
-    from tasks.reprocess import reprocess
+    from flows.reprocess import reprocess
 
     report = _redo(args.db, lambda: reprocess(args.db, args.limit))
     if report.pages == 0 and report.missing_raw == 0:
@@ -998,7 +998,7 @@ def cmd_quarantine(args) -> int:
         sql = _resolve_sql("quarantine_list")
         _run_query(args.db, sql, args.format, args.max_rows, {"table_name": args.table or ""})
         return EXIT_OK
-    from tasks.reprocess import replay_quarantine
+    from flows.reprocess import replay_quarantine
 
     report = _redo(args.db, lambda: replay_quarantine(args.db, args.table))
     if report.pages == 0 and report.missing_raw == 0:

@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from tasks.annotate import annotate_batch
 from tasks.extract import extract_batch
 from tasks.load import STAGED_HASH, article_rows, raw_page_row
-from tasks.memory import release_freed
+from flows.memory import release_freed
 from tasks.nlp_model import ANNOTATOR_VERSION
 from tasks.validate import validate_frame
 from warehouse import staging
@@ -110,7 +110,7 @@ def _tag_copy(frame: pd.DataFrame, copy_of: dict[str, str]) -> pd.DataFrame:
 def transform_task(pages: list[dict], run_id: str, now: datetime, run_folder: str) -> TransformedChunk | None:
     """Prefect task: transform a chunk (in a worker process when the run has a pool); None when a
     stop abandoned it (not a failure: no traceback in the run's logs)."""
-    from tasks import workers
+    from flows import workers
 
     try:
         return workers.run(transform_pages, pages, run_id, now, run_folder)

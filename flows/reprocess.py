@@ -25,11 +25,11 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks import workers
+from flows import workers
 from tasks.nlp_model import ANNOTATOR_VERSION
 from tasks.extract import EXTRACTOR_VERSION
 from tasks.load import finish_run, load_batch, staged_batch, start_run, totals_of
-from tasks.transform import transform_pages
+from flows.transform import transform_pages
 from warehouse import loader, staging
 
 logger = logging.getLogger(__name__)

@@ -37,8 +37,6 @@ class TransformedChunk:
 
     staged: str
     pages: list[dict] = field(default_factory=list)
-    valid_ids: set[str] = field(default_factory=set)
-    quarantined_ids: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -92,8 +90,6 @@ def transform_pages(pages: list[dict], run_id: str, now: datetime, run_folder: s
     return TransformedChunk(
         staged=folder,
         pages=[{k: row.get(k) for k in PAGE_FACTS} for row in extracted],
-        valid_ids=set(copy_of),
-        quarantined_ids=articles.failed_keys,
         counts={name: 0 if frame is None else len(frame) for name, frame in frames.items()},
     )
 

@@ -145,8 +145,7 @@ def run(fn: Callable[..., Any], *args: Any) -> Any:
     try:
         return pool.submit(fn, *args).result()
     except RuntimeError as exc:   # BrokenProcessPool, or "cannot schedule new futures after shutdown"
-        if stopping.requested():   # the pool was ended by a stop, not broken: nothing is redone here
-            raise stopping.RunStopped(f"stopped by {stopping.signal_name()}") from None
+        stopping.check()   # the pool was ended by a stop, not broken: nothing is redone here
         if not isinstance(exc, BrokenProcessPool):
             raise
         logger.warning("worker pool broken; running %s in-process", getattr(fn, "__name__", fn))

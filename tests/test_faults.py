@@ -443,7 +443,7 @@ def test_stray_nuls_and_deep_nesting_no_longer_cost_the_article(runs, site):
 
 
 def test_publication_instant_beside_the_local_day_and_implausible_dates_kept_flagged(runs, site):
-    from datetime import date, datetime, timezone
+    from datetime import date, datetime
 
     got = {url: rest for url, *rest in rows(runs["db"], (
         "SELECT url, published_at, published_ts AT TIME ZONE 'UTC', published_at_plausible FROM articles"

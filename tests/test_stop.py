@@ -4,6 +4,7 @@ Its worker processes end with it, however it ends (SIGKILL included)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -36,6 +37,17 @@ def _start(site: SampleSite, tmp_path: Path, workers: bool) -> tuple[subprocess.
     proc = subprocess.Popen([WIREHOUSE, "ingest", "--sources", str(sources), "--db", str(db)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return proc, db
+
+
+@contextlib.contextmanager
+def _reaped(proc: subprocess.Popen):
+    """The process, killed on the way out if a failed assertion left it running."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def _first_batch_loaded(proc: subprocess.Popen) -> None:
@@ -87,15 +99,12 @@ def _assert_stopped_cleanly(db: Path, site: SampleSite, signalled_at: float) -> 
 @pytest.mark.parametrize("signum, workers", [(signal.SIGTERM, True), (signal.SIGHUP, False)])
 def test_a_signal_stops_the_run_at_once_with_one_line(site, tmp_path, signum, workers):
     proc, db = _start(site, tmp_path, workers)
-    try:
+    with _reaped(proc):
         _first_batch_loaded(proc)
         family = _descendants(proc.pid)
         signalled_at = time.monotonic()
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 128 + signum, err
     lines = err.strip().splitlines()
     name = signal.Signals(signum).name
@@ -108,16 +117,13 @@ def test_a_signal_stops_the_run_at_once_with_one_line(site, tmp_path, signum, wo
 
 def test_ctrl_c_twice_is_still_one_line(site, tmp_path):
     proc, db = _start(site, tmp_path, workers=False)
-    try:
+    with _reaped(proc):
         _first_batch_loaded(proc)
         signalled_at = time.monotonic()
         proc.send_signal(signal.SIGINT)
         time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 130, err
     assert len(err.strip().splitlines()) == 1 and "stopped by SIGINT" in err and "Traceback" not in err, err
     _assert_stopped_cleanly(db, site, signalled_at)
@@ -125,14 +131,11 @@ def test_ctrl_c_twice_is_still_one_line(site, tmp_path):
 
 def test_sigkill_leaves_no_worker_or_server_behind(site, tmp_path):
     proc, _ = _start(site, tmp_path, workers=True)
-    try:
+    with _reaped(proc):
         _first_batch_loaded(proc)
         family = _descendants(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert len(family) >= 3
     assert not _all_gone(family), "workers, the resource tracker or the server outlived a killed run"
 
@@ -154,12 +157,9 @@ def test_a_signal_while_the_main_thread_waits_on_the_stop_event_never_deadlocks(
     tries here miss it with a chance under 0.1%."""
     for _ in range(8):
         child = subprocess.Popen([sys.executable, "-c", SIGNAL_WHILE_WAITING], stdout=subprocess.PIPE, text=True)
-        try:
+        with _reaped(child):
             assert child.stdout.readline().strip() == "ready"
             time.sleep(0.2)
             child.send_signal(signal.SIGTERM)
             out, _ = child.communicate(timeout=20)
-        finally:
-            if child.poll() is None:
-                child.kill()
         assert child.returncode == 0 and out.strip() == "stopped", out

@@ -2,10 +2,8 @@ import os
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from wirehouse import stopping
 from wirehouse.errors import storage_error
-from wirehouse.settings import Settings, SettingsError, settings
+from wirehouse.settings import QUERY_MEMORY_LIMIT, Settings, SettingsError, settings
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,6 @@ def _is_lock_error(exc: Exception) -> bool:
 # For analysts' ad-hoc SQL: the warehouse file only. No other files read or written (COPY, EXPORT,
 # read_csv, ATTACH), no spilling to a temporary folder either, no extensions installed or loaded,
 # a memory cap, and the settings cannot be changed back.
-QUERY_MEMORY_LIMIT = "1GB"
 
 
 def sandboxed(memory_limit: str = QUERY_MEMORY_LIMIT) -> dict:

@@ -14,7 +14,6 @@ import fcntl
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import time

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from wirehouse import stopping
-from wirehouse.settings import PREFECT_ENVIRONMENT, Settings, SettingsError, settings
+from wirehouse.settings import PREFECT_ENVIRONMENT, QUERY_MEMORY_LIMIT, Settings, SettingsError, settings
 
 DEMO_PORT = 8765
 QUERY_TIMEOUT = 60.0
@@ -83,7 +83,7 @@ def _parser(now: Settings) -> argparse.ArgumentParser:
     p.add_argument("--max-rows", type=int, default=100)
     p.add_argument("--timeout", type=float, default=QUERY_TIMEOUT, metavar="SECONDS",
                    help=f"stop the query after this long (default {QUERY_TIMEOUT:g} s)")
-    p.add_argument("--memory-limit", metavar="SIZE", help="DuckDB memory cap for the query (default 1GB)")
+    p.add_argument("--memory-limit", metavar="SIZE", help=f"DuckDB memory cap for the query (default {QUERY_MEMORY_LIMIT})")
 
     p = sub.add_parser("migrate", help="bring a warehouse an older wirehouse wrote to the current schema")
     p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
@@ -714,7 +714,7 @@ def _run_query(db: str, sql: str, fmt: str, max_rows: int, params: dict[str, str
     """
     import duckdb
 
-    from warehouse.loader import QUERY_MEMORY_LIMIT, open_reader, outdated_hint, sandboxed
+    from warehouse.loader import open_reader, outdated_hint, sandboxed
 
     memory_limit = memory_limit or QUERY_MEMORY_LIMIT
     if not _MEMORY.match(memory_limit):

@@ -19,11 +19,15 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from wirehouse.settings import LOCAL_API_URL
 
 logger = logging.getLogger(__name__)
 
 START_TIMEOUT = 90.0
-DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 4200   # where `make serve` puts its server (settings.LOCAL_API_URL)
+# Where `make serve` puts its server: the settings' local server URL, taken apart.
+DEFAULT_HOST, DEFAULT_PORT = urlsplit(LOCAL_API_URL).hostname, urlsplit(LOCAL_API_URL).port
 SERVER_LOG = Path("warehouse/prefect-server.log")
 
 

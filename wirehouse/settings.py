@@ -28,7 +28,8 @@ from typing import Callable
 DEFAULT_DB = "warehouse/wirehouse.duckdb"
 DEFAULT_SOURCES = "sources.toml"
 DEFAULT_CRON = "*/30 * * * *"
-LOCAL_API_URL = "http://127.0.0.1:4200/api"   # where `make serve` puts its server (wirehouse.server)
+LOCAL_API_URL = "http://127.0.0.1:4200/api"   # where `make serve` puts its server
+QUERY_MEMORY_LIMIT = "1GB"   # DuckDB's memory cap for an analyst's query (`wirehouse query --memory-limit`)
 TRANSFORM_CHUNK = 25   # pages per transform task; fixed, so rows never depend on the number of workers
 
 # The Prefect settings every process of a run needs (the CLI, `make`, served runs, prefect.yaml).

@@ -28,6 +28,15 @@ PLOVER_TYPES = [   # PLOVER 2 event types
     "AGREE", "ACCUSE", "AID", "ASSAULT", "COERCE", "CONCEDE", "CONSULT", "COOPERATE", "MOBILIZE",
     "PROTEST", "REJECT", "REQUEST", "RETREAT", "SANCTION", "SUPPORT", "THREATEN",
 ]
+# CAMEO's 20 root codes and their names: the one list; the `cameo_roots` view (004_views.sql) is checked
+# against it by tests/test_warehouse.py, the event coder names roots from it.
+CAMEO_ROOTS = {
+    "01": "Make public statement", "02": "Appeal", "03": "Express intent to cooperate", "04": "Consult",
+    "05": "Engage in diplomatic cooperation", "06": "Engage in material cooperation", "07": "Provide aid",
+    "08": "Yield", "09": "Investigate", "10": "Demand", "11": "Disapprove", "12": "Reject", "13": "Threaten",
+    "14": "Protest", "15": "Exhibit force posture", "16": "Reduce relations", "17": "Coerce", "18": "Assault",
+    "19": "Fight", "20": "Use unconventional mass violence",
+}
 ALPHA3 = r"^[A-Z]{3}$"
 
 
@@ -144,7 +153,7 @@ class EventSchema(_RowContract):
     event_date: Series[pd.Timestamp] = pa.Field(nullable=True)
     date_precision: Series[str] = pa.Field(nullable=True, isin=DATE_PRECISIONS)
     cameo_code: Series[str] = pa.Field(str_matches=r"^\d{3,4}$")
-    cameo_root: Series[str] = pa.Field(str_matches=r"^(0[1-9]|1\d|20)$")
+    cameo_root: Series[str] = pa.Field(isin=list(CAMEO_ROOTS))
     plover_type: Series[str] = pa.Field(nullable=True, isin=PLOVER_TYPES)
     quad_class: Series[int] = pa.Field(isin=[1, 2, 3, 4])
     goldstein: Series[float] = pa.Field(ge=-10, le=10)

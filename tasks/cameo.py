@@ -14,15 +14,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from schemas.models import CAMEO_ROOTS
+
 TRIGGERS_FILE = Path(__file__).resolve().parent / "data" / "cameo_triggers.tsv"
 
-ROOT_NAMES = {
-    "01": "Make public statement", "02": "Appeal", "03": "Express intent to cooperate", "04": "Consult",
-    "05": "Engage in diplomatic cooperation", "06": "Engage in material cooperation", "07": "Provide aid",
-    "08": "Yield", "09": "Investigate", "10": "Demand", "11": "Disapprove", "12": "Reject", "13": "Threaten",
-    "14": "Protest", "15": "Exhibit force posture", "16": "Reduce relations", "17": "Coerce", "18": "Assault",
-    "19": "Fight", "20": "Use unconventional mass violence",
-}
 ROOT_GOLDSTEIN = {
     "01": 0.0, "02": 3.0, "03": 4.0, "04": 1.0, "05": 3.5, "06": 6.0, "07": 7.0, "08": 5.0, "09": -2.0,
     "10": -5.0, "11": -2.0, "12": -4.0, "13": -6.0, "14": -6.5, "15": -7.2, "16": -4.0, "17": -7.0,
@@ -106,7 +101,7 @@ def plover_type(code: str) -> str | None:
 
 
 def root_name(code: str) -> str:
-    return ROOT_NAMES[root(code)]
+    return CAMEO_ROOTS[root(code)]
 
 
 @lru_cache(maxsize=1)

@@ -29,6 +29,12 @@ def test_migrations_recorded_once(tmp_path):
     assert c.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(loader.list_migrations())
 
 
+def test_the_cameo_roots_view_agrees_with_the_one_vocabulary(con):
+    # The view is SQL in a migration (immutable once applied); the contracts' list is the one source.
+    from schemas.models import CAMEO_ROOTS
+    assert dict(con.execute("SELECT cameo_root, root_name FROM cameo_roots").fetchall()) == CAMEO_ROOTS
+
+
 def test_upsert_dedupes_in_batch_and_is_idempotent(con):
     frame = pd.DataFrame({"url": ["a", "b", "b"], "source": ["s", "s", "s"], "etag": ["1", "2", "3"]})
     assert loader.upsert(con, "url_state", frame, update=("etag",), changed_when="etag") == (2, 0)

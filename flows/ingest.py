@@ -55,17 +55,11 @@ TASK_WORKERS = 4
 
 
 def fetch_options(config: SourcesConfig, contact_url: str | None = None) -> FetchOptions:
-    """The run's fetch settings: the sources file's [fetch] table, then the CLI's contact URL."""
-    settings = dict(config.fetch)
-    kwargs = {}
-    if contact_url or settings.get("contact_url"):
-        kwargs["contact_url"] = contact_url or settings["contact_url"]
-    if settings.get("user_agent"):
-        kwargs["user_agent"] = settings["user_agent"]
-    for key, option, kind in (("timeout", "read_timeout", float), ("connect_timeout", "connect_timeout", float),
-                              ("deadline", "deadline", float), ("max_bytes", "max_bytes", int), ("retries", "retries", int)):
-        if key in settings:
-            kwargs[option] = kind(settings[key])
+    """The run's fetch settings: the sources file's [fetch] table (already checked and typed by
+    `wirehouse.config`), then the CLI's contact URL."""
+    kwargs = dict(config.fetch)
+    if contact_url:
+        kwargs["contact_url"] = contact_url
     # The floor for hosts no source names; each source's own hosts get its delay (see `_fetcher`).
     kwargs["host_delay"] = min(s.host_delay for s in config.sources)
     kwargs["page_text"] = False   # pages are decoded in the transform stage

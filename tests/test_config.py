@@ -89,6 +89,19 @@ host_delay = 0.25
     options = fetch_options(config)
     assert (options.read_timeout, options.connect_timeout, options.deadline, options.retries, options.max_bytes) == (2, 1.5, 7, 0, 1000)
     assert options.host_delay == 0.25 and options.page_text is False
+    assert isinstance(options.read_timeout, float) and isinstance(options.max_bytes, int)
+    assert fetch_options(config, contact_url="https://me.example/").contact_url == "https://me.example/"
+
+
+def test_every_fetch_key_sets_a_fetch_option():
+    # The [fetch] table is known in one place (wirehouse.config); each key must name a real option.
+    from dataclasses import fields
+
+    from tasks.fetch import FetchOptions
+    from wirehouse.config import _FETCH_KEYS
+
+    names = {f.name for f in fields(FetchOptions)}
+    assert {option for option, _ in _FETCH_KEYS.values()} <= names
 
 
 def test_settings_one_home_for_every_default_and_variable(monkeypatch):

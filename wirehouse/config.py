@@ -16,11 +16,14 @@ DEFAULT_MAX_SITEMAP_URLS = 2000
 _LIST_KEYS = ("feeds", "sitemaps", "pages", "urls")
 _KNOWN_KEYS = frozenset({"name", *_LIST_KEYS, "allow_private_network", "host_delay", "max_pages"})
 _TOP_KEYS = frozenset({"sources", "fetch"})
-# [fetch] key -> the kind of value it takes (see flows.ingest.fetch_options for what each sets).
+# The [fetch] table, in one place: key -> (the fetch option it sets, the kind of value it takes).
+# `SourcesConfig.fetch` holds the checked values under the option names, ready for `FetchOptions(**...)`.
 _FETCH_KEYS = {
-    "contact_url": "text", "user_agent": "text", "timeout": "seconds", "connect_timeout": "seconds",
-    "deadline": "seconds", "max_bytes": "count", "retries": "retries",
+    "contact_url": ("contact_url", "text"), "user_agent": ("user_agent", "text"),
+    "timeout": ("read_timeout", "seconds"), "connect_timeout": ("connect_timeout", "seconds"),
+    "deadline": ("deadline", "seconds"), "max_bytes": ("max_bytes", "count"), "retries": ("retries", "retries"),
 }
+_KIND_TYPES = {"text": str, "seconds": float, "count": int, "retries": int}
 
 
 class ConfigError(ValueError):
@@ -44,7 +47,7 @@ class Source:
 @dataclass(frozen=True)
 class SourcesConfig:
     sources: tuple[Source, ...]
-    fetch: dict = field(default_factory=dict)
+    fetch: dict = field(default_factory=dict)   # FetchOptions field -> value, from the [fetch] table
     path: str = ""
 
     def by_name(self, name: str) -> Source:
@@ -90,8 +93,11 @@ def parse_sources(raw: dict, origin: str = "<sources>") -> SourcesConfig:
     unknown_fetch = sorted(set(fetch) - set(_FETCH_KEYS))
     if unknown_fetch:
         raise ConfigError(f"{origin}: [fetch]: unknown key {unknown_fetch[0]!r}")
+    options = {}
     for key, value in fetch.items():
         _check_fetch_value(origin, key, value)
+        option, kind = _FETCH_KEYS[key]
+        options[option] = _KIND_TYPES[kind](value)
     sources: list[Source] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries, start=1):
@@ -100,11 +106,11 @@ def parse_sources(raw: dict, origin: str = "<sources>") -> SourcesConfig:
             raise ConfigError(f"{origin}: source {source.name!r}: duplicate name")
         seen.add(source.name)
         sources.append(source)
-    return SourcesConfig(sources=tuple(sources), fetch=dict(fetch), path=origin)
+    return SourcesConfig(sources=tuple(sources), fetch=options, path=origin)
 
 
 def _check_fetch_value(origin: str, key: str, value: object) -> None:
-    kind = _FETCH_KEYS[key]
+    kind = _FETCH_KEYS[key][1]
     integer = isinstance(value, int) and not isinstance(value, bool)
     number = integer or isinstance(value, float)
     if kind == "text" and not (isinstance(value, str) and value.strip()):

@@ -24,6 +24,7 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -162,12 +163,17 @@ def main(argv=None) -> int:
     which = [args.only] if args.only else ["sample", "zyte"]
     for name in which:
         db = out.parent / f"{out.name}-{name}.duckdb"
-        for stale in (db, Path(f"{db}.wal")):
+        # The warehouse and what wirehouse keeps beside it: a leftover staging folder's batches would be
+        # loaded into the new build, so it goes too.
+        for stale in (db, Path(f"{db}.wal"), Path(f"{db}.lock"), Path(f"{db}.staging")):
             if stale.exists():
                 if not args.force:
                     print(f"error: {stale} exists (use --force to replace it)", file=sys.stderr)
                     return 2
-                stale.unlink()
+                if stale.is_dir():
+                    shutil.rmtree(stale)
+                else:
+                    stale.unlink()
         if name == "sample":
             seconds = build_sample(str(wirehouse), checkout, db, args.sample_port)
         else:

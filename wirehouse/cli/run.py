@@ -12,7 +12,6 @@ from wirehouse.cli.common import (
     EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, Stopped, cannot_write, check_output_file, read_errors, table,
 )
 
-DEPLOYMENT_CONCURRENCY = 1   # as prefect.yaml's concurrency_limit
 DEMO_QUERIES = ("articles_by_source", "top_entities", "events_by_type", "recent_events", "fetch_outcomes")
 
 
@@ -251,33 +250,13 @@ def cmd_serve(args) -> int:
     else:
         server = None
     try:
-        from prefect import serve
+        from wirehouse.deployments import serve_all
 
-        from flows.ingest import ingest
-        from flows.maintenance import export_flow, replay_flow, reprocess_flow
+        def say(names: list[str]) -> None:
+            ui = os.environ.get("PREFECT_UI_URL") or os.environ["PREFECT_API_URL"].removesuffix("/api")
+            print(f"serving deployments {names[0]} (cron '{args.cron}'), {', '.join(names[1:-1])} and {names[-1]}; UI: {ui}")
 
-        db = str(Path(args.db).resolve())
-        ui = os.environ.get("PREFECT_UI_URL") or os.environ["PREFECT_API_URL"].removesuffix("/api")
-        print(f"serving deployments ingest/ingest (cron '{args.cron}'), reprocess/reprocess, "
-              f"replay-quarantine/replay-quarantine and export/export; UI: {ui}")
-        serve(
-            ingest.to_deployment(
-                name="ingest",
-                cron=args.cron,
-                parameters={"sources_file": str(Path(args.sources).resolve()), "db_path": db},
-                description="Discover, fetch, extract, validate and load every source into DuckDB.",
-                tags=["wirehouse"],
-                # DuckDB has one writer: runs of the deployment never overlap, across every runner serving it.
-                concurrency_limit=DEPLOYMENT_CONCURRENCY,
-            ),
-            reprocess_flow.to_deployment(name="reprocess", parameters={"db_path": db}, tags=["wirehouse"],
-                                         concurrency_limit=DEPLOYMENT_CONCURRENCY),
-            replay_flow.to_deployment(name="replay-quarantine", parameters={"db_path": db}, tags=["wirehouse"],
-                                      concurrency_limit=DEPLOYMENT_CONCURRENCY),
-            export_flow.to_deployment(name="export", parameters={"db_path": db}, tags=["wirehouse"],
-                                      concurrency_limit=DEPLOYMENT_CONCURRENCY),
-            print_starting_message=False,
-        )
+        serve_all(str(Path(args.db).resolve()), str(Path(args.sources).resolve()), args.cron, on_start=say)
     finally:
         if server is not None:
             server.stop()

@@ -363,6 +363,29 @@ def test_query_table_counts_rows_it_does_not_hold(db):
     assert out.returncode == 0 and "(over 1,000,000 rows, 3 shown" in out.stdout, out.stdout
 
 
+def test_the_query_sandbox_is_plain_python(db, tmp_path):
+    """`warehouse.sandbox`, called as the CLI calls it: rows in chunks, one-line errors that say whose fault."""
+    from warehouse.sandbox import ReadError, check_readable, query_params, run_query
+
+    assert check_readable(db) == loader.latest_version()
+    sql = "-- params: kind=ORG\nSELECT name FROM entities WHERE type = $kind"
+    with run_query(db, sql, query_params(sql, [])) as rows:
+        assert rows.columns == ["name"] and rows.head(5) == ([("NATO",)], 1, False)
+    with run_query(db, "SELECT range AS n FROM range(100000)") as rows:
+        assert [len(frame) for frame in rows.frames(vectors=16)] == [16 * 2048, 16 * 2048, 16 * 2048, 1696]
+    with pytest.raises(ReadError, match="writes are refused") as refused:
+        with run_query(db, "DELETE FROM entities"):
+            pass
+    with pytest.raises(ReadError, match="stopped after 0.5 s") as stopped:
+        with run_query(db, "SELECT count(*) FROM range(1000000) a, range(1000000) b", timeout=0.5) as rows:
+            rows.head(1)
+    assert refused.value.usage and not stopped.value.usage
+    with pytest.raises(ReadError, match="no such warehouse file"):
+        check_readable(tmp_path / "none.duckdb")
+    with pytest.raises(ReadError, match=r"has no parameter \$x"):
+        query_params(sql, ["x=1"])
+
+
 def test_query_ctrl_c_is_one_line(db):
     import signal
     import time

@@ -105,12 +105,8 @@ def test_every_fetch_key_sets_a_fetch_option():
 
 
 def test_settings_one_home_for_every_default_and_variable(monkeypatch):
-    from pathlib import Path
-
-    import yaml
-
     from wirehouse.server import DEFAULT_HOST, DEFAULT_PORT
-    from wirehouse.settings import LOCAL_API_URL, PREFECT_ENVIRONMENT, Settings, SettingsError, settings, variables
+    from wirehouse.settings import LOCAL_API_URL, Settings, SettingsError, settings, variables
 
     for name in variables().values():
         monkeypatch.delenv(name, raising=False)
@@ -122,18 +118,7 @@ def test_settings_one_home_for_every_default_and_variable(monkeypatch):
         monkeypatch.setenv("WIREHOUSE_BATCH_PAGES", bad)
         with pytest.raises(SettingsError, match=f"WIREHOUSE_BATCH_PAGES='{bad}'"):
             settings()
-    # prefect.yaml and the Makefile say what the settings say
-    root = Path(__file__).resolve().parents[1]
-    spec = yaml.safe_load((root / "prefect.yaml").read_text(encoding="utf-8"))
-    ingest = spec["deployments"][0]
-    assert ingest["schedules"][0]["cron"] == Settings().cron and ingest["parameters"]["db_path"] == Settings().db_path
-    assert ingest["parameters"]["sources_file"] == Settings().sources_file
-    for deployment in spec["deployments"]:
-        env = deployment["work_pool"]["job_variables"]["env"]
-        assert {k: env.get(k) for k in PREFECT_ENVIRONMENT if k != "DO_NOT_TRACK"} == {
-            k: v for k, v in PREFECT_ENVIRONMENT.items() if k != "DO_NOT_TRACK"}
-    makefile = (root / "Makefile").read_text(encoding="utf-8")
-    assert all(f"export {k} := {v}" in makefile for k, v in PREFECT_ENVIRONMENT.items())
+    # prefect.yaml and the Makefile: tests/test_deployment.py
     assert LOCAL_API_URL == f"http://{DEFAULT_HOST}:{DEFAULT_PORT}/api"
 
 

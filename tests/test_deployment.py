@@ -27,18 +27,30 @@ ROOT = Path(__file__).resolve().parents[1]
 WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
 
 
-def test_prefect_yaml_deployments_have_a_concurrency_limit_of_one():
-    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
-    assert [d["name"] for d in spec["deployments"]] == ["ingest", "reprocess", "replay-quarantine", "export"]
-    assert all(d.get("concurrency_limit") == 1 for d in spec["deployments"])
-    from wirehouse.logs import EXTRA_LOGGERS
+def test_prefect_yaml_is_the_one_declaration_and_the_settings():
+    """prefect.yaml is generated from wirehouse/deployments.py (which `wirehouse serve` serves), and
+    says what the settings and the Makefile say."""
+    from wirehouse.deployments import DEPLOYMENTS, load_flow, prefect_yaml
+    from wirehouse.logs import LOGGING_ENVIRONMENT
+    from wirehouse.settings import PREFECT_ENVIRONMENT, Settings
 
-    assert all(d["work_pool"]["job_variables"]["env"]["PREFECT_LOGGING_EXTRA_LOGGERS"] == EXTRA_LOGGERS for d in spec["deployments"])
-    assert f"PREFECT_LOGGING_EXTRA_LOGGERS := {EXTRA_LOGGERS}" in (ROOT / "Makefile").read_text(encoding="utf-8")
-    for d in spec["deployments"]:   # every entrypoint names a flow that exists
-        path, name = d["entrypoint"].split(":")
-        module = path.removesuffix(".py").replace("/", ".")
-        assert hasattr(__import__(module, fromlist=[name]), name), d["entrypoint"]
+    text = (ROOT / "prefect.yaml").read_text(encoding="utf-8")
+    assert text == prefect_yaml(), "prefect.yaml is stale: run .venv/bin/python tools/prefect_yaml.py"
+    spec = yaml.safe_load(text)   # and Prefect reads what the declaration says
+    assert [d["name"] for d in spec["deployments"]] == [d.name for d in DEPLOYMENTS] == [
+        "ingest", "reprocess", "replay-quarantine", "export"]
+    assert all(d.get("concurrency_limit") == 1 for d in spec["deployments"])
+    ingest = spec["deployments"][0]
+    assert ingest["schedules"][0]["cron"] == Settings().cron
+    assert ingest["parameters"] == {"sources_file": Settings().sources_file, "db_path": Settings().db_path}
+    assert all(d["parameters"]["db_path"] == Settings().db_path for d in spec["deployments"])
+    for d in spec["deployments"]:
+        env = d["work_pool"]["job_variables"]["env"]
+        assert env == {**{k: v for k, v in PREFECT_ENVIRONMENT.items() if k != "DO_NOT_TRACK"}, **LOGGING_ENVIRONMENT}
+    for declared in DEPLOYMENTS:   # every entrypoint names a flow that exists, named as the deployment
+        assert load_flow(declared).name == declared.name, declared.entrypoint
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert all(f"export {k} := {v}" in makefile for k, v in {**PREFECT_ENVIRONMENT, **LOGGING_ENVIRONMENT}.items())
 
 
 async def _wait_for_deployment(client, name: str, serve: subprocess.Popen, timeout: float = 90):

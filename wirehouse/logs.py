@@ -17,12 +17,18 @@ LEVELS = {
     "justext": logging.WARNING, "urllib3": logging.ERROR, "charset_normalizer": logging.WARNING,
 }
 EXTRA_LOGGERS = ",".join(LEVELS)
+# What every process of a run sets (the CLI here, the Makefile, prefect.yaml's workers): the extra
+# loggers named; records from threads outside a run dropped quietly.
+LOGGING_ENVIRONMENT = {
+    "PREFECT_LOGGING_EXTRA_LOGGERS": EXTRA_LOGGERS,
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+}
 
 
 def prefect_environment() -> None:
-    """Before prefect is imported: name the extra loggers; records from threads outside a run are dropped quietly."""
-    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", EXTRA_LOGGERS)
-    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+    """Before prefect is imported: `LOGGING_ENVIRONMENT`, unless already set."""
+    for name, value in LOGGING_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
 
 
 CONSOLE_ENV = "WIREHOUSE_CONSOLE_LOGS"   # "0": these loggers go to the run logs only, not the terminal

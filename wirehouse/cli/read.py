@@ -1,0 +1,165 @@
+"""The read commands: query, status, search, export, report, and migrate (the one write a reader may
+need first). The reading itself is the storage's (`warehouse.sandbox`, `warehouse.analyst`); here
+are the options, what is printed, and the exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from wirehouse.cli.common import (
+    EXIT_OK, EXIT_USAGE, CliError, cannot_write, cell, read_errors, render, storage_error, table,
+)
+
+
+def print_query(db: str, sql: str, fmt: str, max_rows: int, params: dict[str, str] | None = None,
+                timeout: float | None = None, memory_limit: str | None = None) -> None:
+    """Run read-only SQL in the sandbox and stream its rows to stdout (the timeout covers the writing)."""
+    from warehouse.sandbox import QUERY_TIMEOUT, run_query
+
+    with run_query(db, sql, params, QUERY_TIMEOUT if timeout is None else timeout, memory_limit) as rows:
+        _print_rows(rows, fmt, max_rows)
+
+
+def _print_rows(rows, fmt: str, max_rows: int) -> None:
+    from warehouse.sandbox import COUNT_CAP
+
+    if rows is None:
+        print("(statement returned no rows)")
+        return
+    if fmt == "table":
+        shown, total, capped = rows.head(max_rows)
+        print(table(rows.columns, [[cell(v) for v in row] for row in shown]))
+        if capped:
+            print(f"(over {COUNT_CAP:,} rows, {max_rows} shown; --format csv writes them all)")
+        elif total > max_rows:
+            print(f"({total} rows, {max_rows} shown)")
+        else:
+            print(f"({total} row{'s' if total != 1 else ''})")
+        return
+    out = sys.stdout
+    if fmt == "json":
+        out.write("[")
+    for number, frame in enumerate(rows.frames()):
+        if fmt == "csv":
+            out.write(frame.to_csv(index=False, header=number == 0))
+        elif not frame.empty:
+            records = frame.to_json(orient="records", date_format="iso", force_ascii=False)
+            out.write(("" if number == 0 else ",") + records[1:-1])
+    if fmt == "json":
+        out.write("]\n")
+    out.flush()
+
+
+def _query_text(args) -> str:
+    from warehouse.sandbox import resolve_sql
+
+    if bool(args.sql) == bool(args.file):
+        raise CliError("give the SQL (or a saved query's name) or --file FILE, not both or neither", EXIT_USAGE)
+    if args.file:
+        try:
+            return Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read {args.file}: {exc.strerror if isinstance(exc, OSError) else exc}", EXIT_USAGE) from None
+    return resolve_sql(args.sql)
+
+
+@read_errors()
+def cmd_query(args) -> int:
+    from warehouse.sandbox import check_readable, query_params
+
+    sql = _query_text(args)
+    check_readable(args.db)
+    print_query(args.db, sql, args.format, args.max_rows, query_params(sql, args.param), args.timeout, args.memory_limit)
+    return EXIT_OK
+
+
+def cmd_migrate(args) -> int:
+    from warehouse.loader import WarehouseError, migrate_file
+
+    try:
+        before, applied = migrate_file(args.db)
+    except WarehouseError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if applied:
+        print(f"{args.db}: schema version {before} -> {applied[-1]} (applied {', '.join(f'{v:03d}' for v in applied)})")
+    else:
+        print(f"{args.db}: schema is current (version {before})")
+    return EXIT_OK
+
+
+@read_errors()
+def cmd_status(args) -> int:
+    from warehouse.analyst import status
+    from warehouse.sandbox import reading
+
+    with reading(args.db):
+        found = status(args.db)
+    print(f"warehouse {args.db}: {found.size_bytes / 1e6:.1f} MB")
+    print("  ".join(f"{name} {count:,}" for name, count in found.counts.items()))
+    print("\nlast runs")
+    print(render(found.runs) if not found.runs.empty else "(no runs yet)")
+    print("\nsources (latest run of each)")
+    print(render(found.sources) if not found.sources.empty else "(no fetches yet)")
+    problems = found.problems
+    print()
+    if problems.empty:
+        print("no source has problems")
+    else:
+        for row in problems.itertuples(index=False):
+            print(f"problem: {row.source}: {row.problem}")
+    return EXIT_OK
+
+
+@read_errors()
+def cmd_search(args) -> int:
+    from warehouse.analyst import search
+    from warehouse.sandbox import reading
+
+    try:
+        with reading(args.db):
+            found = search(args.db, args.words, args.limit)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    print(f"search: {found.method}", file=sys.stderr)
+    print(render(found.hits, args.format, args.limit) if not found.hits.empty or args.format != "table" else "no match")
+    return EXIT_OK
+
+
+@read_errors()
+def cmd_export(args) -> int:
+    from warehouse.analyst import export
+    from warehouse.sandbox import ReadError, reading
+
+    try:
+        with reading(args.db):
+            report = export(args.db, args.out, args.format, args.partition, args.overwrite)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    except ReadError:
+        raise
+    except Exception as exc:   # a full disk fails DuckDB's COPY as well as Python's writes
+        if not isinstance(exc, OSError) and storage_error(exc) is None:
+            raise
+        raise cannot_write(exc, args.out, "--out") from None
+    rows = [[t, f"{v['rows']:,}", v["files"], v["partitioned_by"] or ""] for t, v in report.tables.items()]
+    print(table(["table", "rows", "files", "partitioned by"], rows))
+    print(f"written to {report.out}")
+    return EXIT_OK
+
+
+@read_errors()
+def cmd_report(args) -> int:
+    from warehouse.sandbox import reading
+    from wirehouse.report import write_report
+
+    out = Path(args.out)
+    if out.is_dir() or not out.parent.is_dir():
+        raise CliError(f"{out}: give a file in an existing folder", EXIT_USAGE)
+    try:
+        with reading(args.db):
+            written = write_report(args.db, out)
+    except OSError as exc:
+        raise cannot_write(exc, out, "--out") from None
+    print(f"report written to {written} ({written.stat().st_size / 1e6:.1f} MB, self-contained)")
+    return EXIT_OK

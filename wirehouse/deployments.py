@@ -1,0 +1,201 @@
+"""The four Prefect deployments, declared once.
+
+`wirehouse serve` serves them (`serve_all`), and `prefect.yaml` (work pools: `prefect deploy --all`)
+is generated from them: `.venv/bin/python tools/prefect_yaml.py` writes it, and a test checks that the
+committed file is what it would write. Names, entrypoints, descriptions, tags, the concurrency limit and
+the ingest schedule live here; the defaults of the paths and the cron come from `wirehouse.settings`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass, field
+from importlib.metadata import version
+
+from wirehouse.logs import LOGGING_ENVIRONMENT
+from wirehouse.settings import DEFAULT_CRON, DEFAULT_DB, DEFAULT_SOURCES, PREFECT_ENVIRONMENT
+
+TAGS = ("wirehouse",)
+CONCURRENCY = 1   # DuckDB has one writer: runs of a deployment never overlap, across every runner serving it
+WORK_POOL = "wirehouse-process"
+TIMEZONE = "UTC"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One deployment of one flow.
+
+    Attributes:
+        name: the deployment's name (its full name is ``<flow name>/<name>``).
+        entrypoint: ``path/to/module.py:flow``, as Prefect takes it; `serve` loads the flow from it too.
+        description: shown in the Prefect UI.
+        paths: the path parameters it binds, in order: ``sources_file`` and/or ``db_path`` (the
+            settings' defaults in prefect.yaml; what `wirehouse serve` was given, resolved, when served).
+        pool_defaults: further parameter defaults for the work-pool deployments only (served
+            deployments leave them to whoever starts a run).
+        scheduled: runs on the cron schedule (`Settings.cron`, `wirehouse serve --cron`).
+        note: a comment written above it in prefect.yaml.
+    """
+
+    name: str
+    entrypoint: str
+    description: str
+    paths: tuple[str, ...] = ("db_path",)
+    pool_defaults: dict[str, str] = field(default_factory=dict)
+    scheduled: bool = False
+    note: str = ""
+
+
+DEPLOYMENTS = (
+    Deployment(
+        "ingest", "flows/ingest.py:ingest",
+        "Discover, fetch, extract, validate and load every source into DuckDB.",
+        paths=("sources_file", "db_path"), scheduled=True,
+    ),
+    Deployment(
+        "reprocess", "flows/maintenance.py:reprocess_flow",
+        "Redo, from stored raw pages, the articles an older extractor or annotator made (no refetch).",
+        note="Maintenance, run from the UI with parameters (no schedule). The writers wait for a running ingest.",
+    ),
+    Deployment(
+        "replay-quarantine", "flows/maintenance.py:replay_flow",
+        "Validate quarantined rows again from their stored raw pages; load what passes now.",
+    ),
+    Deployment(
+        "export", "flows/maintenance.py:export_flow",
+        "Write every table as Parquet (or CSV) files, partitioned by date.",
+        pool_defaults={"out_dir": "export"},
+    ),
+)
+
+
+def parameters(deployment: Deployment, db_path: str, sources_file: str) -> dict[str, str]:
+    """The path parameters ``deployment`` binds, with the values given.
+
+    Args:
+        deployment: one of `DEPLOYMENTS`.
+        db_path: the warehouse file.
+        sources_file: the sources TOML file.
+
+    Returns:
+        Parameter name -> value, in the deployment's order.
+    """
+    given = {"sources_file": sources_file, "db_path": db_path}
+    return {name: given[name] for name in deployment.paths}
+
+
+def load_flow(deployment: Deployment):
+    """The flow object behind ``deployment.entrypoint`` (imports the flow's module, and so Prefect)."""
+    path, name = deployment.entrypoint.split(":")
+    return getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), name)
+
+
+def serve_all(db_path: str, sources_file: str, cron: str, on_start=None) -> None:
+    """Serve every deployment in this process until it is stopped (`prefect.serve`).
+
+    Args:
+        db_path: the warehouse file every deployment binds.
+        sources_file: the sources file the ingest deployment binds.
+        cron: the ingest schedule.
+        on_start: called with the deployments' full names ("flow/deployment") once the flows are
+            loaded, before serving starts.
+    """
+    from prefect import serve
+
+    flows = [(d, load_flow(d)) for d in DEPLOYMENTS]
+    if on_start is not None:
+        on_start([f"{f.name}/{d.name}" for d, f in flows])
+    serve(
+        *(f.to_deployment(
+            name=d.name,
+            cron=cron if d.scheduled else None,
+            parameters=parameters(d, db_path, sources_file),
+            description=d.description,
+            tags=list(TAGS),
+            concurrency_limit=CONCURRENCY,
+        ) for d, f in flows),
+        print_starting_message=False,
+    )
+
+
+# ---------------------------------------------------------------- prefect.yaml
+
+
+def pool_environment() -> dict[str, str]:
+    """The environment a work-pool worker's flow runs get (what the CLI and the Makefile set).
+    DO_NOT_TRACK is left out, as prefect.yaml always had it."""
+    env = {k: v for k, v in PREFECT_ENVIRONMENT.items() if k != "DO_NOT_TRACK"}
+    return {**env, **LOGGING_ENVIRONMENT}
+
+
+def _scalar(value) -> str:
+    """A YAML scalar: plain when it reads back as itself, else double-quoted (JSON's quoting is YAML's)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    import yaml
+
+    text = str(value)
+    try:
+        plain = yaml.safe_load(f"k: {text}") == {"k": text} and not text.startswith(("{", "[", "*", "&", "!"))
+    except yaml.YAMLError:
+        plain = False
+    return text if plain else json.dumps(text)
+
+
+def prefect_yaml() -> str:
+    """The text of prefect.yaml, from `DEPLOYMENTS` and the settings' defaults (never the environment's)."""
+    lines = [
+        "# Generated from wirehouse/deployments.py by `.venv/bin/python tools/prefect_yaml.py`: edit it, not this file.",
+        "# Work-pool deployments: `prefect deploy --all` from the project root (with PREFECT_API_URL set).",
+        "# For a single machine, `make serve` is simpler: it serves the same flows on the same schedule.",
+        "name: wirehouse",
+        f"prefect-version: {version('prefect')}",
+        "",
+        "build: null",
+        "push: null",
+        "",
+        "# The process worker runs the flow from this checkout (start the worker in the project root).",
+        "pull:",
+        "  - prefect.deployments.steps.set_working_directory:",
+        '      directory: "{{ $PWD }}"',
+        "",
+        "deployments:",
+    ]
+    for number, d in enumerate(DEPLOYMENTS):
+        if number:
+            lines.append("")
+        if d.note:
+            lines.append(f"  # {d.note}")
+        lines += [
+            f"  - name: {_scalar(d.name)}",
+            f"    description: {_scalar(d.description)}",
+            f"    entrypoint: {_scalar(d.entrypoint)}",
+            f"    tags: [{', '.join(_scalar(t) for t in TAGS)}]",
+            "    parameters:",
+        ]
+        values = {**parameters(d, DEFAULT_DB, DEFAULT_SOURCES), **d.pool_defaults}
+        lines += [f"      {name}: {_scalar(value)}" for name, value in values.items()]
+        if d.scheduled:
+            lines += [
+                "    schedules:",
+                f"      - cron: {json.dumps(DEFAULT_CRON)}",
+                f"        timezone: {TIMEZONE}",
+                "        active: true",
+            ]
+        if number == 0:
+            lines += [
+                "    # DuckDB has one writer: never let two runs of a deployment overlap.",
+                f"    concurrency_limit: {CONCURRENCY}",
+                "    work_pool: &pool",
+                f"      name: {WORK_POOL}",
+                "      work_queue_name: default",
+                "      job_variables:",
+                "        env:",
+            ]
+            lines += [f"          {name}: {json.dumps(value)}" for name, value in pool_environment().items()]
+        else:
+            lines += [f"    concurrency_limit: {CONCURRENCY}", "    work_pool: *pool"]
+    return "\n".join(lines) + "\n"

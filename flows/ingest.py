@@ -44,7 +44,7 @@ from tasks.load import (
 )
 from flows.transform import transform_task
 from warehouse import staging
-from warehouse.loader import WarehouseBusy, WarehouseError, writer_lock
+from warehouse.duckdb_adapter import WarehouseBusy, WarehouseError, writer_lock
 from wirehouse import logs, stopping
 from wirehouse.config import ConfigError, SourcesConfig, load_sources
 from wirehouse.errors import storage_error

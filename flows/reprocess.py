@@ -7,7 +7,7 @@
   stays there with its current reasons.
 
 Both are recorded as runs (``reprocess-…`` and ``replay-…``; ``runs.sources_file`` says which) and load through the same transform
-and loader as an ingest run, in batches, each in one transaction.
+and load as an ingest run, in batches, each in one transaction.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from tasks.nlp_model import ANNOTATOR_VERSION
 from tasks.extract import EXTRACTOR_VERSION
 from tasks.load import finish_run, load_batch, staged_batch, start_run, totals_of
 from flows.transform import transform_pages
-from warehouse import loader, staging
+from warehouse import duckdb_adapter, staging
 
 logger = logging.getLogger(__name__)
 
@@ -86,18 +86,18 @@ def replay_quarantine(db_path: str | Path, table: str | None = None) -> RedoRepo
     if not rows:
         return report
     hashes = sorted({r[1] for r in rows})
-    con = loader.connect(db_path)
+    con = duckdb_adapter.connect(db_path)
     try:
-        with loader.transaction(con):
+        with duckdb_adapter.transaction(con):
             con.register("_replayed", pd.DataFrame({"content_hash": pd.Series(hashes, dtype="string")}))
             # A row leaves quarantine only when its key is now loaded; rows the replay quarantined again
             # carry its run id; a row the current code no longer makes at all stays, and is counted.
             released = con.execute(
-                loader.read_query("release_quarantine"), {"run_id": report.run_id, "table_name": table or ""}
+                duckdb_adapter.read_query("release_quarantine"), {"run_id": report.run_id, "table_name": table or ""}
             ).fetchall()
             report.released = len(released)
             still = con.execute(
-                loader.read_query("replay_remaining"), {"run_id": report.run_id, "table_name": table or ""}
+                duckdb_adapter.read_query("replay_remaining"), {"run_id": report.run_id, "table_name": table or ""}
             ).fetchall()
             con.unregister("_replayed")
         report.still_quarantined = Counter(dict(still))
@@ -108,10 +108,10 @@ def replay_quarantine(db_path: str | Path, table: str | None = None) -> RedoRepo
 
 def _targets(db_path: str | Path, query: str, params: dict) -> list[tuple]:
     """The rows to redo, after bringing the warehouse to the current schema (the caller holds the writer lock)."""
-    con = loader.connect(db_path)
+    con = duckdb_adapter.connect(db_path)
     try:
-        loader.migrate(con)
-        return con.execute(loader.read_query(query), params).fetchall()
+        duckdb_adapter.migrate(con)
+        return con.execute(duckdb_adapter.read_query(query), params).fetchall()
     finally:
         con.close()
 

@@ -95,7 +95,7 @@ def transform_pages(pages: list[dict], run_id: str, now: datetime, run_folder: s
 
 
 def _tag_copy(frame: pd.DataFrame, copy_of: dict[str, str]) -> pd.DataFrame:
-    """Mark rows with their article copy's content hash: when an article reaches the loader from
+    """Mark rows with their article copy's content hash: when an article reaches the load from
     two URLs (an alias and its canonical page), only the kept copy's mentions and events load."""
     if frame.empty:
         return frame

@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 
 from schemas.models import plausible_date
 from tasks.fetch import FetchRequest, FetchResult, content_hash
-from warehouse import analyst, loader, staging
+from warehouse import analyst, duckdb_adapter, staging
 from wirehouse import stopping
 from wirehouse.urls import article_id as make_article_id
 
@@ -340,9 +340,9 @@ def read_url_state(db_path: str | Path, urls: list[str]) -> dict[str, KnownUrl]:
     content hash that lets an unchanged 200 skip extraction."""
     if not urls or not Path(db_path).exists():
         return {}
-    con = loader.connect(db_path)
+    con = duckdb_adapter.connect(db_path)
     try:
-        loader.migrate(con)
+        duckdb_adapter.migrate(con)
         con.register("_wanted", pd.DataFrame({"url": urls}))
         rows = con.execute(
             "SELECT s.url, s.etag, s.last_modified, s.content_hash, s.article_id"
@@ -411,9 +411,9 @@ def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None 
     Returns:
         `LoadReport` with per-source counts (and table sizes when ``finish``).
     """
-    con = loader.connect(db_path)
+    con = duckdb_adapter.connect(db_path)
     try:
-        loader.migrate(con)
+        duckdb_adapter.migrate(con)
         status = _article_status(con, batch.articles, batch.run_id)
         if batch.redo:
             status = {aid: "updated" if state == "unchanged" else state for aid, state in status.items()}
@@ -422,9 +422,9 @@ def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None 
             # A stored copy fetched at its canonical URL is never replaced by a copy from an alias URL.
             articles = articles[[status.get(a) != "kept" for a in articles["article_id"]]]
         inserted: dict[str, int] = {}
-        with stopping.transaction(), loader.transaction(con):   # a stop lets a load under way finish
-            inserted["pages"], _ = loader.upsert(con, "pages", batch.pages)
-            inserted["articles"], _ = loader.upsert(
+        with stopping.transaction(), duckdb_adapter.transaction(con):   # a stop lets a load under way finish
+            inserted["pages"], _ = duckdb_adapter.upsert(con, "pages", batch.pages)
+            inserted["articles"], _ = duckdb_adapter.upsert(
                 con, "articles", articles, update=ARTICLE_UPDATE_COLUMNS, changed_when=None if batch.redo else "content_hash"
             )
             if in_transaction is not None:   # a hook the caller hands in (the crash tests' fault point)
@@ -442,15 +442,15 @@ def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None 
                 mentions = batch.mentions.iloc[0:0]
                 events = batch.events.iloc[0:0]
             # An entity keeps its first row; a later mention only fills what was unknown (a role).
-            inserted["entities"], _ = loader.upsert(con, "entities", batch.entities, update=ENTITY_FILL_COLUMNS, fill_only=True)
-            inserted["mentions"], _ = loader.upsert(con, "mentions", mentions)
-            inserted["events"], _ = loader.upsert(con, "events", events)
-            inserted["quarantine"], _ = loader.upsert(
+            inserted["entities"], _ = duckdb_adapter.upsert(con, "entities", batch.entities, update=ENTITY_FILL_COLUMNS, fill_only=True)
+            inserted["mentions"], _ = duckdb_adapter.upsert(con, "mentions", mentions)
+            inserted["events"], _ = duckdb_adapter.upsert(con, "events", events)
+            inserted["quarantine"], _ = duckdb_adapter.upsert(
                 con, "quarantine", batch.quarantine, update=("failed_checks", "url", "content_hash", "row_json", "run_id", "quarantined_at")
             )
-            loader.upsert(con, "url_state", batch.url_state, update=URL_STATE_COLUMNS)
-            inserted["fetch_log"], _ = loader.upsert(con, "fetch_log", batch.fetch_log)
-            con.execute(loader.read_query("mark_duplicates"))
+            duckdb_adapter.upsert(con, "url_state", batch.url_state, update=URL_STATE_COLUMNS)
+            inserted["fetch_log"], _ = duckdb_adapter.upsert(con, "fetch_log", batch.fetch_log)
+            con.execute(duckdb_adapter.read_query("mark_duplicates"))
             report = LoadReport(per_source=_per_source(batch, status), table_counts={}, inserted=inserted)
             if finish:
                 _complete_run(con, batch.run_id, {"per_source": report.per_source, "totals": report.totals(), **(summary_extra or {})})
@@ -494,8 +494,8 @@ def finish_run(db_path: str | Path, run_id: str, summary: dict) -> dict[str, int
         end is then noted for the next run to write).
     """
     try:
-        con = loader.connect(db_path)
-    except loader.WarehouseBusy as exc:
+        con = duckdb_adapter.connect(db_path)
+    except duckdb_adapter.WarehouseBusy as exc:
         staging.note_run_state(db_path, run_id, "completed", summary)
         logger.warning("%s; the run's end is written by the next run", exc)
         return {}
@@ -517,13 +517,13 @@ def run_findings(db_path: str | Path, run_id: str) -> dict[str, pd.DataFrame]:
         ``fetch_seconds`` (per source: the seconds its fetches took, retries and waits included).
     """
     try:
-        con = loader.connect(db_path, read_only=True)
-    except loader.WarehouseBusy as exc:   # a reader that outlasts the wait costs the artifacts, not the run
+        con = duckdb_adapter.connect(db_path, read_only=True)
+    except duckdb_adapter.WarehouseBusy as exc:   # a reader that outlasts the wait costs the artifacts, not the run
         logger.warning("%s; the run's findings are not published", exc)
         return {}
     try:
         return {
-            name: con.execute(loader.read_query(query), {"run_id": run_id}).fetchdf()
+            name: con.execute(duckdb_adapter.read_query(query), {"run_id": run_id}).fetchdf()
             for name, query in (("health", "source_health"), ("entities", "run_top_entities"), ("events", "run_top_events"),
                                 ("fetch_seconds", "run_fetch_seconds"))
         }
@@ -536,7 +536,7 @@ def _complete_run(con, run_id: str, summary: dict) -> None:
         "UPDATE runs SET summary = ?, finished_at = ?, status = 'completed' WHERE run_id = ?",
         [json.dumps(summary, default=str), datetime.now(timezone.utc), run_id],
     )
-    con.execute(loader.read_query("measure_source_health"), {"run_id": run_id})
+    con.execute(duckdb_adapter.read_query("measure_source_health"), {"run_id": run_id})
 
 
 def start_run(db_path: str | Path, run_id: str, flow_run_id: str | None, sources_file: str) -> None:
@@ -545,9 +545,9 @@ def start_run(db_path: str | Path, run_id: str, flow_run_id: str | None, sources
     The caller holds the writer lock, so a run still marked running was killed: it becomes
     ``interrupted`` (its finished batches stay loaded; the next run fetches the rest).
     """
-    con = loader.connect(db_path)
+    con = duckdb_adapter.connect(db_path)
     try:
-        loader.migrate(con)
+        duckdb_adapter.migrate(con)
         for path, noted in staging.noted_run_states(db_path):   # ends an earlier run could not write
             _write_end(con, noted["run_id"], noted["status"], noted.get("summary"),
                        datetime.fromtimestamp(noted.get("finished_at") or 0, timezone.utc))
@@ -579,7 +579,7 @@ def _end_run(db_path: str | Path, run_id: str, status: str, summary: dict | None
     """Write a run's end into ``runs``; when the warehouse is busy (a reader) or broken, leave it
     noted beside the staging for the next run to write. Never raises: it reports another failure."""
     try:
-        con = loader.connect(db_path, wait=wait, stoppable=False)
+        con = duckdb_adapter.connect(db_path, wait=wait, stoppable=False)
     except Exception as exc:  # noqa: BLE001 - reporting must not raise
         try:
             staging.note_run_state(db_path, run_id, status, summary)
@@ -675,7 +675,7 @@ class Busy:
 def load_task(db_path: str, batch: RunBatch, summary_extra: dict | None = None,
               finish: bool = True, in_transaction: Callable[[], None] | None = None) -> LoadReport | Busy | None:
     """Prefect task: `load_batch`. No task retries: the connection already outwaits readers
-    (`loader.reader_wait_seconds`).
+    (`duckdb_adapter.reader_wait_seconds`).
 
     Returns:
         The report; `Busy` when a reader outlasted the wait (nothing written; the flow keeps the
@@ -685,5 +685,5 @@ def load_task(db_path: str, batch: RunBatch, summary_extra: dict | None = None,
         return load_batch(db_path, batch, summary_extra, finish, in_transaction)
     except stopping.RunStopped:
         return None
-    except loader.WarehouseBusy as exc:   # the flow's to handle: not a task failure with a traceback
+    except duckdb_adapter.WarehouseBusy as exc:   # the flow's to handle: not a task failure with a traceback
         return Busy(str(exc))

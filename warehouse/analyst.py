@@ -1,7 +1,7 @@
 """Read-side helpers for the terminal: status, full-text search and export.
 
 They open the warehouse read-only. DuckDB lets one process hold a file at a time, so while an ingest
-run is loading they wait for it like any reader (`warehouse.loader.connect`). Their SQL lives in
+run is loading they wait for it like any reader (`warehouse.duckdb_adapter.connect`). Their SQL lives in
 `warehouse/queries/`.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from warehouse.loader import connect, read_query
+from warehouse.duckdb_adapter import connect, read_query
 
 logger = logging.getLogger(__name__)
 

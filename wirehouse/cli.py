@@ -275,10 +275,10 @@ def _flush() -> None:
 
 
 def _is_warehouse_error(exc: BaseException) -> bool:
-    """A `WarehouseBusy` or `WarehouseError` (only possible once the loader was imported: the CLI
-    does not import DuckDB for commands that never open the warehouse)."""
-    loader = sys.modules.get("warehouse.loader")
-    return loader is not None and isinstance(exc, (loader.WarehouseBusy, loader.WarehouseError))
+    """A `WarehouseBusy` or `WarehouseError` (only possible once the DuckDB adapter was imported: the
+    CLI does not import DuckDB for commands that never open the warehouse)."""
+    adapter = sys.modules.get("warehouse.duckdb_adapter")
+    return adapter is not None and isinstance(exc, (adapter.WarehouseBusy, adapter.WarehouseError))
 
 
 def _storage_error(exc: BaseException, fallback: str | None = None, option: str = "--db"):
@@ -299,7 +299,7 @@ def _cannot_write(exc: BaseException, path, option: str) -> CliError:
 
 def _check_output_file(path: str, option: str) -> None:
     """Before a run: the folder of an output file exists and can be written."""
-    from warehouse.loader import WarehouseError, check_writable
+    from warehouse.duckdb_adapter import WarehouseError, check_writable
 
     target = Path(path)
     if target.is_dir() or not target.parent.is_dir():
@@ -337,7 +337,7 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
         load_sources(sources)
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    from warehouse.loader import WarehouseError, check_file
+    from warehouse.duckdb_adapter import WarehouseError, check_file
 
     try:
         check_file(db)
@@ -652,7 +652,7 @@ def cmd_annotate(args) -> int:
 
 
 def _resolve_sql(text: str) -> str:
-    from warehouse.loader import QUERIES_DIR
+    from warehouse.duckdb_adapter import QUERIES_DIR
 
     candidate = QUERIES_DIR / f"{text.strip()}.sql"
     if text.strip().isidentifier() and candidate.exists():
@@ -714,7 +714,7 @@ def _run_query(db: str, sql: str, fmt: str, max_rows: int, params: dict[str, str
     """
     import duckdb
 
-    from warehouse.loader import open_reader, outdated_hint, sandboxed
+    from warehouse.duckdb_adapter import open_reader, outdated_hint, sandboxed
 
     memory_limit = memory_limit or QUERY_MEMORY_LIMIT
     if not _MEMORY.match(memory_limit):
@@ -762,7 +762,7 @@ def _run_query(db: str, sql: str, fmt: str, max_rows: int, params: dict[str, str
 
 
 def _latest_version() -> int:
-    from warehouse.loader import latest_version
+    from warehouse.duckdb_adapter import latest_version
 
     return latest_version()
 
@@ -868,7 +868,7 @@ def _open_for_reading(db: str) -> int:
     Returns:
         The warehouse's schema version.
     """
-    from warehouse.loader import WarehouseError, open_reader
+    from warehouse.duckdb_adapter import WarehouseError, open_reader
 
     if not Path(db).exists():
         raise CliError(f"{db}: no such warehouse file (run `wirehouse ingest` or `make demo` first)", EXIT_USAGE)
@@ -890,7 +890,7 @@ def _reading(db: str):
     try:
         yield version
     except (duckdb.CatalogException, duckdb.BinderException) as exc:
-        from warehouse.loader import outdated_hint
+        from warehouse.duckdb_adapter import outdated_hint
 
         if version >= _latest_version():
             raise
@@ -898,7 +898,7 @@ def _reading(db: str):
 
 
 def cmd_migrate(args) -> int:
-    from warehouse.loader import WarehouseError, migrate_file
+    from warehouse.duckdb_adapter import WarehouseError, migrate_file
 
     try:
         before, applied = migrate_file(args.db)
@@ -965,7 +965,7 @@ def cmd_export(args) -> int:
 
 def _redo(db: str, work):
     """Run a reprocess or replay under the writer lock (these write: an older schema is migrated)."""
-    from warehouse.loader import writer_lock
+    from warehouse.duckdb_adapter import writer_lock
 
     _open_for_reading(db)
     with writer_lock(db):

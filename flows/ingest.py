@@ -24,7 +24,7 @@ from flows import faults, memory, workers
 from flows.artifacts import RunProgress, publish
 from tasks.discover import discover_task
 from tasks.fetch import FetchOptions, FetchRequest, Fetcher, fetch_task
-from tasks.load import (
+from tasks.rows import (
     SUMMARY_COLUMNS,
     Busy,
     KnownUrl,

@@ -28,7 +28,7 @@ from prefect.cache_policies import NO_CACHE
 from flows import workers
 from tasks.nlp_model import ANNOTATOR_VERSION
 from tasks.extract import EXTRACTOR_VERSION
-from tasks.load import finish_run, load_batch, staged_batch, start_run, totals_of
+from tasks.rows import finish_run, load_batch, staged_batch, start_run, totals_of
 from flows.transform import transform_pages
 from warehouse import duckdb_adapter, staging
 

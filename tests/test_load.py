@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tasks.fetch import FetchRequest, FetchResult
-from tasks.load import RunBatch, article_rows, fetch_log_rows, load_batch, page_rows, start_run, text_hash, url_state_rows
+from tasks.rows import RunBatch, article_rows, fetch_log_rows, load_batch, page_rows, start_run, text_hash, url_state_rows
 from tasks.validate import empty_quarantine
 from warehouse import duckdb_adapter
 from wirehouse.urls import article_id
@@ -205,7 +205,7 @@ def test_entity_rows_keep_what_is_known_and_fill_what_was_not(tmp_path):
 def test_staged_chunks_keep_the_canonical_copy_and_only_its_mentions(tmp_path):
     """An article reached from an alias URL in one chunk and its canonical URL in another: the load
     keeps the canonical copy and only that copy's mentions; entities merge their known values."""
-    from tasks.load import STAGED_HASH, staged_batch
+    from tasks.rows import STAGED_HASH, staged_batch
     from warehouse import staging
 
     canonical, alias = "https://x.org/2026/s", "https://x.org/print/s"
@@ -247,7 +247,7 @@ def test_staging_refuses_run_ids_that_are_not_plain_names(tmp_path, run_id):
 
 
 def test_source_health_flags_a_likely_layout_change(tmp_path):
-    from tasks.load import run_findings
+    from tasks.rows import run_findings
 
     db = tmp_path / "w.duckdb"
     con = duckdb_adapter.connect(db)
@@ -339,7 +339,7 @@ def test_articles_record_how_much_of_their_text_was_annotated(tmp_path):
     the real transform stage (extract, validate, annotate), staging and load."""
     from tasks.annotate import MAX_TEXT_CHARS
     from tasks.fetch import content_hash
-    from tasks.load import staged_batch
+    from tasks.rows import staged_batch
     from flows.transform import transform_pages
     from warehouse import staging
 

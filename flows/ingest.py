@@ -24,26 +24,13 @@ from flows import faults, memory, workers
 from flows.artifacts import RunProgress, publish
 from tasks.discover import discover_task
 from tasks.fetch import FetchOptions, FetchRequest, Fetcher, fetch_task
-from tasks.rows import (
-    SUMMARY_COLUMNS,
-    Busy,
-    KnownUrl,
-    LoadReport,
-    fail_run,
-    fetch_log_rows,
-    load_pending,
-    mark_interrupted,
-    finish_run,
-    load_task,
-    read_url_state,
-    run_findings,
-    staged_batch,
-    start_run,
-    totals_of,
-    url_state_rows,
-)
+from tasks.rows import fetch_log_rows, url_state_rows
+from flows.load import Busy, finish, load_task
 from flows.transform import transform_task
+from schemas.batches import SUMMARY_COLUMNS, KnownUrl, LoadReport, totals_of
 from warehouse import staging
+from warehouse.load import load_pending, read_url_state, staged_batch
+from warehouse.runs import fail_run, mark_interrupted, run_findings, start_run
 from warehouse.duckdb_adapter import WarehouseBusy, WarehouseError, writer_lock
 from wirehouse import logs, stopping
 from wirehouse.config import ConfigError, SourcesConfig, load_sources
@@ -195,7 +182,7 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
     summary = {"run_id": run_id, "per_source": per_source, "totals": totals_of(per_source), "stage_seconds": clock.seconds}
     if carried:
         summary["carried_over"] = carried
-    summary["tables"] = finish_run(db_path, run_id, summary)
+    summary["tables"] = finish(db_path, run_id, summary)
     clock.lap("load")
     summary["stage_seconds"] = clock.seconds
     findings = run_findings(db_path, run_id)

@@ -28,9 +28,12 @@ from prefect.cache_policies import NO_CACHE
 from flows import workers
 from tasks.nlp_model import ANNOTATOR_VERSION
 from tasks.extract import EXTRACTOR_VERSION
-from tasks.rows import finish_run, load_batch, staged_batch, start_run, totals_of
+from flows.load import finish
 from flows.transform import transform_pages
+from schemas.batches import totals_of
 from warehouse import duckdb_adapter, staging
+from warehouse.load import load_batch, staged_batch
+from warehouse.runs import start_run
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +155,7 @@ def _redo(db_path: str | Path, rows: list[tuple], kind: str) -> RedoReport:
                 for name, counts in loaded.per_source.items():
                     totals.setdefault(name, Counter()).update(counts)
     report.per_source = {name: dict(counts) for name, counts in totals.items()}
-    finish_run(db_path, run_id, {"run_id": run_id, "kind": kind, "pages": report.pages, "missing_raw": report.missing_raw,
+    finish(db_path, run_id, {"run_id": run_id, "kind": kind, "pages": report.pages, "missing_raw": report.missing_raw,
                                  "per_source": report.per_source, "totals": report.totals})
     logger.info("%s: %d pages redone, %d without a stored raw page", kind, report.pages, report.missing_raw)
     return report

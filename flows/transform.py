@@ -18,9 +18,10 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.annotate import annotate_batch
 from tasks.extract import extract_batch
-from tasks.rows import STAGED_HASH, article_rows, raw_page_row
+from tasks.rows import article_rows, raw_page_row
 from flows.memory import release_freed
 from tasks.nlp_model import ANNOTATOR_VERSION
+from schemas.batches import STAGED_HASH
 from tasks.validate import validate_frame
 from warehouse import staging
 from wirehouse import stopping

@@ -1,4 +1,5 @@
-"""The load stage's row shaping and its transactional, idempotent write on a real DuckDB file."""
+"""The row shaping (`tasks.rows`) and the load's transactional, idempotent write (`warehouse.load`)
+on a real DuckDB file."""
 
 import hashlib
 from datetime import datetime, timezone
@@ -6,14 +7,23 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
+from schemas.batches import RunBatch
 from tasks.fetch import FetchRequest, FetchResult
-from tasks.rows import RunBatch, article_rows, fetch_log_rows, load_batch, page_rows, start_run, text_hash, url_state_rows
+from tasks.rows import article_rows, fetch_log_rows, raw_page_row, text_hash, url_state_rows
 from tasks.validate import empty_quarantine
 from warehouse import duckdb_adapter
+from warehouse.load import load_batch
+from warehouse.runs import start_run
 from wirehouse.urls import article_id
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 BODY = "<html><body><p>{}</p></body></html>"
+
+
+def page_rows(results: list[FetchResult]) -> pd.DataFrame:
+    """Raw pages (one per content hash) for the fetched pages, as the transform stage stages them."""
+    rows = {r.content_hash: raw_page_row(vars(r)) for r in results if r.outcome == "ok" and r.body is not None and r.kind == "page"}
+    return pd.DataFrame(list(rows.values())).astype({"bytes": "int64"})
 
 
 def result(url, outcome="ok", kind="page", body=None, status=200, etag=None):
@@ -205,7 +215,8 @@ def test_entity_rows_keep_what_is_known_and_fill_what_was_not(tmp_path):
 def test_staged_chunks_keep_the_canonical_copy_and_only_its_mentions(tmp_path):
     """An article reached from an alias URL in one chunk and its canonical URL in another: the load
     keeps the canonical copy and only that copy's mentions; entities merge their known values."""
-    from tasks.rows import STAGED_HASH, staged_batch
+    from schemas.batches import STAGED_HASH
+    from warehouse.load import staged_batch
     from warehouse import staging
 
     canonical, alias = "https://x.org/2026/s", "https://x.org/print/s"
@@ -247,7 +258,7 @@ def test_staging_refuses_run_ids_that_are_not_plain_names(tmp_path, run_id):
 
 
 def test_source_health_flags_a_likely_layout_change(tmp_path):
-    from tasks.rows import run_findings
+    from warehouse.runs import run_findings
 
     db = tmp_path / "w.duckdb"
     con = duckdb_adapter.connect(db)
@@ -339,7 +350,7 @@ def test_articles_record_how_much_of_their_text_was_annotated(tmp_path):
     the real transform stage (extract, validate, annotate), staging and load."""
     from tasks.annotate import MAX_TEXT_CHARS
     from tasks.fetch import content_hash
-    from tasks.rows import staged_batch
+    from warehouse.load import staged_batch
     from flows.transform import transform_pages
     from warehouse import staging
 
@@ -379,3 +390,18 @@ def test_articles_record_how_much_of_their_text_was_annotated(tmp_path):
     chars, length = rows["short.html"]
     assert chars == length                                  # the whole text: not flagged
     assert rows["french.html"][0] is None                   # not annotated at all (no French model)
+
+
+def test_finishing_a_run_rebuilds_the_search_index_after_the_ledger(tmp_path, monkeypatch):
+    """The ledger (`warehouse.runs.finish_run`) never touches the read side; the flows' `finish` rebuilds
+    the search index once the run's end is written, and not when it was only noted (a busy warehouse)."""
+    import flows.load
+
+    db = tmp_path / "w.duckdb"
+    calls = []
+    monkeypatch.setattr(flows.load, "rebuild_search_index", lambda path: calls.append(path) or True)
+    start_run(db, "r1", None, "x")
+    tables = flows.load.finish(db, "r1", {"totals": {}})
+    assert tables["articles"] == 0 and calls == [db]
+    monkeypatch.setattr(flows.load, "finish_run", lambda *a: {})   # a reader held the file: the end is noted
+    assert flows.load.finish(db, "r2", {}) == {} and calls == [db]

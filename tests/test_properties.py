@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tasks.fetch import content_hash
-from tasks.rows import finish_run, load_batch, staged_batch, start_run
+from warehouse.load import load_batch, staged_batch
+from warehouse.runs import finish_run, start_run
 from flows.transform import transform_pages
 from warehouse import duckdb_adapter, staging
 from wirehouse.samplesite import SITE_DIR

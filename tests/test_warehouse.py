@@ -178,7 +178,7 @@ def test_quarantine_rows_load(con):
 
 
 def test_newer_schema_is_refused_and_killed_runs_become_interrupted(tmp_path):
-    from tasks.rows import start_run
+    from warehouse.runs import start_run
 
     db = tmp_path / "w.duckdb"
     start_run(db, "killed", None, "s.toml")     # never finished: its process was killed

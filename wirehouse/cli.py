@@ -434,7 +434,7 @@ def cmd_ingest(args) -> int:
 
 
 def _print_summary(summary: dict, seconds: float) -> None:
-    from tasks.rows import SUMMARY_COLUMNS
+    from schemas.batches import SUMMARY_COLUMNS
 
     rows = [[name] + [counts.get(k, 0) for k in SUMMARY_COLUMNS] for name, counts in sorted(summary["per_source"].items())]
     rows.append(["TOTAL"] + [summary["totals"][k] for k in SUMMARY_COLUMNS])

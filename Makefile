@@ -30,9 +30,11 @@ install: $(STAMP)
 demo: install
 	$(BIN)/wirehouse demo
 
+# The house's floors first (imports only go down: pyproject.toml [tool.importlinter]), then the tests.
 # Whole files per worker: the slow end-to-end files keep their run fixtures, and the two workers balance.
 # (pytest 9 ignores xdist 3.8's loadgroup suffix, so loadfile it is.)
 test: install
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 # The browser check (optional; skipped without Chromium): Prefect UI shows the run's summary artifact.

@@ -4,7 +4,7 @@ Usage: python bench/load.py [--rows N] [--tmp DIR]
 
 Generates N mention rows (and N/10 entity rows, N/20 event-like article rows) shaped like the
 warehouse's, then times, on a fresh warehouse file:
-  1. the first load (every row new) with `warehouse.loader.upsert`, one transaction;
+  1. the first load (every row new) with `warehouse.duckdb_adapter.upsert`, one transaction;
   2. the same load again (every row a conflict: nothing changes);
   3. the staged path: the rows written as Parquet chunks, read back with `warehouse.staging` and upserted;
   4. for scale, row-at-a-time `executemany` on a small sample (what set-based loading avoids).
@@ -25,7 +25,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from warehouse import loader, staging  # noqa: E402
+from warehouse import duckdb_adapter, staging  # noqa: E402
 
 LABELS = np.array(["PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"])
 
@@ -83,14 +83,14 @@ def main(argv=None) -> int:
     entities = entity_rows(args.rows // 10)
     with tempfile.TemporaryDirectory(prefix="wh-load-", dir=args.tmp) as tmp:
         db = Path(tmp) / "w.duckdb"
-        con = loader.connect(db)
-        loader.migrate(con)
+        con = duckdb_adapter.connect(db)
+        duckdb_adapter.migrate(con)
         print(f"set-based upserts into {db.name} (DuckDB, one transaction each):")
 
         def load(frame_m, frame_e):
-            with loader.transaction(con):
-                loader.upsert(con, "mentions", frame_m)
-                loader.upsert(con, "entities", frame_e, update=("country_code", "geonames_id"), fill_only=True)
+            with duckdb_adapter.transaction(con):
+                duckdb_adapter.upsert(con, "mentions", frame_m)
+                duckdb_adapter.upsert(con, "entities", frame_e, update=("country_code", "geonames_id"), fill_only=True)
 
         rows = len(mentions) + len(entities)
         first = timed("first load (all rows new)", rows, lambda: load(mentions, entities))
@@ -107,8 +107,8 @@ def main(argv=None) -> int:
 
         def staged():
             frames = staging.read_chunks(folders)
-            with loader.transaction(con):
-                loader.upsert(con, "mentions", frames["mentions"])
+            with duckdb_adapter.transaction(con):
+                duckdb_adapter.upsert(con, "mentions", frames["mentions"])
 
         staged_rate = timed(f"staged Parquet ({len(folders)} chunks) -> read -> upsert", len(mentions), staged)
         staging.remove(run)

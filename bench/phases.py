@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     from tasks.nlp_model import SPACY_MODEL, load_pipeline
     from tasks.extract import extract_batch
     from tasks.fetch import content_hash
-    from tasks.load import article_rows, raw_page_row
+    from tasks.rows import article_rows, raw_page_row
     from tasks.validate import validate_frame
 
     load_pipeline()

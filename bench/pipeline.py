@@ -27,7 +27,7 @@ from tasks.annotate import annotation_rows  # noqa: E402
 from tasks.nlp_model import load_pipeline  # noqa: E402
 from tasks.extract import extract_batch  # noqa: E402
 from tasks.fetch import FetchRequest, Fetcher  # noqa: E402
-from tasks.load import article_rows  # noqa: E402
+from tasks.rows import article_rows  # noqa: E402
 from tasks.validate import validate_frame  # noqa: E402
 from wirehouse.config import parse_sources  # noqa: E402
 from wirehouse.samplesite import SampleSite  # noqa: E402

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from tasks.load import SUMMARY_COLUMNS
+from schemas.batches import SUMMARY_COLUMNS
 
 # Callables (pages done, pages total, batches done, batches total) told of a run's progress in this
 # process, beside the progress artifact: the CLI draws its progress bar with one.
@@ -41,7 +41,7 @@ def publish(summary: dict, findings: dict, headline: str) -> None:
 
     Args:
         summary: the run summary (per_source, totals, stage_seconds, run_id).
-        findings: `tasks.load.run_findings` of the run.
+        findings: `warehouse.runs.run_findings` of the run.
         headline: the run's one-line result.
     """
     seconds = dict(zip(findings["fetch_seconds"]["source"], findings["fetch_seconds"]["seconds"]))

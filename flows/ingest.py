@@ -1,6 +1,11 @@
 """The `ingest` flow: sources -> discover -> fetch -> transform (extract, validate, annotate) -> load, in batches.
 
-Composition only: every step is a batched task from `tasks/`; no per-URL tasks.
+What this module does itself, besides calling the stages (batched tasks from `tasks/` and `flows/`;
+no per-URL tasks) and the storage: it maps the sources file's [fetch] table and the CLI's options to
+the fetch settings, plans the batches and fetches batch k+1 while batch k transforms (the batch loop
+itself is `flows.batches`, shared with reprocess), decides which fetched pages need the transform
+stage (a 200 with the bytes already loaded does not), adds each batch's crawl rows, times the stages
+(``stage_seconds``), and records the run's start and end (completed, failed or interrupted).
 """
 
 from __future__ import annotations
@@ -8,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import time
 import uuid
-from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -22,29 +25,17 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import faults, memory, workers
 from flows.artifacts import RunProgress, publish
+from flows.batches import InFlight, StageClock, run_batches
+from flows.load import finish, load_task
+from flows.transform import transform_task
+from schemas.batches import SUMMARY_COLUMNS, KnownUrl, RunBatch, totals_of
 from tasks.discover import discover_task
 from tasks.fetch import FetchOptions, FetchRequest, Fetcher, fetch_task
-from tasks.load import (
-    SUMMARY_COLUMNS,
-    Busy,
-    KnownUrl,
-    LoadReport,
-    fail_run,
-    fetch_log_rows,
-    load_pending,
-    mark_interrupted,
-    finish_run,
-    load_task,
-    read_url_state,
-    run_findings,
-    staged_batch,
-    start_run,
-    totals_of,
-    url_state_rows,
-)
-from flows.transform import transform_task
+from tasks.rows import fetch_log_rows, url_state_rows
 from warehouse import staging
-from warehouse.loader import WarehouseBusy, WarehouseError, writer_lock
+from warehouse.duckdb_adapter import WarehouseBusy, WarehouseError, writer_lock
+from warehouse.load import load_pending, read_url_state
+from warehouse.runs import fail_run, mark_interrupted, run_findings, start_run
 from wirehouse import logs, stopping
 from wirehouse.config import ConfigError, SourcesConfig, load_sources
 from wirehouse.errors import storage_error
@@ -141,12 +132,11 @@ def _interrupted(db_path: str, run_id: str) -> None:
 
 def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions, log) -> dict:
     now = datetime.now(timezone.utc)
-    clock = _StageClock()
+    clock = StageClock()
     memory.use_system_allocator_for_arrow()
     staging.clear_stale(db_path, keep=run_id)
     carried = load_pending(db_path)
     fetcher = _fetcher(config, options)
-    totals: dict[str, Counter] = defaultdict(Counter)
     with contextlib.closing(fetcher), staging.hold_run_dir(db_path, run_id) as folder:
         run_folder = str(folder)
         discovery = discover_task(config, fetcher)
@@ -163,9 +153,10 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
             if ensure_pool(sum(1 for r in requests if r.url not in known)):
                 log.info("extraction and annotation in worker processes")
             fetching = _fetch_ahead(batches[0], options, fetcher)
-            transforming = None
-            # A pipeline: batch k+1 downloads and batch k transforms while batch k-1 loads.
-            for index, batch in enumerate(batches):
+
+            def submit(index: int, batch: list[FetchRequest]) -> InFlight:
+                """Wait for batch k's pages, start fetching batch k+1, and submit batch k to the transform stage."""
+                nonlocal fetching
                 results = stopping.wait_for(fetching)
                 faults.point("fetched")
                 stopping.check()
@@ -178,18 +169,20 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
                     discovery_fetches=discovery.fetches if first else [],
                     discovered=discovery.per_source if first else {},
                 )
-                if transforming is not None:
-                    _add(totals, _load_batch(transforming, db_path, run_id, clock))
-                    progress.loaded(len(transforming.requests))
-                transforming = submitted
                 log.info("batch %d/%d fetched", index + 1, len(batches))
-            _add(totals, _load_batch(transforming, db_path, run_id, clock))
-            progress.loaded(len(transforming.requests))
+                return submitted
+
+            # A pipeline: batch k+1 downloads and batch k transforms while batch k-1 loads.
+            totals = run_batches(
+                batches, submit, lambda rows: load_task(db_path, rows, finish=False, in_transaction=_loading_point),
+                db_path=db_path, run_id=run_id, crawl_rows=_crawl_rows, overlap=True, checkpoints=True,
+                clock=clock, progress=progress,
+            )
     per_source = {name: {k: counts.get(k, 0) for k in SUMMARY_COLUMNS} for name, counts in totals.items()}
     summary = {"run_id": run_id, "per_source": per_source, "totals": totals_of(per_source), "stage_seconds": clock.seconds}
     if carried:
         summary["carried_over"] = carried
-    summary["tables"] = finish_run(db_path, run_id, summary)
+    summary["tables"] = finish(db_path, run_id, summary)
     clock.lap("load")
     summary["stage_seconds"] = clock.seconds
     findings = run_findings(db_path, run_id)
@@ -220,20 +213,18 @@ def _request(candidate, known: KnownUrl | None) -> FetchRequest:
 
 
 @dataclass
-class _Submitted:
-    """A fetched batch whose transform chunks are running."""
+class _Fetches:
+    """What an ingest batch's crawl rows are made from."""
 
     requests: list[FetchRequest]
     results: list
     unchanged: dict[str, str]
     known: dict[str, KnownUrl]
-    chunks: list   # futures, or finished `TransformedChunk`s
     discovery_fetches: list
-    discovered: dict[str, int]
 
 
 def _transform_batch(requests, results, known, run_id: str, now, run_folder: str, ensure_pool,
-                     discovery_fetches, discovered) -> _Submitted:
+                     discovery_fetches, discovered) -> InFlight:
     """Submit a fetched batch's pages to the transform stage in chunks."""
     unchanged: dict[str, str] = {}
     pages = []
@@ -255,45 +246,22 @@ def _transform_batch(requests, results, known, run_id: str, now, run_folder: str
         done = list(transform_task.map(chunks, run_id=unmapped(run_id), now=unmapped(now), run_folder=unmapped(run_folder)))
     else:   # in-process, one chunk at a time: the spaCy pipeline is shared
         done = [transform_task(chunk, run_id, now, run_folder) for chunk in chunks]
-    return _Submitted(requests, results, unchanged, known, done, list(discovery_fetches), dict(discovered))
+    return InFlight(done, len(requests), dict(discovered), _Fetches(requests, results, unchanged, known, list(discovery_fetches)))
 
 
-def _load_batch(submitted: _Submitted, db_path: str, run_id: str, clock) -> LoadReport:
-    """Wait for a batch's chunks and load it in one transaction."""
-    transformed = [stopping.wait_for(c) if hasattr(c, "result") else c for c in submitted.chunks]
-    faults.point("staged", chunks=[c.staged for c in transformed])
-    stopping.check()   # the last point where a stop leaves the batch out; past it the batch loads whole
-    clock.lap("transform")
+def _crawl_rows(batch: RunBatch, submitted: InFlight, transformed: list) -> None:
+    """The batch's fetch_log and url_state: dispositions and crawl state from the rows this load
+    writes, not from what the workers said."""
+    fetches: _Fetches = submitted.crawl
     facts = [page for chunk in transformed for page in chunk.pages]
-    folders = [chunk.staged for chunk in transformed]
-    results = submitted.discovery_fetches + submitted.results
-    batch = staged_batch(run_id, folders, discovered=submitted.discovered)   # a missing chunk raises: nothing loads
-    # Dispositions and crawl state from the rows this load writes, not from what the workers said.
     valid_ids, quarantined_ids = batch.article_keys()
-    batch.fetch_log = fetch_log_rows(run_id, results, facts, valid_ids, quarantined_ids, submitted.unchanged)
-    batch.url_state = url_state_rows(submitted.requests, submitted.results, facts, valid_ids, submitted.known)
-    report = load_task(db_path, batch, finish=False, in_transaction=_loading_point)
-    stopping.check()   # None: stopped while waiting for the file
-    if isinstance(report, Busy):
-        # A reader outlasted the wait: the batch waits, staged and whole, for the next run.
-        kept = staging.keep_pending(db_path, run_id, folders, {"fetch_log": batch.fetch_log, "url_state": batch.url_state},
-                                    {"discovered": batch.discovered})
-        raise WarehouseBusy(f"{report.message}; {len(submitted.requests)} fetched pages stay staged in {kept} "
-                            "and load with the next run")
-    faults.point("loaded")
-    staging.remove(folders)
-    memory.release_freed()   # resident memory stays at one batch's worth, however long the run
-    clock.lap("load")
-    return report
+    batch.fetch_log = fetch_log_rows(batch.run_id, fetches.discovery_fetches + fetches.results, facts, valid_ids,
+                                     quarantined_ids, fetches.unchanged)
+    batch.url_state = url_state_rows(fetches.requests, fetches.results, facts, valid_ids, fetches.known)
 
 
 def _loading_point() -> None:
     faults.point("loading")
-
-
-def _add(totals: dict[str, Counter], report: LoadReport) -> None:
-    for name, counts in report.per_source.items():
-        totals[name].update(counts)
 
 
 def _parallel() -> bool:
@@ -349,19 +317,6 @@ def task_runner(runner: str = "threads", address: str | None = None, n_workers: 
             "dashboard_address": None,
         }
     )
-
-
-class _StageClock:
-    """Wall seconds per stage of a run (a stage named twice adds up)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.seconds[stage] = round(self.seconds.get(stage, 0.0) + now - self._last, 3)
-        self._last = now
 
 
 def _fetcher(config: SourcesConfig, options: FetchOptions) -> Fetcher:

@@ -12,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.reprocess import RedoReport, replay_task, reprocess_task
 from warehouse.analyst import export
-from warehouse.loader import writer_lock
+from warehouse.duckdb_adapter import writer_lock
 from wirehouse import logs
 from wirehouse.settings import DEFAULT_DB
 

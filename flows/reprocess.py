@@ -6,8 +6,10 @@
   to an extractor or a contract); what passes now is loaded and leaves quarantine, what still fails
   stays there with its current reasons.
 
-Both are recorded as runs (``reprocess-…`` and ``replay-…``; ``runs.sources_file`` says which) and load through the same transform
-and loader as an ingest run, in batches, each in one transaction.
+Both are recorded as runs (``reprocess-…`` and ``replay-…``; ``runs.sources_file`` says which) and go
+through the same batch loop as an ingest run (`flows.batches`: transform, stage, load), each batch in
+one transaction; here a batch is transformed whole before it loads, with no crawl rows and no stop
+checkpoints or fault points.
 """
 
 from __future__ import annotations
@@ -26,11 +28,15 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows import workers
-from tasks.nlp_model import ANNOTATOR_VERSION
-from tasks.extract import EXTRACTOR_VERSION
-from tasks.load import finish_run, load_batch, staged_batch, start_run, totals_of
+from flows.batches import InFlight, run_batches
+from flows.load import finish
 from flows.transform import transform_pages
-from warehouse import loader, staging
+from schemas.batches import totals_of
+from tasks.extract import EXTRACTOR_VERSION
+from tasks.nlp_model import ANNOTATOR_VERSION
+from warehouse import duckdb_adapter, staging
+from warehouse.load import load_batch
+from warehouse.runs import start_run
 
 logger = logging.getLogger(__name__)
 
@@ -86,18 +92,18 @@ def replay_quarantine(db_path: str | Path, table: str | None = None) -> RedoRepo
     if not rows:
         return report
     hashes = sorted({r[1] for r in rows})
-    con = loader.connect(db_path)
+    con = duckdb_adapter.connect(db_path)
     try:
-        with loader.transaction(con):
+        with duckdb_adapter.transaction(con):
             con.register("_replayed", pd.DataFrame({"content_hash": pd.Series(hashes, dtype="string")}))
             # A row leaves quarantine only when its key is now loaded; rows the replay quarantined again
             # carry its run id; a row the current code no longer makes at all stays, and is counted.
             released = con.execute(
-                loader.read_query("release_quarantine"), {"run_id": report.run_id, "table_name": table or ""}
+                duckdb_adapter.read_query("release_quarantine"), {"run_id": report.run_id, "table_name": table or ""}
             ).fetchall()
             report.released = len(released)
             still = con.execute(
-                loader.read_query("replay_remaining"), {"run_id": report.run_id, "table_name": table or ""}
+                duckdb_adapter.read_query("replay_remaining"), {"run_id": report.run_id, "table_name": table or ""}
             ).fetchall()
             con.unregister("_replayed")
         report.still_quarantined = Counter(dict(still))
@@ -108,10 +114,10 @@ def replay_quarantine(db_path: str | Path, table: str | None = None) -> RedoRepo
 
 def _targets(db_path: str | Path, query: str, params: dict) -> list[tuple]:
     """The rows to redo, after bringing the warehouse to the current schema (the caller holds the writer lock)."""
-    con = loader.connect(db_path)
+    con = duckdb_adapter.connect(db_path)
     try:
-        loader.migrate(con)
-        return con.execute(loader.read_query(query), params).fetchall()
+        duckdb_adapter.migrate(con)
+        return con.execute(duckdb_adapter.read_query(query), params).fetchall()
     finally:
         con.close()
 
@@ -135,24 +141,24 @@ def _redo(db_path: str | Path, rows: list[tuple], kind: str) -> RedoReport:
             targets.append((digest, *page))
     report.pages = len(targets)
     now = datetime.now(timezone.utc)
-    totals: dict[str, Counter] = {}
     with staging.hold_run_dir(db_path, run_id) as folder:
         run_folder = str(folder)
         with workers.pool_scope(enabled=True) as ensure_pool, \
                 ThreadPoolExecutor(max_workers=max(1, ensure_pool(len(targets)))) as feeders:
-            for start in range(0, len(targets), BATCH_PAGES):
+
+            def submit(_index: int, start: int) -> InFlight:
+                """Unpack a batch of raw pages and transform it (the load waits for the whole batch)."""
                 batch = [_page(*target) for target in targets[start:start + BATCH_PAGES]]
                 chunks = [batch[i:i + CHUNK_PAGES] for i in range(0, len(batch), CHUNK_PAGES)]
                 # one feeder thread per worker process keeps every worker busy; map keeps chunk order
-                folders = list(feeders.map(lambda chunk: workers.run(transform_pages, chunk, run_id, now, run_folder).staged, chunks))
-                rows_batch = staged_batch(run_id, folders, fetch_log=pd.DataFrame(), url_state=pd.DataFrame())
-                rows_batch.redo = True
-                loaded = load_batch(db_path, rows_batch, finish=False)
-                staging.remove(folders)
-                for name, counts in loaded.per_source.items():
-                    totals.setdefault(name, Counter()).update(counts)
+                done = list(feeders.map(lambda chunk: workers.run(transform_pages, chunk, run_id, now, run_folder), chunks))
+                return InFlight(done, len(batch))
+
+            totals = run_batches(range(0, len(targets), BATCH_PAGES), submit,
+                                 lambda rows: load_batch(db_path, rows, finish=False),
+                                 db_path=str(db_path), run_id=run_id, redo=True)
     report.per_source = {name: dict(counts) for name, counts in totals.items()}
-    finish_run(db_path, run_id, {"run_id": run_id, "kind": kind, "pages": report.pages, "missing_raw": report.missing_raw,
+    finish(db_path, run_id, {"run_id": run_id, "kind": kind, "pages": report.pages, "missing_raw": report.missing_raw,
                                  "per_source": report.per_source, "totals": report.totals})
     logger.info("%s: %d pages redone, %d without a stored raw page", kind, report.pages, report.missing_raw)
     return report

@@ -18,9 +18,10 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.annotate import annotate_batch
 from tasks.extract import extract_batch
-from tasks.load import STAGED_HASH, article_rows, raw_page_row
+from tasks.rows import article_rows, raw_page_row
 from flows.memory import release_freed
 from tasks.nlp_model import ANNOTATOR_VERSION
+from schemas.batches import STAGED_HASH
 from tasks.validate import validate_frame
 from warehouse import staging
 from wirehouse import stopping
@@ -95,7 +96,7 @@ def transform_pages(pages: list[dict], run_id: str, now: datetime, run_folder: s
 
 
 def _tag_copy(frame: pd.DataFrame, copy_of: dict[str, str]) -> pd.DataFrame:
-    """Mark rows with their article copy's content hash: when an article reaches the loader from
+    """Mark rows with their article copy's content hash: when an article reaches the load from
     two URLs (an alias and its canonical page), only the kept copy's mentions and events load."""
     if frame.empty:
         return frame

@@ -42,7 +42,7 @@ ALPHA3 = r"^[A-Z]{3}$"
 
 class _RowContract(pa.DataFrameModel):
     class Config:
-        strict = False  # extra working columns may ride along; the loader picks table columns
+        strict = False  # extra working columns may ride along; the upsert picks table columns
         coerce = False
 
 

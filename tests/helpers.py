@@ -3,12 +3,12 @@ process per file, so no test keeps a connection open)."""
 
 from __future__ import annotations
 
-from warehouse import loader
+from warehouse import duckdb_adapter
 
 
 def rows(db, sql: str, params=None) -> list[tuple]:
     """Every row of ``sql`` on the warehouse file ``db``."""
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()
     finally:

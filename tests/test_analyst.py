@@ -10,8 +10,8 @@ import pytest
 
 from helpers import rows as read_rows
 from helpers import value as scalar
-from warehouse import loader
-from warehouse.loader import QUERIES_DIR
+from warehouse import duckdb_adapter
+from warehouse.duckdb_adapter import QUERIES_DIR
 from wirehouse.cli import main
 
 ANALYST_QUERIES = ("events_over_time", "who_met_whom", "entity_cooccurrence", "actor_timeline",
@@ -96,7 +96,7 @@ def test_status_shows_runs_sizes_and_healthy_sources(capsys, sample_warehouse):
 def test_status_names_a_source_whose_feed_failed(capsys, sample_warehouse, tmp_path):
     db = tmp_path / "w.duckdb"
     shutil.copy(sample_warehouse, db)
-    con = loader.connect(db)
+    con = duckdb_adapter.connect(db)
     con.execute(
         "INSERT INTO fetch_log SELECT 'later', 'http://127.0.0.1:9/feed.xml', 'meridian', 'feed', 503, 'error', 'error',"
         " NULL, 'HTTP 503 after 4 attempts', NULL, NULL, NULL, 0, 1.0, 4, now() + INTERVAL 1 HOUR"
@@ -180,7 +180,7 @@ def _digest(path) -> str:
 def test_a_warehouse_from_an_older_wirehouse_is_read_as_it_is(capsys, sample_warehouse, tmp_path):
     db = tmp_path / "old.duckdb"
     shutil.copy(sample_warehouse, db)
-    con = loader.connect(db)
+    con = duckdb_adapter.connect(db)
     for view in ("entity_mentions", "event_details", "cameo_roots"):
         con.execute(f"DROP VIEW {view}")
     con.execute("DROP TABLE source_health")
@@ -190,7 +190,7 @@ def test_a_warehouse_from_an_older_wirehouse_is_read_as_it_is(capsys, sample_war
     con.execute("ALTER TABLE articles DROP COLUMN annotated_chars")
     con.execute("DELETE FROM schema_migrations WHERE version >= 4")   # as written before migrations 004-008
     con.close()
-    latest = loader.latest_version()
+    latest = duckdb_adapter.latest_version()
     before = _digest(db)
     # What the old schema has is read; nothing is written.
     code, out, err = run(capsys, "query", "SELECT count(*) AS n FROM articles", "--db", str(db), "--format", "json")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from warehouse import loader
+from warehouse import duckdb_adapter
 
 WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
 
@@ -51,8 +51,8 @@ def test_usage_error_exit_2():
 @pytest.fixture
 def db(tmp_path):
     path = tmp_path / "w.duckdb"
-    con = loader.connect(path)
-    loader.migrate(con)
+    con = duckdb_adapter.connect(path)
+    duckdb_adapter.migrate(con)
     con.execute("INSERT INTO entities (entity_id, name, type) VALUES ('aaaaaaaaaaaaaaaa', 'NATO', 'ORG')")
     con.close()
     return path
@@ -73,7 +73,7 @@ def test_query_saved_by_name_and_csv(db):
 def test_query_refuses_writes(db):
     out = run("query", "--db", str(db), "DELETE FROM entities")
     assert_one_line_error(out, 2, "read-only")
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     assert con.execute("SELECT count(*) FROM entities").fetchone()[0] == 1
     con.close()
 
@@ -280,8 +280,8 @@ def test_dask_options_are_checked_before_the_run(tmp_path, kwargs, message):
 
 
 def _newer_schema(path):
-    con = loader.connect(path)
-    loader.migrate(con)
+    con = duckdb_adapter.connect(path)
+    duckdb_adapter.migrate(con)
     con.execute("INSERT INTO schema_migrations VALUES (999, 'from_the_future', 'x', now())")
     con.close()
 
@@ -367,7 +367,7 @@ def test_the_query_sandbox_is_plain_python(db, tmp_path):
     """`warehouse.sandbox`, called as the CLI calls it: rows in chunks, one-line errors that say whose fault."""
     from warehouse.sandbox import ReadError, check_readable, query_params, run_query
 
-    assert check_readable(db) == loader.latest_version()
+    assert check_readable(db) == duckdb_adapter.latest_version()
     sql = "-- params: kind=ORG\nSELECT name FROM entities WHERE type = $kind"
     with run_query(db, sql, query_params(sql, [])) as rows:
         assert rows.columns == ["name"] and rows.head(5) == ([("NATO",)], 1, False)

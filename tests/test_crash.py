@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from warehouse import loader
+from warehouse import duckdb_adapter
 
 WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
 KILL_POINTS = ("fetched:2", "staged:1", "loading:2", "loaded:3")
@@ -36,7 +36,7 @@ def ingest(sources, db, kill_at=None):
 
 
 def state(db) -> dict:
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     try:
         one = lambda sql: con.execute(sql).fetchall()  # noqa: E731
         return {
@@ -76,7 +76,7 @@ def test_killed_run_then_rerun_equals_one_clean_run(clean, sample_sources, tmp_p
     assert after["article_rows"] and after["mentions"][0] == after["mentions"][1]   # nothing doubled
     assert len(after["events"]) == len(set(after["events"]))
     assert after == clean
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     statuses = [r[0] for r in con.execute("SELECT status FROM runs ORDER BY started_at").fetchall()]
     con.close()
     assert statuses == ["interrupted", "completed"]
@@ -101,11 +101,11 @@ def test_a_second_run_waits_for_the_writer_or_says_why(clean, sample_sources, tm
     assert second.returncode == 0, second.stderr
     assert "Traceback" not in second.stderr + err
     assert state(db) == clean
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     assert [r[0] for r in con.execute("SELECT status FROM runs").fetchall()] == ["completed", "completed"]
     con.close()
 
-    with loader.writer_lock(db):   # a writer that does not let go in time
+    with duckdb_adapter.writer_lock(db):   # a writer that does not let go in time
         busy = subprocess.run(command, capture_output=True, text=True, env=dict(env, WIREHOUSE_LOCK_WAIT="1"), timeout=300)
     assert busy.returncode == 1 and "Traceback" not in busy.stderr
     lines = busy.stderr.strip().splitlines()
@@ -127,7 +127,7 @@ def test_a_chunk_lost_between_staging_and_loading_fails_loudly_and_nothing_is_lo
     assert 0 < len(partial["articles"]) < len(clean["articles"])   # batch 1 landed, batch 2 did not
     loaded = {a[0] for a in partial["articles"]}
     assert {s[2] for s in partial["url_state"] if s[2]} <= loaded, "a page of the lost batch was marked loaded"
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
     con.close()
     rerun = ingest(sample_sources, db)
@@ -166,7 +166,7 @@ def test_a_reader_holding_the_file_costs_the_run_nothing(clean, sample_sources, 
     rerun = ingest(sample_sources, db)
     assert rerun.returncode == 0, rerun.stderr
     assert state(db) == clean
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     runs = con.execute("SELECT status, summary FROM runs ORDER BY started_at").fetchall()
     con.close()
     assert [r[0] for r in runs] == ["failed", "completed"], runs
@@ -202,7 +202,7 @@ def _one_error_line(stderr: str) -> str:
 
 
 def _statuses(db) -> list[str]:
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     try:
         return [r[0] for r in con.execute("SELECT status FROM runs ORDER BY started_at").fetchall()]
     finally:

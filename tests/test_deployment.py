@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from helpers import assert_whole_batches, rows
-from warehouse import loader
+from warehouse import duckdb_adapter
 
 ROOT = Path(__file__).resolve().parents[1]
 WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
@@ -134,7 +134,7 @@ def test_two_runs_of_the_deployment_never_overlap(serve, tmp_path):
     assert first.end_time <= second.start_time, "the two runs overlapped"
     assert any("AwaitingConcurrencySlot" in h for h in histories), histories
     assert deployment.global_concurrency_limit is not None and deployment.global_concurrency_limit.limit == 1
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     try:
         assert con.execute("SELECT count(*) = count(DISTINCT article_id) FROM articles").fetchone()[0]
         assert con.execute("SELECT list(status) FROM runs").fetchone()[0] == ["completed", "completed"]
@@ -221,7 +221,7 @@ def test_a_served_run_cancelled_from_the_api_stops_like_sigterm_and_shows_cancel
     assert rows(db, "SELECT run_id, status, finished_at IS NOT NULL FROM runs") == [(str(run.id), "interrupted", True)]
     articles = assert_whole_batches(db)
     assert after.state.is_completed(), (after.state, after.state.message)
-    con = loader.connect(fresh_db, read_only=True)
+    con = duckdb_adapter.connect(fresh_db, read_only=True)
     try:
         everything = con.execute("SELECT count(*) FROM articles").fetchone()[0]
     finally:

@@ -1,4 +1,5 @@
-"""The load stage's row shaping and its transactional, idempotent write on a real DuckDB file."""
+"""The row shaping (`tasks.rows`) and the load's transactional, idempotent write (`warehouse.load`)
+on a real DuckDB file."""
 
 import hashlib
 from datetime import datetime, timezone
@@ -6,14 +7,23 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
+from schemas.batches import RunBatch
 from tasks.fetch import FetchRequest, FetchResult
-from tasks.load import RunBatch, article_rows, fetch_log_rows, load_batch, page_rows, start_run, text_hash, url_state_rows
+from tasks.rows import article_rows, fetch_log_rows, raw_page_row, text_hash, url_state_rows
 from tasks.validate import empty_quarantine
-from warehouse import loader
+from warehouse import duckdb_adapter
+from warehouse.load import load_batch
+from warehouse.runs import start_run
 from wirehouse.urls import article_id
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 BODY = "<html><body><p>{}</p></body></html>"
+
+
+def page_rows(results: list[FetchResult]) -> pd.DataFrame:
+    """Raw pages (one per content hash) for the fetched pages, as the transform stage stages them."""
+    rows = {r.content_hash: raw_page_row(vars(r)) for r in results if r.outcome == "ok" and r.body is not None and r.kind == "page"}
+    return pd.DataFrame(list(rows.values())).astype({"bytes": "int64"})
 
 
 def result(url, outcome="ok", kind="page", body=None, status=200, etag=None):
@@ -91,7 +101,7 @@ def test_alias_copy_never_replaces_the_canonical_row(tmp_path):
             url_state=pd.DataFrame(), quarantine=empty_quarantine(),
         ))
     assert report.totals()["updated"] == 0
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     assert con.execute("SELECT url FROM articles").fetchall() == [("https://x.org/2026/s",)]
     con.close()
 
@@ -134,7 +144,7 @@ def test_load_twice_adds_nothing_and_updates_changed(tmp_path):
     start_run(db, "r3", None, "x")
     third = load_batch(db, _batch("r3", [BODY.format("changed")] + bodies[1:]))
     assert third.totals()["updated"] == 1 and third.table_counts["articles"] == 3 and third.table_counts["mentions"] == 3
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     try:
         assert con.execute("SELECT status FROM runs WHERE run_id = 'r3'").fetchone()[0] == "completed"
         raw = con.execute("SELECT raw_gz FROM pages LIMIT 1").fetchone()[0]
@@ -177,7 +187,7 @@ def test_events_and_linked_entities_load_idempotently(tmp_path):
     assert counts[0]["events"] >= 2 and counts[0]["mentions"] >= 8
     assert counts[1] == counts[0]                      # a rerun doubles nothing
     assert counts[2] == counts[0]                      # a changed article's events are replaced, not added to
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     try:
         assert con.execute("SELECT count(*) - count(DISTINCT event_id) FROM events").fetchone()[0] == 0
         dates = {r[0] for r in con.execute("SELECT strftime(event_date, '%Y-%m-%d') FROM events WHERE cameo_code LIKE '04%' AND trigger = 'met'").fetchall()}
@@ -190,22 +200,23 @@ def test_events_and_linked_entities_load_idempotently(tmp_path):
 
 def test_entity_rows_keep_what_is_known_and_fill_what_was_not(tmp_path):
     db = tmp_path / "w.duckdb"
-    con = loader.connect(db)
+    con = duckdb_adapter.connect(db)
     try:
-        loader.migrate(con)
+        duckdb_adapter.migrate(con)
         row = {"entity_id": "a" * 16, "name": "Vepa Hajiev", "type": "PERSON", "country_code": None, "role": None}
-        loader.upsert(con, "entities", pd.DataFrame([row]), update=("country_code", "role"), fill_only=True)
-        loader.upsert(con, "entities", pd.DataFrame([row | {"country_code": "TKM", "role": "Deputy Foreign Minister"}]), update=("country_code", "role"), fill_only=True)
-        loader.upsert(con, "entities", pd.DataFrame([row | {"country_code": "UZB"}]), update=("country_code", "role"), fill_only=True)
+        duckdb_adapter.upsert(con, "entities", pd.DataFrame([row]), update=("country_code", "role"), fill_only=True)
+        duckdb_adapter.upsert(con, "entities", pd.DataFrame([row | {"country_code": "TKM", "role": "Deputy Foreign Minister"}]), update=("country_code", "role"), fill_only=True)
+        duckdb_adapter.upsert(con, "entities", pd.DataFrame([row | {"country_code": "UZB"}]), update=("country_code", "role"), fill_only=True)
         assert con.execute("SELECT country_code, role FROM entities").fetchall() == [("TKM", "Deputy Foreign Minister")]
     finally:
         con.close()
 
 
 def test_staged_chunks_keep_the_canonical_copy_and_only_its_mentions(tmp_path):
-    """An article reached from an alias URL in one chunk and its canonical URL in another: the loader
+    """An article reached from an alias URL in one chunk and its canonical URL in another: the load
     keeps the canonical copy and only that copy's mentions; entities merge their known values."""
-    from tasks.load import STAGED_HASH, staged_batch
+    from schemas.batches import STAGED_HASH
+    from warehouse.load import staged_batch
     from warehouse import staging
 
     canonical, alias = "https://x.org/2026/s", "https://x.org/print/s"
@@ -247,11 +258,11 @@ def test_staging_refuses_run_ids_that_are_not_plain_names(tmp_path, run_id):
 
 
 def test_source_health_flags_a_likely_layout_change(tmp_path):
-    from tasks.load import run_findings
+    from warehouse.runs import run_findings
 
     db = tmp_path / "w.duckdb"
-    con = loader.connect(db)
-    loader.migrate(con)
+    con = duckdb_adapter.connect(db)
+    duckdb_adapter.migrate(con)
     rows = []
     for n in range(6):   # five earlier runs, then the current one
         at = f"2026-11-{10 + n:02d} 00:00:00+00"
@@ -301,7 +312,7 @@ def test_publication_instant_and_implausible_dates_load_kept_and_flagged(tmp_pat
     load_batch(db, RunBatch(run_id="r1", pages=pd.DataFrame(), articles=checked.valid, entities=pd.DataFrame(),
                             mentions=pd.DataFrame(), events=pd.DataFrame(), fetch_log=pd.DataFrame(),
                             url_state=pd.DataFrame(), quarantine=empty_quarantine()))
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     con.execute("SET TimeZone = 'UTC'")
     got = {url.rsplit("/", 1)[1]: rest for url, *rest in con.execute(
         "SELECT url, published_at, published_ts, published_at_plausible FROM articles").fetchall()}
@@ -319,16 +330,16 @@ def test_migration_flags_the_dates_loaded_before_it(tmp_path):
 
     older = tmp_path / "migrations"
     older.mkdir()
-    for migration in loader.list_migrations():
+    for migration in duckdb_adapter.list_migrations():
         if migration.version < 8:
             shutil.copy(migration.path, older)
-    con = loader.connect(tmp_path / "w.duckdb")
-    loader.migrate(con, older)
+    con = duckdb_adapter.connect(tmp_path / "w.duckdb")
+    duckdb_adapter.migrate(con, older)
     con.execute("INSERT INTO articles (article_id, url, canonical_url, source, title, published_at, text, word_count,"
                 " text_hash, content_hash, extractor, extractor_version, first_seen_at, updated_at, run_id) VALUES"
                 " ('a', 'u', 'u', 's', 't', DATE '2021-08-13', 'x', 1, 'h', 'c', 'e', 'v', now(), now(), 'r'),"
                 " ('b', 'v', 'v', 's', 't', NULL, 'x', 1, 'h', 'c', 'e', 'v', now(), now(), 'r')")
-    assert loader.migrate(con) == [8]
+    assert duckdb_adapter.migrate(con) == [8]
     assert con.execute("SELECT article_id, published_at_plausible, published_ts FROM articles ORDER BY 1").fetchall() == [
         ("a", True, None), ("b", None, None)]
     con.close()
@@ -339,7 +350,7 @@ def test_articles_record_how_much_of_their_text_was_annotated(tmp_path):
     the real transform stage (extract, validate, annotate), staging and load."""
     from tasks.annotate import MAX_TEXT_CHARS
     from tasks.fetch import content_hash
-    from tasks.load import staged_batch
+    from warehouse.load import staged_batch
     from flows.transform import transform_pages
     from warehouse import staging
 
@@ -362,7 +373,7 @@ def test_articles_record_how_much_of_their_text_was_annotated(tmp_path):
     chunk = transform_pages(pages, "r1", NOW, str(staging.run_dir(db, "r1")))
     start_run(db, "r1", None, "x")
     load_batch(db, staged_batch("r1", [chunk.staged], fetch_log=pd.DataFrame(), url_state=pd.DataFrame()))
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     try:
         rows = {
             url.rsplit("/", 1)[1]: (chars, length)
@@ -379,3 +390,18 @@ def test_articles_record_how_much_of_their_text_was_annotated(tmp_path):
     chars, length = rows["short.html"]
     assert chars == length                                  # the whole text: not flagged
     assert rows["french.html"][0] is None                   # not annotated at all (no French model)
+
+
+def test_finishing_a_run_rebuilds_the_search_index_after_the_ledger(tmp_path, monkeypatch):
+    """The ledger (`warehouse.runs.finish_run`) never touches the read side; the flows' `finish` rebuilds
+    the search index once the run's end is written, and not when it was only noted (a busy warehouse)."""
+    import flows.load
+
+    db = tmp_path / "w.duckdb"
+    calls = []
+    monkeypatch.setattr(flows.load, "rebuild_search_index", lambda path: calls.append(path) or True)
+    start_run(db, "r1", None, "x")
+    tables = flows.load.finish(db, "r1", {"totals": {}})
+    assert tables["articles"] == 0 and calls == [db]
+    monkeypatch.setattr(flows.load, "finish_run", lambda *a: {})   # a reader held the file: the end is noted
+    assert flows.load.finish(db, "r2", {}) == {} and calls == [db]

@@ -10,7 +10,7 @@ import pytest
 
 from helpers import rows as query_db
 from tasks import gazetteer
-from warehouse import loader
+from warehouse import duckdb_adapter
 
 EXPECTED = json.loads((Path(__file__).resolve().parents[1] / "samples" / "expected.json").read_text(encoding="utf-8"))
 TABLES = ("articles", "entities", "mentions", "events", "pages", "quarantine")
@@ -23,7 +23,7 @@ def runs(prefect_harness, sample_site, sample_sources, tmp_path_factory):
 
     db = str(tmp_path_factory.mktemp("wh") / "wirehouse.duckdb")
     first = ingest(sources_file=str(sample_sources), db_path=db, return_state=True)
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     counts_after_first = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
     con.close()
     second = ingest(sources_file=str(sample_sources), db_path=db, return_state=True)

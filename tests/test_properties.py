@@ -3,7 +3,7 @@ run is repeated, the warehouse holds each article once, and no mention or event 
 
 The pages are real sample-site articles that went through the real transform stage once (spaCy
 included); hypothesis then draws runs of batches of those staged chunks and loads them with the
-loader the flow uses (`staged_batch` + `load_batch`), checking the invariants after every batch.
+load the flow uses (`staged_batch` + `load_batch`), checking the invariants after every batch.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tasks.fetch import content_hash
-from tasks.load import finish_run, load_batch, staged_batch, start_run
+from warehouse.load import load_batch, staged_batch
+from warehouse.runs import finish_run, start_run
 from flows.transform import transform_pages
-from warehouse import loader, staging
+from warehouse import duckdb_adapter, staging
 from wirehouse.samplesite import SITE_DIR
 
 BASE = "http://news.test"
@@ -58,7 +59,7 @@ def staged_units(tmp_path_factory):
 
 
 def _invariants(db: Path) -> dict[str, int]:
-    con = loader.connect(db, read_only=True)
+    con = duckdb_adapter.connect(db, read_only=True)
     try:
         one = lambda sql: con.execute(sql).fetchone()  # noqa: E731
         assert one("SELECT count(*) = count(DISTINCT article_id) FROM articles")[0], "an article is doubled"

@@ -7,7 +7,7 @@ import math
 import re
 
 from helpers import value
-from warehouse import loader
+from warehouse import duckdb_adapter
 from wirehouse.cli import main
 from wirehouse.report import WORLD_TOPOJSON, read_report_data, spring_layout
 
@@ -33,8 +33,8 @@ def test_report_is_self_contained_with_every_chart(capsys, sample_warehouse, tmp
 
 def test_an_empty_warehouse_gives_a_report_without_charts(capsys, tmp_path):
     db = tmp_path / "empty.duckdb"
-    con = loader.connect(db)
-    loader.migrate(con)
+    con = duckdb_adapter.connect(db)
+    duckdb_adapter.migrate(con)
     con.close()
     out = tmp_path / "r.html"
     assert main(["report", "--db", str(db), "--out", str(out)]) == 0

@@ -10,7 +10,7 @@ import pytest
 
 from helpers import rows as query
 from tasks.extract import EXTRACTOR_VERSION
-from warehouse import loader
+from warehouse import duckdb_adapter
 from wirehouse.cli import main
 
 
@@ -22,7 +22,7 @@ def db(sample_warehouse, tmp_path):
 
 
 def write(db, *statements):
-    con = loader.connect(db)
+    con = duckdb_adapter.connect(db)
     try:
         for sql in statements:
             con.execute(sql)

@@ -8,25 +8,25 @@ import pandas as pd
 import pytest
 
 from tasks.validate import validate_frame
-from warehouse import loader, staging
+from warehouse import duckdb_adapter, staging
 
 
 @pytest.fixture
 def con(tmp_path):
-    connection = loader.connect(tmp_path / "w.duckdb")
-    loader.migrate(connection)
+    connection = duckdb_adapter.connect(tmp_path / "w.duckdb")
+    duckdb_adapter.migrate(connection)
     yield connection
     connection.close()
 
 
 def test_migrations_recorded_once(tmp_path):
     path = tmp_path / "w.duckdb"
-    c = loader.connect(path)
-    assert loader.migrate(c) == [m.version for m in loader.list_migrations()]
-    assert loader.migrate(c) == []
+    c = duckdb_adapter.connect(path)
+    assert duckdb_adapter.migrate(c) == [m.version for m in duckdb_adapter.list_migrations()]
+    assert duckdb_adapter.migrate(c) == []
     tables = {r[0] for r in c.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert {"articles", "entities", "mentions", "events", "fetch_log", "quarantine", "schema_migrations", "pages"} <= tables
-    assert c.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(loader.list_migrations())
+    assert c.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(duckdb_adapter.list_migrations())
 
 
 def test_the_cameo_roots_view_agrees_with_the_one_vocabulary(con):
@@ -37,51 +37,51 @@ def test_the_cameo_roots_view_agrees_with_the_one_vocabulary(con):
 
 def test_upsert_dedupes_in_batch_and_is_idempotent(con):
     frame = pd.DataFrame({"url": ["a", "b", "b"], "source": ["s", "s", "s"], "etag": ["1", "2", "3"]})
-    assert loader.upsert(con, "url_state", frame, update=("etag",), changed_when="etag") == (2, 0)
-    assert loader.upsert(con, "url_state", frame, update=("etag",), changed_when="etag") == (0, 0)
+    assert duckdb_adapter.upsert(con, "url_state", frame, update=("etag",), changed_when="etag") == (2, 0)
+    assert duckdb_adapter.upsert(con, "url_state", frame, update=("etag",), changed_when="etag") == (0, 0)
     # last in-batch duplicate wins (DuckDB alone would keep the first)
     assert con.execute("SELECT etag FROM url_state WHERE url = 'b'").fetchone()[0] == "3"
     frame.loc[0, "etag"] = "9"
-    assert loader.upsert(con, "url_state", frame, update=("etag",), changed_when="etag") == (0, 1)
+    assert duckdb_adapter.upsert(con, "url_state", frame, update=("etag",), changed_when="etag") == (0, 1)
     assert con.execute("SELECT count(*) FROM url_state").fetchone()[0] == 2
 
 
-def test_loader_keyed_mentions_never_double(con):
-    """Mentions have no PRIMARY KEY index (insert cost); the loader's anti-join keeps the key unique."""
+def test_anti_join_keyed_mentions_never_double(con):
+    """Mentions have no PRIMARY KEY index (insert cost); the upsert's anti-join keeps the key unique."""
     frame = pd.DataFrame(
         {"article_id": ["a", "a", "a", "b"], "entity_id": ["e1", "e2", "e2", "e1"], "text": "X",
          "start_char": [0, 10, 10, 0], "end_char": [5, 15, 15, 5], "label": "ORG"}
     )
-    assert loader.upsert(con, "mentions", frame) == (3, 0)
-    assert loader.upsert(con, "mentions", frame) == (0, 0)
+    assert duckdb_adapter.upsert(con, "mentions", frame) == (3, 0)
+    assert duckdb_adapter.upsert(con, "mentions", frame) == (0, 0)
     more = pd.concat([frame, frame.assign(article_id="c")], ignore_index=True)
-    assert loader.upsert(con, "mentions", more) == (2, 0)
+    assert duckdb_adapter.upsert(con, "mentions", more) == (2, 0)
     rows = con.execute("SELECT count(*), count(DISTINCT (article_id, start_char, end_char)) FROM mentions").fetchone()
     assert rows == (5, 5)
     with pytest.raises(ValueError):
-        loader.upsert(con, "mentions", frame, update=("label",))
+        duckdb_adapter.upsert(con, "mentions", frame, update=("label",))
 
 
 def test_transaction_rolls_back(con):
     frame = pd.DataFrame({"url": ["a"], "source": ["s"]})
     with pytest.raises(RuntimeError):
-        with loader.transaction(con):
-            loader.upsert(con, "url_state", frame)
+        with duckdb_adapter.transaction(con):
+            duckdb_adapter.upsert(con, "url_state", frame)
             raise RuntimeError("boom")
     assert con.execute("SELECT count(*) FROM url_state").fetchone()[0] == 0
 
 
 def test_second_process_gets_clear_busy_error(tmp_path):
     path = tmp_path / "w.duckdb"
-    holder = loader.connect(path)
-    loader.migrate(holder)
+    holder = duckdb_adapter.connect(path)
+    duckdb_adapter.migrate(holder)
     code = textwrap.dedent(
         f"""
         import sys
-        from warehouse import loader
+        from warehouse import duckdb_adapter
         try:
-            loader.connect({str(path)!r}, read_only=True, wait=0.5)
-        except loader.WarehouseBusy as exc:
+            duckdb_adapter.connect({str(path)!r}, read_only=True, wait=0.5)
+        except duckdb_adapter.WarehouseBusy as exc:
             print("BUSY", exc); sys.exit(3)
         """
     )
@@ -99,15 +99,15 @@ def test_writer_lock_excludes_second_run(tmp_path):
     code = textwrap.dedent(
         f"""
         import sys
-        from warehouse import loader
+        from warehouse import duckdb_adapter
         try:
-            with loader.writer_lock({str(path)!r}, wait=0.3):
+            with duckdb_adapter.writer_lock({str(path)!r}, wait=0.3):
                 pass
-        except loader.WarehouseBusy as exc:
+        except duckdb_adapter.WarehouseBusy as exc:
             print(exc); sys.exit(3)
         """
     )
-    with loader.writer_lock(path):
+    with duckdb_adapter.writer_lock(path):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 3 and "another run is writing" in out.stdout
     after = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -177,37 +177,37 @@ def test_implausible_dates_pass_validation_flagged():
 def test_quarantine_rows_load(con):
     frame = pd.DataFrame([_article(title="")])
     result = validate_frame(frame, "articles", "article_id", "run-1")
-    assert loader.upsert(con, "quarantine", result.quarantine, update=("failed_checks",))[0] == 1
-    assert loader.upsert(con, "quarantine", result.quarantine, update=("failed_checks",))[0] == 0
+    assert duckdb_adapter.upsert(con, "quarantine", result.quarantine, update=("failed_checks",))[0] == 1
+    assert duckdb_adapter.upsert(con, "quarantine", result.quarantine, update=("failed_checks",))[0] == 0
     row = con.execute("SELECT table_name, row_key, url, row_json->>'title' FROM quarantine").fetchone()
     assert row == ("articles", "0123456789abcdef", "https://ex.org/a", "")
 
 
 def test_newer_schema_is_refused_and_killed_runs_become_interrupted(tmp_path):
-    from tasks.load import start_run
+    from warehouse.runs import start_run
 
     db = tmp_path / "w.duckdb"
     start_run(db, "killed", None, "s.toml")     # never finished: its process was killed
     start_run(db, "next", None, "s.toml")
-    con = loader.connect(db)
+    con = duckdb_adapter.connect(db)
     assert dict(con.execute("SELECT run_id, status FROM runs").fetchall()) == {"killed": "interrupted", "next": "running"}
     con.execute("INSERT INTO schema_migrations VALUES (999, 'from_the_future', 'x', now())")
-    with pytest.raises(loader.WarehouseError, match="schema version 999"):
-        loader.migrate(con)
+    with pytest.raises(duckdb_adapter.WarehouseError, match="schema version 999"):
+        duckdb_adapter.migrate(con)
     con.close()
-    with pytest.raises(loader.WarehouseError, match="newer than this wirehouse knows"):
-        loader.check_file(db)
+    with pytest.raises(duckdb_adapter.WarehouseError, match="newer than this wirehouse knows"):
+        duckdb_adapter.check_file(db)
 
 
 def _try_lock(name: str, cwd) -> subprocess.CompletedProcess:
     code = textwrap.dedent(
         f"""
         import sys
-        from warehouse import loader
+        from warehouse import duckdb_adapter
         try:
-            with loader.writer_lock({name!r}, wait=0.3):
+            with duckdb_adapter.writer_lock({name!r}, wait=0.3):
                 pass
-        except loader.WarehouseBusy as exc:
+        except duckdb_adapter.WarehouseBusy as exc:
             print(exc); sys.exit(3)
         """
     )
@@ -217,18 +217,18 @@ def _try_lock(name: str, cwd) -> subprocess.CompletedProcess:
 def test_one_writer_per_file_whatever_its_name(tmp_path):
     """A symlink, a relative path and a hard link name the same file: each waits for the writer."""
     path = tmp_path / "w.duckdb"
-    con = loader.connect(path)
-    loader.migrate(con)
+    con = duckdb_adapter.connect(path)
+    duckdb_adapter.migrate(con)
     con.close()
     (tmp_path / "link.duckdb").symlink_to(path)
     (tmp_path / "other").mkdir()
     os.link(path, tmp_path / "other" / "hard.duckdb")
     names = ["w.duckdb", "./w.duckdb", "link.duckdb", "other/../w.duckdb", str(path), "other/hard.duckdb"]
-    with loader.writer_lock(path):
+    with duckdb_adapter.writer_lock(path):
         for name in names:
             out = _try_lock(name, tmp_path)
             assert out.returncode == 3 and "another run is writing" in out.stdout, (name, out.stdout, out.stderr)
-    with loader.writer_lock(tmp_path / "link.duckdb"):   # and the other way round
+    with duckdb_adapter.writer_lock(tmp_path / "link.duckdb"):   # and the other way round
         assert _try_lock(str(path), tmp_path).returncode == 3
     for name in names:
         assert _try_lock(name, tmp_path).returncode == 0, name

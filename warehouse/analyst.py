@@ -1,7 +1,8 @@
 """Read-side helpers for the terminal: status, full-text search and export.
 
-They open the warehouse read-only. DuckDB lets one process hold a file at a time, so while an ingest
-run is loading they wait for it like any reader (`warehouse.loader.connect`). Their SQL lives in
+They open the warehouse read-only (but for `rebuild_search_index`, which the flows call after a run
+finishes, under the run's writer lock). DuckDB lets one process hold a file at a time, so while an
+ingest run is loading they wait for it like any reader (`warehouse.duckdb_adapter.connect`). Their SQL lives in
 `warehouse/queries/`.
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from warehouse.loader import connect, read_query
+from warehouse.duckdb_adapter import WarehouseBusy, connect, read_query
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,25 @@ def search(db_path: str | Path, words: str, limit: int = 20) -> SearchResult:
             return SearchResult(hits, "DuckDB fts index (BM25)", True)
         hits = con.execute(read_query("search_bm25"), {"query": words, "limit": str(limit)}).fetchdf()
         return SearchResult(hits, f"no full-text index ({reason}): BM25 computed over every article", False)
+    finally:
+        con.close()
+
+
+def rebuild_search_index(db_path: str | Path) -> bool:
+    """After a run finished (the caller holds the writer lock): rebuild the fts index in the
+    warehouse file (`refresh_search_index`). A reader that holds the file past the wait costs the
+    index (rebuilt after the next run), not the run.
+
+    Returns:
+        True when the index was built.
+    """
+    try:
+        con = connect(db_path)
+    except WarehouseBusy as exc:
+        logger.warning("%s; the full-text index is rebuilt after the next run", exc)
+        return False
+    try:
+        return refresh_search_index(con)
     finally:
         con.close()
 

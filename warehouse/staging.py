@@ -2,7 +2,7 @@
 
 DuckDB allows one writer process per file, so the CPU stages (in worker processes, or on Dask
 workers on other machines) never open the warehouse: each chunk's validated rows land in
-``<staging>/<run_id>/<chunk>/<table>.parquet`` and the loader reads them back per batch.
+``<staging>/<run_id>/<chunk>/<table>.parquet`` and the load reads them back per batch.
 The staging root is a folder beside the warehouse by default (``WIREHOUSE_STAGING`` overrides it;
 for workers on several hosts it must be storage they all see).
 """
@@ -25,14 +25,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from warehouse.loader import identity
+from warehouse.duckdb_adapter import identity
 from wirehouse.settings import settings
 
 logger = logging.getLogger(__name__)
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 STAGED_TABLES = ("pages", "articles", "entities", "mentions", "events", "quarantine")
-MANIFEST = "manifest.json"   # written last in a chunk: the tables and row counts the loader must find
+MANIFEST = "manifest.json"   # written last in a chunk: the tables and row counts the load must find
 ALIVE = ".alive"             # flocked by the run that owns a staging folder, for as long as it runs
 
 

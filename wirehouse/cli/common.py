@@ -35,10 +35,10 @@ def read_errors():
 
 
 def is_warehouse_error(exc: BaseException) -> bool:
-    """A `WarehouseBusy` or `WarehouseError` (only possible once the loader was imported: the CLI
+    """A `WarehouseBusy` or `WarehouseError` (only possible once the DuckDB adapter was imported: the CLI
     does not import DuckDB for commands that never open the warehouse)."""
-    loader = sys.modules.get("warehouse.loader")
-    return loader is not None and isinstance(exc, (loader.WarehouseBusy, loader.WarehouseError))
+    adapter = sys.modules.get("warehouse.duckdb_adapter")
+    return adapter is not None and isinstance(exc, (adapter.WarehouseBusy, adapter.WarehouseError))
 
 
 def storage_error(exc: BaseException, fallback: str | None = None, option: str = "--db"):
@@ -59,7 +59,7 @@ def cannot_write(exc: BaseException, path, option: str) -> CliError:
 
 def check_output_file(path: str, option: str) -> None:
     """Before a run: the folder of an output file exists and can be written."""
-    from warehouse.loader import WarehouseError, check_writable
+    from warehouse.duckdb_adapter import WarehouseError, check_writable
 
     target = Path(path)
     if target.is_dir() or not target.parent.is_dir():

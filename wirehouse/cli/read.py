@@ -75,7 +75,7 @@ def cmd_query(args) -> int:
 
 
 def cmd_migrate(args) -> int:
-    from warehouse.loader import WarehouseError, migrate_file
+    from warehouse.duckdb_adapter import WarehouseError, migrate_file
 
     try:
         before, applied = migrate_file(args.db)

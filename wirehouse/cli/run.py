@@ -27,7 +27,7 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
         load_sources(sources)
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    from warehouse.loader import WarehouseError, check_file
+    from warehouse.duckdb_adapter import WarehouseError, check_file
 
     try:
         check_file(db)
@@ -125,7 +125,7 @@ def cmd_ingest(args) -> int:
 
 
 def _print_summary(summary: dict, seconds: float) -> None:
-    from tasks.load import SUMMARY_COLUMNS
+    from schemas.batches import SUMMARY_COLUMNS
 
     rows = [[name] + [counts.get(k, 0) for k in SUMMARY_COLUMNS] for name, counts in sorted(summary["per_source"].items())]
     rows.append(["TOTAL"] + [summary["totals"][k] for k in SUMMARY_COLUMNS])
@@ -178,7 +178,7 @@ def cmd_demo(args) -> int:
 
 def _redo(db: str, work):
     """Run a reprocess or replay under the writer lock (these write: an older schema is migrated)."""
-    from warehouse.loader import writer_lock
+    from warehouse.duckdb_adapter import writer_lock
     from warehouse.sandbox import check_readable
 
     check_readable(db)

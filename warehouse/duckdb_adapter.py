@@ -1,6 +1,13 @@
-"""DuckDB warehouse: migrations, the per-run writer lock and set-based idempotent upserts.
+"""The DuckDB adapter: connect (waiting out other processes), the per-run writer lock, migrate,
+set-based idempotent upserts, and the read-only opener.
 
-SQL lives in .sql files beside this module; this module only orders and parameterizes it.
+Where the SQL lives: the schema is in the numbered migrations (``migrations/*.sql``) and the saved
+queries in ``queries/*.sql`` (`read_query`); this module orders and parameterizes them. The SQL it
+runs inline is the adapter's own plumbing, not warehouse logic: the ``schema_migrations``
+bookkeeping (create, read, record), the catalog look-ups that tell a wirehouse warehouse from a
+foreign DuckDB file (``information_schema``, ``duckdb_databases()``), the transaction statements,
+and the upsert's ``INSERT ... ON CONFLICT`` (or anti-join) statement, which is generated per table
+from its key (`TABLE_KEYS`) and the frame's columns, so it cannot be a fixed .sql file.
 """
 
 from __future__ import annotations
@@ -46,8 +53,10 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "quarantine": ("table_name", "row_key"),
     "runs": ("run_id",),
 }
-# Keys the loader enforces with an anti-join instead of a PRIMARY KEY index (insert-only tables, where
+# Keys `upsert` enforces with an anti-join instead of a PRIMARY KEY index (insert-only tables, where
 # the index would triple the insert cost): rows whose key exists are skipped, never updated.
+# (Migration 003 names this module by its old name, warehouse/loader.py: a migration's text is
+# checksummed once applied, so it is left as it is.)
 LOADER_KEYED_TABLES = frozenset({"mentions"})
 
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: one Prefect test harness and one sample-site server per test session."""
+"""Shared fixtures: one Prefect test harness and one sample-site server per test session, and loopback
+HTTP servers answering from a test's own routing table."""
 
 from __future__ import annotations
 
@@ -31,6 +32,23 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="module")
+def loopback():
+    """Starts loopback HTTP servers: ``loopback(routes, host=...)`` -> a serving `LoopbackServer`
+    (wirehouse/loopback.py), stopped when the module's tests are done."""
+    from wirehouse.loopback import LoopbackServer
+
+    started: list[LoopbackServer] = []
+
+    def start(routes, **kwargs) -> LoopbackServer:
+        started.append(LoopbackServer(routes, **kwargs).start())
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

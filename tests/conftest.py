@@ -25,6 +25,14 @@ prefect_environment()
 import pytest  # noqa: E402
 
 
+def pytest_collection_modifyitems(items):
+    """A test that needs the Prefect harness (directly, or through a flow-run fixture such as
+    sample_warehouse) is slow whatever its own body does: `make test-fast` must not start it."""
+    for item in items:
+        if "prefect_harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """A temporary Prefect API for the session (about 9 s to start: request it, don't autouse it)."""

@@ -28,6 +28,9 @@ import pytest
 from helpers import rows
 from wirehouse.loopback import Exchange, Route, reply
 
+# Two real ingest flow runs against the fault servers (about 80 s).
+pytestmark = pytest.mark.slow
+
 
 MAX_BYTES = 5_000_000          # the run's page cap (the default)
 FIFTY_MB = 50_000_000

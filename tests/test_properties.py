@@ -22,6 +22,9 @@ from flows.transform import transform_pages
 from warehouse import loader, staging
 from wirehouse.samplesite import SITE_DIR
 
+# Transforms the whole sample site (spaCy on every page), then many loads.
+pytestmark = pytest.mark.slow
+
 BASE = "http://news.test"
 ARTICLES = (
     "2025/07/turkey-hosts-black-sea-demining-talks.html",

@@ -1,4 +1,5 @@
 # Two commands matter: `make demo` and `make test`. Both create/update .venv from uv.lock.
+# `make test-fast` is the quick loop while editing: the suite without the tests marked slow.
 # Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE set (as on CI) every start would
 # otherwise recompile Prefect and its server from source (measured: `import prefect` 2.4 s -> 1.1 s).
 PYTHON ?= python3
@@ -14,7 +15,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_LOGGING_EXTRA_LOGGERS := flows,tasks,warehouse,wirehouse,trafilatura,htmldate,courlan,justext,urllib3,charset_normalizer
 export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW := ignore
 
-.PHONY: install demo test e2e serve bench gazetteer clean
+.PHONY: install demo test test-fast e2e serve bench gazetteer clean
 
 $(BIN)/uv:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "wirehouse needs Python >= 3.11"'
@@ -36,6 +37,12 @@ demo: install
 test: install
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+# Everything but the tests marked slow (flow runs, Prefect servers, CLI ingests, subprocesses,
+# anything over ~2 s: pyproject.toml's markers): about a minute. Test by test across the workers,
+# since no slow run fixtures are left to keep together.
+test-fast: install
+	$(BIN)/python -m pytest -n 2 --dist load -q -m "not slow"
 
 # The browser check (optional; skipped without Chromium): Prefect UI shows the run's summary artifact.
 e2e: install

@@ -1,4 +1,5 @@
-"""Shared fixtures: one Prefect test harness and one sample-site server per test session."""
+"""Shared fixtures: one Prefect test harness and one sample-site server per test session, and loopback
+HTTP servers answering from a test's own routing table."""
 
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ prefect_environment()
 import pytest  # noqa: E402
 
 
+def pytest_collection_modifyitems(items):
+    """A test that needs the Prefect harness (directly, or through a flow-run fixture such as
+    sample_warehouse) is slow whatever its own body does: `make test-fast` must not start it."""
+    for item in items:
+        if "prefect_harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """A temporary Prefect API for the session (about 9 s to start: request it, don't autouse it)."""
@@ -31,6 +40,23 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="module")
+def loopback():
+    """Starts loopback HTTP servers: ``loopback(routes, host=...)`` -> a serving `LoopbackServer`
+    (wirehouse/loopback.py), stopped when the module's tests are done."""
+    from wirehouse.loopback import LoopbackServer
+
+    started: list[LoopbackServer] = []
+
+    def start(routes, **kwargs) -> LoopbackServer:
+        started.append(LoopbackServer(routes, **kwargs).start())
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

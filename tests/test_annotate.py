@@ -1,6 +1,7 @@
 """The annotation stage: NER with the gazetteer rule layers, linking, person names and roles."""
 
 import pandas as pd
+import pytest
 
 from schemas import EntitySchema, EventSchema, MentionSchema
 from tasks.annotate import annotate_docs, annotate_records, annotation_rows
@@ -131,6 +132,7 @@ def _python_calls(text: str) -> int:
     return sum(stat[1] for stat in pstats.Stats(profile).stats.values())
 
 
+@pytest.mark.slow   # spaCy over 280 sentences, three times, profiled
 def test_annotation_work_grows_linearly_with_the_text():
     # Every sentence carries an event, a date and two titled people: a per-event or per-person
     # read of doc.ents (a pass over the whole doc) made the work quadratic (ratio 3.6 here).

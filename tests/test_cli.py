@@ -78,6 +78,7 @@ def test_query_refuses_writes(db):
     con.close()
 
 
+@pytest.mark.slow   # CLI subprocesses: over 2 s
 def test_query_bad_sql_and_missing_db(db, tmp_path):
     assert_one_line_error(run("query", "--db", str(db), "SELEC nonsense"), 2, "query failed")
     assert_one_line_error(run("query", "--db", str(tmp_path / "nope.duckdb"), "SELECT 1"), 2, "no such warehouse file")
@@ -93,6 +94,7 @@ def test_serve_without_server_is_a_usage_error(tmp_path):
     assert_one_line_error(out, 2, "Prefect server")
 
 
+@pytest.mark.slow   # CLI subprocess with spaCy
 def test_annotate_json_lines_contract():
     import json
 
@@ -132,6 +134,7 @@ def _good(i: int) -> bytes:
     return json.dumps({"id": f"good{i}", "text": GOOD_TEXT, "published_at": "2021-08-13"}).encode()
 
 
+@pytest.mark.slow   # CLI subprocess with spaCy
 def test_annotate_keeps_its_contract_on_lines_that_used_to_crash_it():
     """Each of these ended the whole run with a traceback and no output: now each bad line gets its
     error line in place, and every good line around it is annotated, in order."""
@@ -168,6 +171,7 @@ def test_annotate_keeps_its_contract_on_lines_that_used_to_crash_it():
     assert year9999["id"] == "year9999" and [e["event_date"] for e in year9999["events"]] == [None]   # year 10000
 
 
+@pytest.mark.slow   # spaCy: over 4 s
 def test_annotate_isolates_a_record_that_fails_inside_a_batch(monkeypatch):
     """A failure while the model annotates a batch costs only the record at fault its output."""
     import io
@@ -244,6 +248,7 @@ def test_a_local_prefect_server_is_used_when_one_answers(monkeypatch):
     monkeypatch.setattr(cli, "_temporary_server", None)
 
 
+@pytest.mark.slow   # a real Prefect server process
 def test_temporary_server_starts_answers_and_stops(monkeypatch):
     """The CLI's own temporary Prefect API: a real server process on a free loopback port."""
     from wirehouse import server
@@ -286,6 +291,7 @@ def _newer_schema(path):
     con.close()
 
 
+@pytest.mark.slow   # 4 CLI subprocesses: about 2 s each
 @pytest.mark.parametrize(
     "make_db, fragment",
     [
@@ -307,6 +313,7 @@ def test_bad_warehouse_file_is_refused_before_the_run(tmp_path, make_db, fragmen
         assert db.read_bytes() == before   # the file is untouched
 
 
+@pytest.mark.slow   # 7 CLI subprocesses: up to 3 s each
 @pytest.mark.parametrize(
     "sql",
     [
@@ -326,11 +333,13 @@ def test_query_cannot_reach_files_extensions_or_settings(db, tmp_path, sql):
     assert not out_path.exists()
 
 
+@pytest.mark.slow   # CLI subprocess: over 2 s
 def test_query_stops_at_its_timeout_with_one_line(db):
     out = run("query", "--db", str(db), "--timeout", "1", "SELECT count(*) FROM range(1000000) a, range(1000000) b")
     assert_one_line_error(out, 1, "query stopped after 1 s")
 
 
+@pytest.mark.slow   # CLI subprocess: over 4 s
 def test_query_memory_is_capped_and_nothing_spills_to_disk(db, tmp_path):
     out = run("query", "--db", str(db), "--memory-limit", "64MB", "SELECT range::VARCHAR AS s FROM range(20000000) ORDER BY random()")
     assert_one_line_error(out, 1, "memory limit of 64MB")
@@ -356,6 +365,7 @@ def test_query_rows_stream_a_reader_can_leave_early(db):
     assert proc.returncode == 0 and b"Traceback" not in err and b"Exception ignored" not in err, err
 
 
+@pytest.mark.slow   # CLI subprocess: over 5 s
 def test_query_table_counts_rows_it_does_not_hold(db):
     out = run("query", "--db", str(db), "--max-rows", "3", "SELECT range AS n FROM range(5000)")
     assert out.returncode == 0 and "(5000 rows, 3 shown)" in out.stdout
@@ -386,6 +396,7 @@ def test_the_query_sandbox_is_plain_python(db, tmp_path):
         query_params(sql, ["x=1"])
 
 
+@pytest.mark.slow   # CLI subprocess: over 3 s
 def test_query_ctrl_c_is_one_line(db):
     import signal
     import time
@@ -457,6 +468,7 @@ def _with_file_size_limit(limit: int, *args: str) -> subprocess.CompletedProcess
     return subprocess.run([sys.executable, "-c", wrapper, str(limit), WIREHOUSE, *args], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow   # CLI subprocesses: over 2 s each
 @pytest.mark.parametrize("command, name", [("export", "export"), ("report", "report.html")])
 def test_a_full_disk_while_writing_output_is_one_line_and_exit_2(db, tmp_path, command, name):
     target = tmp_path / name

@@ -16,6 +16,9 @@ import pytest
 
 from warehouse import duckdb_adapter
 
+# Every test runs `wirehouse ingest` in subprocesses (killed, full disks, held files).
+pytestmark = pytest.mark.slow
+
 WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
 KILL_POINTS = ("fetched:2", "staged:1", "loading:2", "loaded:3")
 

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -135,6 +136,7 @@ any_expressions = st.one_of(
 )
 
 
+@pytest.mark.slow   # 400 hypothesis examples: over 2 s
 @settings(max_examples=400, deadline=None)
 @given(st.dates(), any_expressions, st.sampled_from([PAST, FUTURE, UNKNOWN]))
 def test_no_publication_date_makes_resolution_raise(published, expression, tense):
@@ -142,6 +144,7 @@ def test_no_publication_date_makes_resolution_raise(published, expression, tense
     assert found is None or date.min <= found.date <= date.max
 
 
+@pytest.mark.slow   # 400 hypothesis examples: over 2 s
 @settings(max_examples=400, deadline=None)
 @given(st.dates(), st.integers(0, 10**8))
 def test_days_ago_is_none_only_out_of_range(published, days):

@@ -23,6 +23,9 @@ import yaml
 from helpers import assert_whole_batches, rows
 from warehouse import duckdb_adapter
 
+# A served deployment and runs of it under a Prefect server.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
 

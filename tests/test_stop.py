@@ -17,6 +17,9 @@ import pytest
 from helpers import assert_whole_batches, rows
 from wirehouse.samplesite import SampleSite
 
+# Real CLI ingests in subprocesses, stopped by real signals.
+pytestmark = pytest.mark.slow
+
 WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
 HOST_DELAY = 1.0   # a page a second per publisher: a run that went on crawling would show it
 

@@ -71,6 +71,7 @@ def test_transaction_rolls_back(con):
     assert con.execute("SELECT count(*) FROM url_state").fetchone()[0] == 0
 
 
+@pytest.mark.slow   # a Python subprocess
 def test_second_process_gets_clear_busy_error(tmp_path):
     path = tmp_path / "w.duckdb"
     holder = duckdb_adapter.connect(path)
@@ -94,6 +95,7 @@ def test_second_process_gets_clear_busy_error(tmp_path):
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow   # Python subprocesses
 def test_writer_lock_excludes_second_run(tmp_path):
     path = tmp_path / "w.duckdb"
     code = textwrap.dedent(
@@ -183,6 +185,7 @@ def test_quarantine_rows_load(con):
     assert row == ("articles", "0123456789abcdef", "https://ex.org/a", "")
 
 
+@pytest.mark.slow   # the run ledger and migrations: about 7 s
 def test_newer_schema_is_refused_and_killed_runs_become_interrupted(tmp_path):
     from warehouse.runs import start_run
 
@@ -214,6 +217,7 @@ def _try_lock(name: str, cwd) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=cwd)
 
 
+@pytest.mark.slow   # 12 Python subprocesses
 def test_one_writer_per_file_whatever_its_name(tmp_path):
     """A symlink, a relative path and a hard link name the same file: each waits for the writer."""
     path = tmp_path / "w.duckdb"

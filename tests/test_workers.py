@@ -1,6 +1,7 @@
 """CPU stages in worker processes give the same rows as in-process, and small runs start no pool."""
 
 import pandas as pd
+import pytest
 
 from flows import workers
 from tasks.annotate import annotate_batch
@@ -25,6 +26,7 @@ def test_planned_workers(monkeypatch):
     assert workers.planned_workers(10_000) == 0   # a bad setting falls back to in-process
 
 
+@pytest.mark.slow   # a process pool, spaCy in each worker: about 20 s
 def test_pool_results_equal_in_process(monkeypatch):
     pages = [{"url": f"https://x.org/{i}", "html": HTML.replace("Doha", "Doha" if i % 2 else "Kabul")} for i in range(4)]
     local_extracted = extract_batch(pages)

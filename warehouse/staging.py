@@ -190,6 +190,7 @@ def clear_stale(db_path: str | Path, keep: str | None = None) -> int:
 # ---------------------------------------------------------------- what waits for the next run
 
 PENDING = "pending"   # under the staging root: batches and run states the warehouse was too busy to take
+UNLOADABLE = ".unloadable"   # a pending batch set aside: kept for a look, never tried again
 
 
 def keep_pending(db_path: str | Path, run_id: str, folders: list[str], crawl: dict[str, pd.DataFrame], meta: dict) -> Path:
@@ -220,7 +221,8 @@ def pending_batches(db_path: str | Path) -> list[Path]:
     root = staging_root(db_path) / PENDING
     if not root.is_dir():
         return []
-    return sorted((p for p in root.iterdir() if p.is_dir() and (p / "batch.json").is_file()),
+    return sorted((p for p in root.iterdir()
+                   if p.is_dir() and (p / "batch.json").is_file() and not p.name.endswith(UNLOADABLE)),
                   key=lambda p: int(p.name.split("-", 1)[0]) if p.name.split("-", 1)[0].isdigit() else 0)
 
 
@@ -246,7 +248,7 @@ def read_pending(folder: Path) -> tuple[list[str], dict[str, pd.DataFrame], dict
 
 def set_aside(folder: Path) -> Path:
     """Rename a pending batch that cannot be loaded, so it no longer blocks runs (kept for a look)."""
-    target = folder.with_name(folder.name + ".unloadable")
+    target = folder.with_name(folder.name + UNLOADABLE)
     folder.rename(target)
     return target
 

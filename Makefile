@@ -12,7 +12,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_TASKS_DEFAULT_NO_CACHE := true
 export DO_NOT_TRACK := 1
 # Our stages' and the extraction libraries' logs in the Prefect run logs (levels: wirehouse/logs.py)
-export PREFECT_LOGGING_EXTRA_LOGGERS := flows,tasks,warehouse,wirehouse,trafilatura,htmldate,courlan,justext,urllib3,charset_normalizer
+export PREFECT_LOGGING_EXTRA_LOGGERS := wirehouse,trafilatura,htmldate,courlan,justext,urllib3,charset_normalizer
 export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW := ignore
 
 .PHONY: install demo test test-fast e2e serve bench gazetteer clean
@@ -35,7 +35,7 @@ demo: install
 # Whole files per worker: the slow end-to-end files keep their run fixtures, and the two workers balance.
 # (pytest 9 ignores xdist 3.8's loadgroup suffix, so loadfile it is.)
 test: install
-	$(BIN)/lint-imports --no-logo
+	$(BIN)/python tools/layers.py
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 # Everything but the tests marked slow (flow runs, Prefect servers, CLI ingests, subprocesses,

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def english_corpus(folder: Path) -> str:
     """The English ground-truth bodies of the corpus, joined in id order."""
-    from tasks.extract import _language
+    from wirehouse.tasks.extract import _language
 
     truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
     bodies = [truth[key]["articleBody"] for key in sorted(truth)]
@@ -51,8 +51,8 @@ def main(argv=None) -> int:
         return 2
     else:
         corpus = english_corpus(args.folder)
-    from tasks.annotate import MAX_TEXT_CHARS, annotate_docs
-    from tasks.nlp_model import load_pipeline
+    from wirehouse.tasks.annotate import MAX_TEXT_CHARS, annotate_docs
+    from wirehouse.tasks.nlp_model import load_pipeline
 
     sizes = [n for n in args.sizes if n <= len(corpus)]
     if len(sizes) < len(args.sizes):

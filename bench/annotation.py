@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def load_texts(folder: Path, limit: int) -> list[str]:
-    from tasks.extract import extract_text
+    from wirehouse.tasks.extract import extract_text
 
     pages = sorted((folder / "html").glob("*.html*"))[: limit or None]
     texts = []
@@ -41,8 +41,8 @@ def main(argv=None) -> int:
     if not (args.folder / "html").is_dir():
         print(f"error: {args.folder}/html not found", file=sys.stderr)
         return 2
-    from tasks.annotate import annotate_docs
-    from tasks.nlp_model import load_pipeline
+    from wirehouse.tasks.annotate import annotate_docs
+    from wirehouse.tasks.nlp_model import load_pipeline
 
     texts = load_texts(args.folder, args.limit)
     words = sum(len(t.split()) for t in texts)

@@ -203,7 +203,7 @@ def naive(pages: dict[str, bytes]) -> float:
     import spacy
     import trafilatura
 
-    from tasks.nlp_model import SPACY_MODEL
+    from wirehouse.tasks.nlp_model import SPACY_MODEL
 
     started = time.perf_counter()
     nlp = spacy.load(SPACY_MODEL)

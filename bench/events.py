@@ -76,8 +76,8 @@ def main(argv=None) -> int:
         print(f"error: {path} not found", file=sys.stderr)
         return 2
     records = json.loads(path.read_text(encoding="utf-8"))
-    from tasks.annotate import annotate_records
-    from tasks.nlp_model import load_pipeline
+    from wirehouse.tasks.annotate import annotate_records
+    from wirehouse.tasks.nlp_model import load_pipeline
 
     started = time.perf_counter()
     load_pipeline()

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import trafilatura  # noqa: E402
 
-from tasks.extract import DEFAULT_OPTIONS, ExtractOptions, extract_article, extract_text  # noqa: E402
+from wirehouse.tasks.extract import DEFAULT_OPTIONS, ExtractOptions, extract_article, extract_text  # noqa: E402
 
 _TOKEN = re.compile(r"\w+")
 def _stage(html: str, url: str) -> str:

@@ -25,7 +25,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from warehouse import duckdb_adapter, staging  # noqa: E402
+from wirehouse.warehouse import duckdb_adapter, staging  # noqa: E402
 
 LABELS = np.array(["PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"])
 

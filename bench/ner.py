@@ -110,7 +110,7 @@ def score(gold: list[list[tuple]], predicted: list[list[tuple]]) -> dict:
 def bare_spans(texts: list[str]) -> list[list[tuple]]:
     import spacy
 
-    from tasks.nlp_model import SPACY_MODEL
+    from wirehouse.tasks.nlp_model import SPACY_MODEL
 
     nlp = spacy.load(SPACY_MODEL)
     out = []
@@ -120,7 +120,7 @@ def bare_spans(texts: list[str]) -> list[list[tuple]]:
 
 
 def project_spans(texts: list[str]) -> list[list[tuple]]:
-    from tasks.annotate import annotate_docs
+    from wirehouse.tasks.annotate import annotate_docs
 
     out = []
     for annotation in annotate_docs(texts, [None] * len(texts)):

@@ -40,7 +40,7 @@ def main(argv=None) -> int:
         from prefect import flow, task, unmapped
         from prefect.task_runners import ThreadPoolTaskRunner
 
-        from flows.ingest import TASK_WORKERS
+        from wirehouse.flows.ingest import TASK_WORKERS
         from wirehouse.settings import TRANSFORM_CHUNK, Settings
 
         STREAM_BATCH = Settings().batch_pages

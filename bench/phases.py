@@ -38,12 +38,12 @@ def main(argv=None) -> int:
     import spacy
     import trafilatura
 
-    from tasks.annotate import BATCH_SIZE, annotate_batch
-    from tasks.nlp_model import SPACY_MODEL, load_pipeline
-    from tasks.extract import extract_batch
-    from tasks.fetch import content_hash
-    from tasks.rows import article_rows, raw_page_row
-    from tasks.validate import validate_frame
+    from wirehouse.tasks.annotate import BATCH_SIZE, annotate_batch
+    from wirehouse.tasks.nlp_model import SPACY_MODEL, load_pipeline
+    from wirehouse.tasks.extract import extract_batch
+    from wirehouse.tasks.fetch import content_hash
+    from wirehouse.tasks.rows import article_rows, raw_page_row
+    from wirehouse.tasks.validate import validate_frame
 
     load_pipeline()
     bare = spacy.load(SPACY_MODEL)

@@ -21,14 +21,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-from flows.ingest import fetch_options  # noqa: E402
-from tasks.discover import discover  # noqa: E402
-from tasks.annotate import annotation_rows  # noqa: E402
-from tasks.nlp_model import load_pipeline  # noqa: E402
-from tasks.extract import extract_batch  # noqa: E402
-from tasks.fetch import FetchRequest, Fetcher  # noqa: E402
-from tasks.rows import article_rows  # noqa: E402
-from tasks.validate import validate_frame  # noqa: E402
+from wirehouse.flows.ingest import fetch_options  # noqa: E402
+from wirehouse.tasks.discover import discover  # noqa: E402
+from wirehouse.tasks.annotate import annotation_rows  # noqa: E402
+from wirehouse.tasks.nlp_model import load_pipeline  # noqa: E402
+from wirehouse.tasks.extract import extract_batch  # noqa: E402
+from wirehouse.tasks.fetch import FetchRequest, Fetcher  # noqa: E402
+from wirehouse.tasks.rows import article_rows  # noqa: E402
+from wirehouse.tasks.validate import validate_frame  # noqa: E402
 from wirehouse.config import parse_sources  # noqa: E402
 from wirehouse.samplesite import SampleSite  # noqa: E402
 
@@ -75,7 +75,7 @@ def main() -> int:
         total = sum(best.values())
         print(f"  {'stages total':<16}{total:8.3f} s  {n / total:8.1f} articles/s ({len(mentions)} mentions, {len(events)} events)")
         if not args.no_flow:
-            from flows.ingest import ingest
+            from wirehouse.flows.ingest import ingest
 
             with tempfile.TemporaryDirectory() as tmp:
                 sources = Path(tmp) / "sources.toml"

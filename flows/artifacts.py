@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from schemas.batches import SUMMARY_COLUMNS
+from wirehouse.schemas.batches import SUMMARY_COLUMNS
 
 # Callables (pages done, pages total, batches done, batches total) told of a run's progress in this
 # process, beside the progress artifact: the CLI draws its progress bar with one.

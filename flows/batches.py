@@ -13,12 +13,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from flows import faults, memory
-from flows.load import Busy
-from schemas.batches import LoadReport, RunBatch
-from warehouse import staging
-from warehouse.duckdb_adapter import WarehouseBusy
-from warehouse.load import staged_batch
+from wirehouse.flows import faults, memory
+from wirehouse.flows.load import Busy
+from wirehouse.schemas.batches import LoadReport, RunBatch
+from wirehouse.warehouse import staging
+from wirehouse.warehouse.duckdb_adapter import WarehouseBusy
+from wirehouse.warehouse.load import staged_batch
 from wirehouse import stopping
 
 

@@ -23,19 +23,19 @@ from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows import faults, memory, workers
-from flows.artifacts import RunProgress, publish
-from flows.batches import InFlight, StageClock, run_batches
-from flows.load import finish, load_task
-from flows.transform import transform_task
-from schemas.batches import SUMMARY_COLUMNS, KnownUrl, RunBatch, totals_of
-from tasks.discover import discover_task
-from tasks.fetch import FetchOptions, FetchRequest, Fetcher, fetch_task
-from tasks.rows import fetch_log_rows, url_state_rows
-from warehouse import staging
-from warehouse.duckdb_adapter import WarehouseBusy, WarehouseError, writer_lock
-from warehouse.load import load_pending, read_url_state
-from warehouse.runs import fail_run, mark_interrupted, run_findings, start_run
+from wirehouse.flows import faults, memory, workers
+from wirehouse.flows.artifacts import RunProgress, publish
+from wirehouse.flows.batches import InFlight, StageClock, run_batches
+from wirehouse.flows.load import finish, load_task
+from wirehouse.flows.transform import transform_task
+from wirehouse.schemas.batches import SUMMARY_COLUMNS, KnownUrl, RunBatch, totals_of
+from wirehouse.tasks.discover import discover_task
+from wirehouse.tasks.fetch import FetchOptions, FetchRequest, Fetcher, fetch_task
+from wirehouse.tasks.rows import fetch_log_rows, url_state_rows
+from wirehouse.warehouse import staging
+from wirehouse.warehouse.duckdb_adapter import WarehouseBusy, WarehouseError, writer_lock
+from wirehouse.warehouse.load import load_pending, read_url_state
+from wirehouse.warehouse.runs import fail_run, mark_interrupted, run_findings, start_run
 from wirehouse import logs, stopping
 from wirehouse.config import ConfigError, SourcesConfig, load_sources
 from wirehouse.errors import storage_error

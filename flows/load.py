@@ -13,11 +13,11 @@ from typing import Callable
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from schemas.batches import LoadReport, RunBatch
-from warehouse.analyst import rebuild_search_index
-from warehouse.duckdb_adapter import WarehouseBusy
-from warehouse.load import load_batch
-from warehouse.runs import finish_run
+from wirehouse.schemas.batches import LoadReport, RunBatch
+from wirehouse.warehouse.analyst import rebuild_search_index
+from wirehouse.warehouse.duckdb_adapter import WarehouseBusy
+from wirehouse.warehouse.load import load_batch
+from wirehouse.warehouse.runs import finish_run
 from wirehouse import stopping
 
 logger = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.reprocess import RedoReport, replay_task, reprocess_task
-from warehouse.analyst import export
-from warehouse.duckdb_adapter import writer_lock
+from wirehouse.flows.reprocess import RedoReport, replay_task, reprocess_task
+from wirehouse.warehouse.analyst import export
+from wirehouse.warehouse.duckdb_adapter import writer_lock
 from wirehouse import logs
 from wirehouse.settings import DEFAULT_DB
 

@@ -27,16 +27,16 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from flows import workers
-from flows.batches import InFlight, run_batches
-from flows.load import finish
-from flows.transform import transform_pages
-from schemas.batches import totals_of
-from tasks.extract import EXTRACTOR_VERSION
-from tasks.nlp_model import ANNOTATOR_VERSION
-from warehouse import duckdb_adapter, staging
-from warehouse.load import load_batch
-from warehouse.runs import start_run
+from wirehouse.flows import workers
+from wirehouse.flows.batches import InFlight, run_batches
+from wirehouse.flows.load import finish
+from wirehouse.flows.transform import transform_pages
+from wirehouse.schemas.batches import totals_of
+from wirehouse.tasks.extract import EXTRACTOR_VERSION
+from wirehouse.tasks.nlp_model import ANNOTATOR_VERSION
+from wirehouse.warehouse import duckdb_adapter, staging
+from wirehouse.warehouse.load import load_batch
+from wirehouse.warehouse.runs import start_run
 
 logger = logging.getLogger(__name__)
 

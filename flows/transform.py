@@ -16,14 +16,14 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.annotate import annotate_batch
-from tasks.extract import extract_batch
-from tasks.rows import article_rows, raw_page_row
-from flows.memory import release_freed
-from tasks.nlp_model import ANNOTATOR_VERSION
-from schemas.batches import STAGED_HASH
-from tasks.validate import validate_frame
-from warehouse import staging
+from wirehouse.tasks.annotate import annotate_batch
+from wirehouse.tasks.extract import extract_batch
+from wirehouse.tasks.rows import article_rows, raw_page_row
+from wirehouse.flows.memory import release_freed
+from wirehouse.tasks.nlp_model import ANNOTATOR_VERSION
+from wirehouse.schemas.batches import STAGED_HASH
+from wirehouse.tasks.validate import validate_frame
+from wirehouse.warehouse import staging
 from wirehouse import stopping
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def _tag_copy(frame: pd.DataFrame, copy_of: dict[str, str]) -> pd.DataFrame:
 def transform_task(pages: list[dict], run_id: str, now: datetime, run_folder: str) -> TransformedChunk | None:
     """Prefect task: transform a chunk (in a worker process when the run has a pool); None when a
     stop abandoned it (not a failure: no traceback in the run's logs)."""
-    from flows import workers
+    from wirehouse.flows import workers
 
     try:
         return workers.run(transform_pages, pages, run_id, now, run_folder)

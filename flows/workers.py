@@ -56,7 +56,7 @@ def _warm(parent: int) -> None:
     threading.Thread(target=_exit_with_parent, args=(parent,), name="wirehouse-parent-watch", daemon=True).start()
     import trafilatura  # noqa: F401
 
-    from tasks.nlp_model import load_pipeline
+    from wirehouse.tasks.nlp_model import load_pipeline
 
     load_pipeline()
 

@@ -1,6 +1,6 @@
 """pandera models: the data contracts of every warehouse table."""
 
-from schemas.models import (
+from wirehouse.schemas.models import (
     ArticleSchema,
     EntitySchema,
     EventSchema,

@@ -24,11 +24,11 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
-from tasks import gazetteer as gazetteer_module
-from tasks.events import EVENT_COLUMNS, Event, code_events, event_rows
-from tasks.linking import link_mentions
-from tasks.nlp_model import NER_LANGUAGES, load_pipeline
-from tasks.nlp_types import DocIndex, Mention
+from wirehouse.tasks import gazetteer as gazetteer_module
+from wirehouse.tasks.events import EVENT_COLUMNS, Event, code_events, event_rows
+from wirehouse.tasks.linking import link_mentions
+from wirehouse.tasks.nlp_model import NER_LANGUAGES, load_pipeline
+from wirehouse.tasks.nlp_types import DocIndex, Mention
 
 MAX_TEXT_CHARS = 200_000                  # a longer text is annotated up to here (recorded: annotated_chars)
 BATCH_SIZE = 4                            # docs per nlp.pipe batch: 32 peaks 270 MB higher per process, no faster (measured)

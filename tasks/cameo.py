@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from schemas.models import CAMEO_ROOTS
+from wirehouse.schemas.models import CAMEO_ROOTS
 
 TRIGGERS_FILE = Path(__file__).resolve().parent / "data" / "cameo_triggers.tsv"
 

@@ -17,7 +17,7 @@ import codecs
 import re
 import zlib
 
-from tasks.fetch_errors import Fatal
+from wirehouse.tasks.fetch_errors import Fatal
 
 SNIFF_BYTES = 4096  # where <meta charset> and the XML declaration must appear
 MAX_SITEMAP_BYTES = 50_000_000  # the sitemap protocol's own limit, decompressed

@@ -18,8 +18,8 @@ import lxml.html
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.decoding import GZIP_MAGIC, MAX_SITEMAP_BYTES, gunzip_capped
-from tasks.fetch import FetchRequest, FetchResult, Fetcher, redact
+from wirehouse.tasks.decoding import GZIP_MAGIC, MAX_SITEMAP_BYTES, gunzip_capped
+from wirehouse.tasks.fetch import FetchRequest, FetchResult, Fetcher, redact
 from wirehouse.config import DEFAULT_MAX_SITEMAP_URLS, Source, SourcesConfig
 from wirehouse.urls import redact_url, same_site, try_normalize
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tasks import cameo
-from tasks.event_sentence import (
+from wirehouse.tasks import cameo
+from wirehouse.tasks.event_sentence import (
     CLAUSE_DEPS, DEMAND_GOVERNORS, LOCATIVE_PREPS, PLACE_LABELS, TOPIC_OBJECT_VERBS, Sentence,
 )
-from tasks.nlp_types import TITLE_WORDS, Mention
+from wirehouse.tasks.nlp_types import TITLE_WORDS, Mention
 
 TARGET_PREPS = frozenset({"with", "to", "against", "toward", "towards", "on", "into", "upon", "over", "at", "from", "for"})
 PRONOUNS = frozenset({"it", "they", "he", "she", "we", "its", "their", "his", "her"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from tasks.nlp_types import Mention
+from wirehouse.tasks.nlp_types import Mention
 
 FUTURE_AUX = frozenset({"will", "would", "shall", "'ll", "wo"})
 DEMAND_GOVERNORS = frozenset({"demand", "urge", "insist", "press", "ask", "call", "order", "tell", "instruct", "require"})

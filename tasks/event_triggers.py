@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from tasks import cameo
-from tasks.event_actors import np_actors
-from tasks.event_sentence import DEMAND_GOVERNORS, FUTURE_AUX, Sentence
+from wirehouse.tasks import cameo
+from wirehouse.tasks.event_actors import np_actors
+from wirehouse.tasks.event_sentence import DEMAND_GOVERNORS, FUTURE_AUX, Sentence
 
 LIGHT_VERBS = frozenset(
     {

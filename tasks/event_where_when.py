@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tasks import dates
-from tasks.event_actors import Actor
-from tasks.event_sentence import (
+from wirehouse.tasks import dates
+from wirehouse.tasks.event_actors import Actor
+from wirehouse.tasks.event_sentence import (
     CLAUSE_DEPS, FUTURE_AUX, LOCATIVE_PREPS, PLACE_LABELS, TOPIC_OBJECT_VERBS, Sentence,
 )
-from tasks.nlp_types import Mention
+from wirehouse.tasks.nlp_types import Mention
 
 
 @dataclass

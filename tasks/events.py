@@ -14,13 +14,13 @@ import itertools
 from dataclasses import dataclass
 from datetime import date
 
-from tasks import cameo
-from tasks.event_actors import AGENT_SECTORS, TITLE_NOUNS, Actor, fill_countries, resolve_actors, roles, subjects
-from tasks.event_sentence import Sentence
-from tasks.event_triggers import sentence_triggers
-from tasks.event_where_when import Location, Undatable, event_date, event_location
-from tasks.nlp_model import ANNOTATOR_VERSION
-from tasks.nlp_types import DocIndex, Mention
+from wirehouse.tasks import cameo
+from wirehouse.tasks.event_actors import AGENT_SECTORS, TITLE_NOUNS, Actor, fill_countries, resolve_actors, roles, subjects
+from wirehouse.tasks.event_sentence import Sentence
+from wirehouse.tasks.event_triggers import sentence_triggers
+from wirehouse.tasks.event_where_when import Location, Undatable, event_date, event_location
+from wirehouse.tasks.nlp_model import ANNOTATOR_VERSION
+from wirehouse.tasks.nlp_types import DocIndex, Mention
 
 EVENT_COLUMNS = [
     "event_id", "article_id", "sentence_index", "sentence", "trigger", "trigger_start", "event_date",

@@ -18,7 +18,7 @@ import py3langid
 import trafilatura
 from lxml import etree
 
-from schemas.models import EARLIEST_PLAUSIBLE_DATE, latest_plausible_date
+from wirehouse.schemas.models import EARLIEST_PLAUSIBLE_DATE, latest_plausible_date
 from wirehouse.urls import normalize_url, redact_url, same_site, try_normalize
 
 logger = logging.getLogger(__name__)

@@ -49,12 +49,12 @@ import requests
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from schemas.models import FETCH_KINDS
-from tasks import guard, transport
-from tasks.decoding import MAX_SITEMAP_BYTES, check_type, decode_body
-from tasks.fetch_errors import Fatal, Retriable, one_line
-from tasks.robots import ROBOTS_ACCEPT, ROBOTS_MAX_BYTES, Robots
-from tasks.transport import Body
+from wirehouse.schemas.models import FETCH_KINDS
+from wirehouse.tasks import guard, transport
+from wirehouse.tasks.decoding import MAX_SITEMAP_BYTES, check_type, decode_body
+from wirehouse.tasks.fetch_errors import Fatal, Retriable, one_line
+from wirehouse.tasks.robots import ROBOTS_ACCEPT, ROBOTS_MAX_BYTES, Robots
+from wirehouse.tasks.transport import Body
 from wirehouse import stopping
 from wirehouse.urls import InvalidURL, normalize_url, redact_url, url_host
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from tasks.fetch_errors import Fatal, Retriable, one_line
+from wirehouse.tasks.fetch_errors import Fatal, Retriable, one_line
 from wirehouse.urls import url_host
 
 # Cloud instance metadata services (credentials): AWS/GCP/Azure/OpenStack, AWS ECS tasks, AWS over

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from tasks.nlp_rules import fix_entities
-from tasks.nlp_types import TITLE_HEADS, TITLE_SECTORS, TITLE_WORDS, DocIndex, Entity, Mention, entity_id, entity_name
+from wirehouse.tasks.nlp_rules import fix_entities
+from wirehouse.tasks.nlp_types import TITLE_HEADS, TITLE_SECTORS, TITLE_WORDS, DocIndex, Entity, Mention, entity_id, entity_name
 
 
 def link_mentions(doc, gaz, index: DocIndex | None = None) -> list[Mention]:

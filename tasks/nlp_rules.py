@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from schemas.models import ENTITY_TYPES
-from tasks.nlp_model import phrase_matcher
-from tasks.nlp_types import TITLE_WORDS
+from wirehouse.schemas.models import ENTITY_TYPES
+from wirehouse.tasks.nlp_model import phrase_matcher
+from wirehouse.tasks.nlp_types import TITLE_WORDS
 
 KEPT_LABELS = frozenset(ENTITY_TYPES)   # the model's labels the warehouse holds; the others are dropped
 # A model PERSON (ORG) whose name is a GeoNames place this big is the place: a higher bar for

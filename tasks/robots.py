@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
-from tasks.fetch_errors import Fatal, Retriable, one_line
+from wirehouse.tasks.fetch_errors import Fatal, Retriable, one_line
 from wirehouse.urls import InvalidURL, normalize_url, url_host
 
 ROBOTS_AGENT = "wirehouse"  # token matched against robots.txt User-agent lines

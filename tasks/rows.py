@@ -14,9 +14,9 @@ from datetime import datetime
 
 import pandas as pd
 
-from schemas.batches import KnownUrl, prefer_canonical
-from schemas.models import plausible_date
-from tasks.fetch import FetchRequest, FetchResult, content_hash
+from wirehouse.schemas.batches import KnownUrl, prefer_canonical
+from wirehouse.schemas.models import plausible_date
+from wirehouse.tasks.fetch import FetchRequest, FetchResult, content_hash
 from wirehouse.urls import article_id as make_article_id
 
 _REFUSALS = {"blocked", "robots", "too_large", "not_html", "invalid_url"}

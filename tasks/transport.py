@@ -17,9 +17,9 @@ import urllib3.exceptions
 import urllib3.response
 from requests.adapters import HTTPAdapter
 
-from tasks import guard
-from tasks.decoding import parse_content_type
-from tasks.fetch_errors import Fatal, Retriable, one_line, short_exc
+from wirehouse.tasks import guard
+from wirehouse.tasks.decoding import parse_content_type
+from wirehouse.tasks.fetch_errors import Fatal, Retriable, one_line, short_exc
 from wirehouse import stopping
 
 CHUNK_SIZE = 64 * 1024

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pandas as pd
 import pandera.errors as pa_errors
 
-from schemas import SCHEMAS
+from wirehouse.schemas import SCHEMAS
 
 logger = logging.getLogger(__name__)
 

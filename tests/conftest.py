@@ -81,7 +81,7 @@ def sample_sources(sample_site, tmp_path_factory):
 @pytest.fixture(scope="session")
 def sample_warehouse(prefect_harness, sample_sources, tmp_path_factory):
     """A warehouse loaded from the sample site by one real flow run; tests only read it (copy it to write)."""
-    from flows.ingest import ingest
+    from wirehouse.flows.ingest import ingest
 
     db = tmp_path_factory.mktemp("sample-warehouse") / "wirehouse.duckdb"
     state = ingest(sources_file=str(sample_sources), db_path=str(db), return_state=True)

@@ -3,7 +3,7 @@ process per file, so no test keeps a connection open)."""
 
 from __future__ import annotations
 
-from warehouse import duckdb_adapter
+from wirehouse.warehouse import duckdb_adapter
 
 
 def rows(db, sql: str, params=None) -> list[tuple]:

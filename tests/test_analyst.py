@@ -10,8 +10,8 @@ import pytest
 
 from helpers import rows as read_rows
 from helpers import value as scalar
-from warehouse import duckdb_adapter
-from warehouse.duckdb_adapter import QUERIES_DIR
+from wirehouse.warehouse import duckdb_adapter
+from wirehouse.warehouse.duckdb_adapter import QUERIES_DIR
 from wirehouse.cli import main
 
 ANALYST_QUERIES = ("events_over_time", "who_met_whom", "entity_cooccurrence", "actor_timeline",

@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from schemas import EntitySchema, EventSchema, MentionSchema
-from tasks.annotate import annotate_docs, annotate_records, annotation_rows
-from tasks.nlp_types import entity_id, entity_name
+from wirehouse.schemas import EntitySchema, EventSchema, MentionSchema
+from wirehouse.tasks.annotate import annotate_docs, annotate_records, annotation_rows
+from wirehouse.tasks.nlp_types import entity_id, entity_name
 
 # Written for these tests in the manner of a think-tank brief (not a benchmark text).
 BRIEF = (
@@ -143,7 +143,7 @@ def test_annotation_work_grows_linearly_with_the_text():
 
 
 def test_text_past_the_limit_is_not_annotated_and_says_so(monkeypatch):
-    from tasks import annotate
+    from wirehouse.tasks import annotate
 
     monkeypatch.setattr(annotate, "MAX_TEXT_CHARS", 40)
     text = "NATO met officials in Kabul on Monday. Russia condemned Ukraine on Tuesday."

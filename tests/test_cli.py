@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from warehouse import duckdb_adapter
+from wirehouse.warehouse import duckdb_adapter
 
 WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
 
@@ -178,7 +178,7 @@ def test_annotate_isolates_a_record_that_fails_inside_a_batch(monkeypatch):
     import json
     import types
 
-    from tasks import annotate
+    from wirehouse.tasks import annotate
     from wirehouse import cli
 
     real = annotate.link_mentions
@@ -375,7 +375,7 @@ def test_query_table_counts_rows_it_does_not_hold(db):
 
 def test_the_query_sandbox_is_plain_python(db, tmp_path):
     """`warehouse.sandbox`, called as the CLI calls it: rows in chunks, one-line errors that say whose fault."""
-    from warehouse.sandbox import ReadError, check_readable, query_params, run_query
+    from wirehouse.warehouse.sandbox import ReadError, check_readable, query_params, run_query
 
     assert check_readable(db) == duckdb_adapter.latest_version()
     sql = "-- params: kind=ORG\nSELECT name FROM entities WHERE type = $kind"

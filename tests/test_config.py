@@ -71,7 +71,7 @@ def test_missing_file(tmp_path):
 
 
 def test_fetch_table_sets_the_fetch_options(tmp_path):
-    from flows.ingest import fetch_options
+    from wirehouse.flows.ingest import fetch_options
 
     config = load_sources(write(tmp_path, """
 [fetch]
@@ -97,7 +97,7 @@ def test_every_fetch_key_sets_a_fetch_option():
     # The [fetch] table is known in one place (wirehouse.config); each key must name a real option.
     from dataclasses import fields
 
-    from tasks.fetch import FetchOptions
+    from wirehouse.tasks.fetch import FetchOptions
     from wirehouse.config import _FETCH_KEYS
 
     names = {f.name for f in fields(FetchOptions)}

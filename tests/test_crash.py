@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from warehouse import duckdb_adapter
+from wirehouse.warehouse import duckdb_adapter
 
 # Every test runs `wirehouse ingest` in subprocesses (killed, full disks, held files).
 pytestmark = pytest.mark.slow

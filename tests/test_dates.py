@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasks.dates import FUTURE, PAST, UNKNOWN, out_of_range, resolve
+from wirehouse.tasks.dates import FUTURE, PAST, UNKNOWN, out_of_range, resolve
 
 PUBLISHED = date(2021, 8, 13)   # a Friday
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from helpers import assert_whole_batches, rows
-from warehouse import duckdb_adapter
+from wirehouse.warehouse import duckdb_adapter
 
 # A served deployment and runs of it under a Prefect server.
 pytestmark = pytest.mark.slow

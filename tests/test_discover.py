@@ -2,7 +2,7 @@ import gzip
 
 import pytest
 
-from tasks.discover import UnsafeXML, looks_like_article, parse_feed, parse_listing, parse_sitemap
+from wirehouse.tasks.discover import UnsafeXML, looks_like_article, parse_feed, parse_listing, parse_sitemap
 
 RSS2 = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
 <item><title>A</title><link>https://ex.org/2026/03/a-story.html?utm_source=rss&amp;utm_medium=feed</link></item>

@@ -4,9 +4,9 @@ The sentences are written for these tests (news-style, not benchmark records).""
 
 import pytest
 
-from schemas.models import PLOVER_TYPES
-from tasks import cameo
-from tasks.annotate import annotate_records
+from wirehouse.schemas.models import PLOVER_TYPES
+from wirehouse.tasks import cameo
+from wirehouse.tasks.annotate import annotate_records
 
 PUBLISHED = "2024-05-15"   # a Wednesday
 

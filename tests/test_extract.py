@@ -6,8 +6,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from schemas.models import EARLIEST_PLAUSIBLE_DATE, plausible_date
-from tasks.extract import MAX_DEPTH, _Flattener, _parse, extract_article
+from wirehouse.schemas.models import EARLIEST_PLAUSIBLE_DATE, plausible_date
+from wirehouse.tasks.extract import MAX_DEPTH, _Flattener, _parse, extract_article
 
 PROSE = "Officials met in Vilnius on Monday to discuss the border agreement and the new security talks. " * 5
 
@@ -48,7 +48,7 @@ def test_flattener_passes_shallow_markup_unchanged():
 def test_shallow_pages_are_not_flattened(caplog):
     import logging
 
-    with caplog.at_level(logging.INFO, logger="tasks.extract"):
+    with caplog.at_level(logging.INFO, logger="wirehouse.tasks.extract"):
         assert extract_article(deep(200), "https://ex.org/a") is not None
         assert not [r for r in caplog.records if "flattened" in r.getMessage()]
         extract_article(deep(1000), "https://ex.org/a")

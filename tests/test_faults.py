@@ -266,7 +266,7 @@ def site(loopback, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runs(prefect_harness, site, tmp_path_factory):
-    from flows.ingest import ingest
+    from wirehouse.flows.ingest import ingest
 
     db = str(tmp_path_factory.mktemp("wh") / "faults.duckdb")
     first = ingest(sources_file=str(site["sources"]), db_path=db, return_state=True)
@@ -283,7 +283,7 @@ def log_of(runs, run: str) -> dict[tuple[str, str], tuple]:
 
 
 def test_runs_complete_and_no_fetch_outlasts_its_limits(runs, site):
-    from flows.ingest import fetch_options
+    from wirehouse.flows.ingest import fetch_options
     from wirehouse.config import load_sources
 
     assert runs["first"].is_completed(), runs["first"].message

@@ -20,11 +20,11 @@ import requests
 from prefect.cache_policies import NO_CACHE
 from requests.adapters import BaseAdapter
 
-from tasks import decoding
-from tasks import fetch as fetch_mod
-from tasks import guard as guard_mod
-from tasks import transport
-from tasks.fetch import (
+from wirehouse.tasks import decoding
+from wirehouse.tasks import fetch as fetch_mod
+from wirehouse.tasks import guard as guard_mod
+from wirehouse.tasks import transport
+from wirehouse.tasks.fetch import (
     FetchOptions,
     FetchRequest,
     FetchResult,
@@ -32,8 +32,8 @@ from tasks.fetch import (
     fetch_batch,
     fetch_task,
 )
-from tasks.fetch_errors import Fatal
-from tasks.guard import non_public_reason
+from wirehouse.tasks.fetch_errors import Fatal
+from wirehouse.tasks.guard import non_public_reason
 from wirehouse.loopback import Exchange, LoopbackServer, Route, reply
 
 CP1252_TEXT = "It’s “quoted” – café"
@@ -634,7 +634,7 @@ def test_binary_served_as_html_is_not_html(server, fetcher, path, what):
 
 
 def test_a_few_stray_nuls_do_not_make_a_page_binary(server, fetcher):
-    from tasks.extract import extract_article
+    from wirehouse.tasks.extract import extract_article
 
     result = fetcher.fetch(req(server.url("/nul-html")))
     assert result.outcome == "ok", result.error
@@ -908,7 +908,7 @@ def test_logs_never_show_url_credentials_or_tokens(caplog, sleep):
     import dataclasses
 
     options = dataclasses.replace(FAST, respect_robots=False, retries=1)
-    with caplog.at_level(logging.DEBUG, logger="tasks.fetch"), Fetcher(options, sleep=sleep) as f:
+    with caplog.at_level(logging.DEBUG, logger="wirehouse.tasks.fetch"), Fetcher(options, sleep=sleep) as f:
         result = f.fetch(req("http://alice:s3cret@127.0.0.1:9/brief?token=T0KEN&id=1"))
     assert result.outcome == "error" and result.attempts == 2
     text = "\n".join(r.getMessage() for r in caplog.records)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks import gazetteer
+from wirehouse.tasks import gazetteer
 
 ROOT = Path(__file__).resolve().parents[1]
 

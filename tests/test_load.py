@@ -7,13 +7,13 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from schemas.batches import RunBatch
-from tasks.fetch import FetchRequest, FetchResult
-from tasks.rows import article_rows, fetch_log_rows, raw_page_row, text_hash, url_state_rows
-from tasks.validate import empty_quarantine
-from warehouse import duckdb_adapter
-from warehouse.load import load_batch
-from warehouse.runs import start_run
+from wirehouse.schemas.batches import RunBatch
+from wirehouse.tasks.fetch import FetchRequest, FetchResult
+from wirehouse.tasks.rows import article_rows, fetch_log_rows, raw_page_row, text_hash, url_state_rows
+from wirehouse.tasks.validate import empty_quarantine
+from wirehouse.warehouse import duckdb_adapter
+from wirehouse.warehouse.load import load_batch
+from wirehouse.warehouse.runs import start_run
 from wirehouse.urls import article_id
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -157,7 +157,7 @@ def test_load_twice_adds_nothing_and_updates_changed(tmp_path):
 
 
 def _annotated_batch(run_id, texts):
-    from tasks.annotate import annotation_rows
+    from wirehouse.tasks.annotate import annotation_rows
 
     bodies = [BODY.format(t) for t in texts]
     results = [result(f"https://x.org/{i}", body=b) for i, b in enumerate(bodies)]
@@ -217,9 +217,9 @@ def test_entity_rows_keep_what_is_known_and_fill_what_was_not(tmp_path):
 def test_staged_chunks_keep_the_canonical_copy_and_only_its_mentions(tmp_path):
     """An article reached from an alias URL in one chunk and its canonical URL in another: the load
     keeps the canonical copy and only that copy's mentions; entities merge their known values."""
-    from schemas.batches import STAGED_HASH
-    from warehouse.load import staged_batch
-    from warehouse import staging
+    from wirehouse.schemas.batches import STAGED_HASH
+    from wirehouse.warehouse.load import staged_batch
+    from wirehouse.warehouse import staging
 
     canonical, alias = "https://x.org/2026/s", "https://x.org/print/s"
     a_body, c_body = BODY.format("print"), BODY.format("canonical")
@@ -252,7 +252,7 @@ def test_staged_chunks_keep_the_canonical_copy_and_only_its_mentions(tmp_path):
 
 @pytest.mark.parametrize("run_id", ["../escape", "a/b", "", ".", "..", "/abs", "run\\x", "a" * 200])
 def test_staging_refuses_run_ids_that_are_not_plain_names(tmp_path, run_id):
-    from warehouse import staging
+    from wirehouse.warehouse import staging
 
     with pytest.raises(ValueError, match="not a safe run id"):
         staging.run_dir(tmp_path / "w.duckdb", run_id)
@@ -260,7 +260,7 @@ def test_staging_refuses_run_ids_that_are_not_plain_names(tmp_path, run_id):
 
 
 def test_source_health_flags_a_likely_layout_change(tmp_path):
-    from warehouse.runs import run_findings
+    from wirehouse.warehouse.runs import run_findings
 
     db = tmp_path / "w.duckdb"
     con = duckdb_adapter.connect(db)
@@ -298,7 +298,7 @@ def test_refused_links_say_why_and_a_decoding_note_reaches_the_reason():
 def test_publication_instant_and_implausible_dates_load_kept_and_flagged(tmp_path):
     from datetime import date
 
-    from tasks.validate import validate_frame
+    from wirehouse.tasks.validate import validate_frame
 
     stamps = {
         "offset": (date(2021, 8, 13), datetime(2021, 8, 14, 4, 30, tzinfo=timezone.utc)),
@@ -352,11 +352,11 @@ def test_migration_flags_the_dates_loaded_before_it(tmp_path):
 def test_articles_record_how_much_of_their_text_was_annotated(tmp_path):
     """Text past MAX_TEXT_CHARS is not annotated: the article row says so (annotated_chars), through
     the real transform stage (extract, validate, annotate), staging and load."""
-    from tasks.annotate import MAX_TEXT_CHARS
-    from tasks.fetch import content_hash
-    from warehouse.load import staged_batch
-    from flows.transform import transform_pages
-    from warehouse import staging
+    from wirehouse.tasks.annotate import MAX_TEXT_CHARS
+    from wirehouse.tasks.fetch import content_hash
+    from wirehouse.warehouse.load import staged_batch
+    from wirehouse.flows.transform import transform_pages
+    from wirehouse.warehouse import staging
 
     def page(name, title, paragraph, copies):
         html = f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
@@ -399,13 +399,13 @@ def test_articles_record_how_much_of_their_text_was_annotated(tmp_path):
 def test_finishing_a_run_rebuilds_the_search_index_after_the_ledger(tmp_path, monkeypatch):
     """The ledger (`warehouse.runs.finish_run`) never touches the read side; the flows' `finish` rebuilds
     the search index once the run's end is written, and not when it was only noted (a busy warehouse)."""
-    import flows.load
+    from wirehouse.flows import load as flow_load
 
     db = tmp_path / "w.duckdb"
     calls = []
-    monkeypatch.setattr(flows.load, "rebuild_search_index", lambda path: calls.append(path) or True)
+    monkeypatch.setattr(flow_load, "rebuild_search_index", lambda path: calls.append(path) or True)
     start_run(db, "r1", None, "x")
-    tables = flows.load.finish(db, "r1", {"totals": {}})
+    tables = flow_load.finish(db, "r1", {"totals": {}})
     assert tables["articles"] == 0 and calls == [db]
-    monkeypatch.setattr(flows.load, "finish_run", lambda *a: {})   # a reader held the file: the end is noted
-    assert flows.load.finish(db, "r2", {}) == {} and calls == [db]
+    monkeypatch.setattr(flow_load, "finish_run", lambda *a: {})   # a reader held the file: the end is noted
+    assert flow_load.finish(db, "r2", {}) == {} and calls == [db]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from helpers import rows as query_db
-from tasks import gazetteer
-from warehouse import duckdb_adapter
+from wirehouse.tasks import gazetteer
+from wirehouse.warehouse import duckdb_adapter
 
 # Every test reads real ingest flow runs of the sample site (the session's `runs`).
 pytestmark = pytest.mark.slow
@@ -22,7 +22,7 @@ GOLD = [a for a in EXPECTED["articles"] if "gold" in a]
 
 @pytest.fixture(scope="session")
 def runs(prefect_harness, sample_site, sample_sources, tmp_path_factory):
-    from flows.ingest import ingest
+    from wirehouse.flows.ingest import ingest
 
     db = str(tmp_path_factory.mktemp("wh") / "wirehouse.duckdb")
     first = ingest(sources_file=str(sample_sources), db_path=db, return_state=True)
@@ -119,7 +119,7 @@ def test_unchanged_200_is_not_processed_again(runs, sample_site, sample_sources,
     says so, and nothing is extracted, annotated or written again."""
     import shutil
 
-    from flows.ingest import ingest
+    from wirehouse.flows.ingest import ingest
 
     db = str(tmp_path / "copy.duckdb")
     shutil.copy(runs["db"], db)
@@ -218,11 +218,11 @@ def test_gold_events_exactly(runs, article):
 def test_worker_processes_load_the_same_rows(runs, sample_sources, tmp_path, monkeypatch):
     """The same run with extraction and annotation in two worker processes, streamed in small
     batches (each fetched, transformed and loaded on its own): identical rows."""
-    import flows.ingest
-    from flows.ingest import ingest
+    from wirehouse.flows import ingest as ingest_module
+    from wirehouse.flows.ingest import ingest
 
     monkeypatch.setenv("WIREHOUSE_BATCH_PAGES", "10")
-    monkeypatch.setattr(flows.ingest, "TRANSFORM_CHUNK", 4)
+    monkeypatch.setattr(ingest_module, "TRANSFORM_CHUNK", 4)
     monkeypatch.setenv("WIREHOUSE_WORKERS", "2")
     monkeypatch.setenv("WIREHOUSE_POOL_MIN_ITEMS", "1")
     db = str(tmp_path / "pooled.duckdb")
@@ -239,7 +239,7 @@ def test_worker_processes_load_the_same_rows(runs, sample_sources, tmp_path, mon
 def test_dask_runner_loads_the_same_rows(runs, sample_sources, tmp_path):
     """`--runner dask`: the transform chunks run on a Dask LocalCluster (two worker processes);
     the single writer loads their staged Parquet. Same rows as the default runner."""
-    from flows.ingest import ingest, task_runner
+    from wirehouse.flows.ingest import ingest, task_runner
 
     db = str(tmp_path / "dask.duckdb")
     flow = ingest.with_options(task_runner=task_runner("dask", n_workers=2))
@@ -309,7 +309,7 @@ def test_stage_logs_reach_the_run_logs_and_chatty_libraries_do_not(runs):
     by_logger = {}
     for record in logs:
         by_logger.setdefault(record.name, []).append(record)
-    assert any("candidate URLs" in r.message for r in by_logger.get("tasks.discover", [])), sorted(by_logger)
+    assert any("candidate URLs" in r.message for r in by_logger.get("wirehouse.tasks.discover", [])), sorted(by_logger)
     # the fetcher logs from its own threads (one per host); they carry the run's context
-    assert by_logger.get("tasks.fetch"), sorted(by_logger)
+    assert by_logger.get("wirehouse.tasks.fetch"), sorted(by_logger)
     assert not any(r.name.startswith(("trafilatura", "htmldate", "urllib3")) and r.level < 30 for r in logs)

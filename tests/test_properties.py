@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.fetch import content_hash
-from warehouse.load import load_batch, staged_batch
-from warehouse.runs import finish_run, start_run
-from flows.transform import transform_pages
-from warehouse import duckdb_adapter, staging
+from wirehouse.tasks.fetch import content_hash
+from wirehouse.warehouse.load import load_batch, staged_batch
+from wirehouse.warehouse.runs import finish_run, start_run
+from wirehouse.flows.transform import transform_pages
+from wirehouse.warehouse import duckdb_adapter, staging
 from wirehouse.samplesite import SITE_DIR
 
 # Transforms the whole sample site (spaCy on every page), then many loads.

@@ -7,7 +7,7 @@ import math
 import re
 
 from helpers import value
-from warehouse import duckdb_adapter
+from wirehouse.warehouse import duckdb_adapter
 from wirehouse.cli import main
 from wirehouse.report import WORLD_TOPOJSON, read_report_data, spring_layout
 

@@ -9,8 +9,8 @@ import shutil
 import pytest
 
 from helpers import rows as query
-from tasks.extract import EXTRACTOR_VERSION
-from warehouse import duckdb_adapter
+from wirehouse.tasks.extract import EXTRACTOR_VERSION
+from wirehouse.warehouse import duckdb_adapter
 from wirehouse.cli import main
 
 
@@ -86,7 +86,7 @@ def test_reprocess_on_a_missing_warehouse_is_one_line(capsys, tmp_path):
 
 
 def test_maintenance_flows_run_under_prefect(prefect_harness, db):
-    from flows.maintenance import replay_flow, reprocess_flow
+    from wirehouse.flows.maintenance import replay_flow, reprocess_flow
 
     write(db, "UPDATE articles SET annotator_version = 'wh-annotate-0' WHERE source = 'meridian'")
     redo = reprocess_flow(db_path=str(db), lock_wait=5)

@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from warehouse import staging
-from warehouse.staging import StagingError
+from wirehouse.warehouse import staging
+from wirehouse.warehouse.staging import StagingError
 
 
 def pages(*hashes: str) -> pd.DataFrame:
@@ -166,7 +166,7 @@ def test_a_folder_held_by_another_live_process_is_left_alone(tmp_path):
     db = tmp_path / "w.duckdb"
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys
-        from warehouse import staging
+        from wirehouse.warehouse import staging
         with staging.hold_run_dir({str(db)!r}, "other") as folder:
             print(staging.write_chunk(folder, {{}}), flush=True)
             sys.stdin.readline()

@@ -13,9 +13,9 @@ import logging
 import pandas as pd
 import pytest
 
-from schemas import SCHEMAS
-from schemas.models import MAX_TITLE_CHARS
-from tasks.validate import QUARANTINE_COLUMNS, validate_frame
+from wirehouse.schemas import SCHEMAS
+from wirehouse.schemas.models import MAX_TITLE_CHARS
+from wirehouse.tasks.validate import QUARANTINE_COLUMNS, validate_frame
 
 AID = "0123456789abcdef"
 
@@ -282,7 +282,7 @@ def test_a_row_check_over_a_missing_column_fails_every_row():
 def test_a_quarantine_row_keeps_the_run_the_time_and_the_row_as_json(caplog):
     long_text = "é" * 2500 + "short"   # too long is fine; the title is the fault
     frame = articles(article(0, title="", text=long_text, word_count=1))
-    with caplog.at_level(logging.WARNING, logger="tasks.validate"):
+    with caplog.at_level(logging.WARNING, logger="wirehouse.tasks.validate"):
         result = validate_frame(frame, "articles", "article_id", "run-7")
     row = result.quarantine.iloc[0]
     assert (row["table_name"], row["run_id"]) == ("articles", "run-7")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.validate import validate_frame
-from warehouse import duckdb_adapter, staging
+from wirehouse.tasks.validate import validate_frame
+from wirehouse.warehouse import duckdb_adapter, staging
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_migrations_recorded_once(tmp_path):
 
 def test_the_cameo_roots_view_agrees_with_the_one_vocabulary(con):
     # The view is SQL in a migration (immutable once applied); the contracts' list is the one source.
-    from schemas.models import CAMEO_ROOTS
+    from wirehouse.schemas.models import CAMEO_ROOTS
     assert dict(con.execute("SELECT cameo_root, root_name FROM cameo_roots").fetchall()) == CAMEO_ROOTS
 
 
@@ -79,7 +79,7 @@ def test_second_process_gets_clear_busy_error(tmp_path):
     code = textwrap.dedent(
         f"""
         import sys
-        from warehouse import duckdb_adapter
+        from wirehouse.warehouse import duckdb_adapter
         try:
             duckdb_adapter.connect({str(path)!r}, read_only=True, wait=0.5)
         except duckdb_adapter.WarehouseBusy as exc:
@@ -101,7 +101,7 @@ def test_writer_lock_excludes_second_run(tmp_path):
     code = textwrap.dedent(
         f"""
         import sys
-        from warehouse import duckdb_adapter
+        from wirehouse.warehouse import duckdb_adapter
         try:
             with duckdb_adapter.writer_lock({str(path)!r}, wait=0.3):
                 pass
@@ -187,7 +187,7 @@ def test_quarantine_rows_load(con):
 
 @pytest.mark.slow   # the run ledger and migrations: about 7 s
 def test_newer_schema_is_refused_and_killed_runs_become_interrupted(tmp_path):
-    from warehouse.runs import start_run
+    from wirehouse.warehouse.runs import start_run
 
     db = tmp_path / "w.duckdb"
     start_run(db, "killed", None, "s.toml")     # never finished: its process was killed
@@ -206,7 +206,7 @@ def _try_lock(name: str, cwd) -> subprocess.CompletedProcess:
     code = textwrap.dedent(
         f"""
         import sys
-        from warehouse import duckdb_adapter
+        from wirehouse.warehouse import duckdb_adapter
         try:
             with duckdb_adapter.writer_lock({name!r}, wait=0.3):
                 pass

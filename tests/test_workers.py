@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from flows import workers
-from tasks.annotate import annotate_batch
-from tasks.extract import extract_batch
+from wirehouse.flows import workers
+from wirehouse.tasks.annotate import annotate_batch
+from wirehouse.tasks.extract import extract_batch
 
 HTML = (
     "<html><head><title>Talks in Doha</title></head><body><article><h1>Talks in Doha</h1>"

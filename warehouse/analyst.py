@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from warehouse.duckdb_adapter import WarehouseBusy, connect, read_query
+from wirehouse.warehouse.duckdb_adapter import WarehouseBusy, connect, read_query
 
 logger = logging.getLogger(__name__)
 

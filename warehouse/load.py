@@ -15,9 +15,9 @@ from typing import Callable
 
 import pandas as pd
 
-from schemas.batches import STAGED_HASH, SUMMARY_COLUMNS, KnownUrl, LoadReport, RunBatch, prefer_canonical
-from warehouse import duckdb_adapter, staging
-from warehouse.runs import complete_run, table_counts
+from wirehouse.schemas.batches import STAGED_HASH, SUMMARY_COLUMNS, KnownUrl, LoadReport, RunBatch, prefer_canonical
+from wirehouse.warehouse import duckdb_adapter, staging
+from wirehouse.warehouse.runs import complete_run, table_counts
 from wirehouse import stopping
 
 logger = logging.getLogger(__name__)

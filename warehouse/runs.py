@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from warehouse import duckdb_adapter, staging
+from wirehouse.warehouse import duckdb_adapter, staging
 
 logger = logging.getLogger(__name__)
 

@@ -59,7 +59,7 @@ def check_readable(db_path: str | Path) -> int:
         ReadError: no such file, not a wirehouse warehouse, or one a newer wirehouse wrote.
         WarehouseBusy: a writer held the file too long.
     """
-    from warehouse.duckdb_adapter import WarehouseError, open_reader
+    from wirehouse.warehouse.duckdb_adapter import WarehouseError, open_reader
 
     if not Path(db_path).exists():
         raise ReadError(f"{db_path}: no such warehouse file (run `wirehouse ingest` or `make demo` first)")
@@ -88,7 +88,7 @@ def reading(db_path: str | Path) -> Iterator[int]:
     try:
         yield version
     except (duckdb.CatalogException, duckdb.BinderException) as exc:
-        from warehouse.duckdb_adapter import outdated_hint
+        from wirehouse.warehouse.duckdb_adapter import outdated_hint
 
         if version >= _latest_version():
             raise
@@ -96,7 +96,7 @@ def reading(db_path: str | Path) -> Iterator[int]:
 
 
 def _latest_version() -> int:
-    from warehouse.duckdb_adapter import latest_version
+    from wirehouse.warehouse.duckdb_adapter import latest_version
 
     return latest_version()
 
@@ -113,7 +113,7 @@ def resolve_sql(text: str) -> str:
     Returns:
         The SQL to run.
     """
-    from warehouse.duckdb_adapter import QUERIES_DIR
+    from wirehouse.warehouse.duckdb_adapter import QUERIES_DIR
 
     candidate = QUERIES_DIR / f"{text.strip()}.sql"
     if text.strip().isidentifier() and candidate.exists():
@@ -220,7 +220,7 @@ def run_query(db_path: str | Path, sql: str, params: dict[str, str] | None = Non
     """
     import duckdb
 
-    from warehouse.duckdb_adapter import open_reader, outdated_hint, sandboxed
+    from wirehouse.warehouse.duckdb_adapter import open_reader, outdated_hint, sandboxed
 
     memory_limit = memory_limit or QUERY_MEMORY_LIMIT
     if not _MEMORY.match(memory_limit):

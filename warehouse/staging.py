@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from warehouse.duckdb_adapter import identity
+from wirehouse.warehouse.duckdb_adapter import identity
 from wirehouse.settings import settings
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import logging
 import os
 
 LEVELS = {
-    "flows": logging.INFO, "tasks": logging.INFO, "warehouse": logging.INFO, "wirehouse": logging.INFO,
+    "wirehouse": logging.INFO,   # every module of ours (wirehouse.flows, .tasks, .warehouse, ...)
     "trafilatura": logging.WARNING, "htmldate": logging.WARNING, "courlan": logging.WARNING,
     "justext": logging.WARNING, "urllib3": logging.ERROR, "charset_normalizer": logging.WARNING,
 }

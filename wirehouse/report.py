@@ -20,7 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from warehouse.duckdb_adapter import connect, read_query
+from wirehouse.warehouse.duckdb_adapter import connect, read_query
 
 logger = logging.getLogger(__name__)
 

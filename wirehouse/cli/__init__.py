@@ -17,7 +17,7 @@ import os
 import sys
 import threading
 
-from warehouse.sandbox import QUERY_TIMEOUT
+from wirehouse.warehouse.sandbox import QUERY_TIMEOUT
 from wirehouse import stopping
 from wirehouse.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, Stopped, is_warehouse_error, storage_error
 from wirehouse.cli.run import run_ingest

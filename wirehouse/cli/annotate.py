@@ -101,7 +101,7 @@ def _annotated(records: list[tuple[int, dict]]):
     The records go through the model together; if that raises, the ones not yet done are annotated
     one by one, so only the record at fault gets an error and no other is lost.
     """
-    from tasks.annotate import annotate_records, iter_annotated_records
+    from wirehouse.tasks.annotate import annotate_records, iter_annotated_records
 
     done = 0
     try:

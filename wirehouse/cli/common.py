@@ -26,7 +26,7 @@ class Stopped(CliError):
 def read_errors():
     """The storage's `ReadError` as a `CliError`: exit 2 when the operator's input is at fault, else 1.
     Usable as a decorator (a fresh scope per call)."""
-    from warehouse.sandbox import ReadError
+    from wirehouse.warehouse.sandbox import ReadError
 
     try:
         yield
@@ -37,7 +37,7 @@ def read_errors():
 def is_warehouse_error(exc: BaseException) -> bool:
     """A `WarehouseBusy` or `WarehouseError` (only possible once the DuckDB adapter was imported: the CLI
     does not import DuckDB for commands that never open the warehouse)."""
-    adapter = sys.modules.get("warehouse.duckdb_adapter")
+    adapter = sys.modules.get("wirehouse.warehouse.duckdb_adapter")
     return adapter is not None and isinstance(exc, (adapter.WarehouseBusy, adapter.WarehouseError))
 
 
@@ -59,7 +59,7 @@ def cannot_write(exc: BaseException, path, option: str) -> CliError:
 
 def check_output_file(path: str, option: str) -> None:
     """Before a run: the folder of an output file exists and can be written."""
-    from warehouse.duckdb_adapter import WarehouseError, check_writable
+    from wirehouse.warehouse.duckdb_adapter import WarehouseError, check_writable
 
     target = Path(path)
     if target.is_dir() or not target.parent.is_dir():

@@ -15,14 +15,14 @@ from wirehouse.cli.common import (
 def print_query(db: str, sql: str, fmt: str, max_rows: int, params: dict[str, str] | None = None,
                 timeout: float | None = None, memory_limit: str | None = None) -> None:
     """Run read-only SQL in the sandbox and stream its rows to stdout (the timeout covers the writing)."""
-    from warehouse.sandbox import QUERY_TIMEOUT, run_query
+    from wirehouse.warehouse.sandbox import QUERY_TIMEOUT, run_query
 
     with run_query(db, sql, params, QUERY_TIMEOUT if timeout is None else timeout, memory_limit) as rows:
         _print_rows(rows, fmt, max_rows)
 
 
 def _print_rows(rows, fmt: str, max_rows: int) -> None:
-    from warehouse.sandbox import COUNT_CAP
+    from wirehouse.warehouse.sandbox import COUNT_CAP
 
     if rows is None:
         print("(statement returned no rows)")
@@ -52,7 +52,7 @@ def _print_rows(rows, fmt: str, max_rows: int) -> None:
 
 
 def _query_text(args) -> str:
-    from warehouse.sandbox import resolve_sql
+    from wirehouse.warehouse.sandbox import resolve_sql
 
     if bool(args.sql) == bool(args.file):
         raise CliError("give the SQL (or a saved query's name) or --file FILE, not both or neither", EXIT_USAGE)
@@ -66,7 +66,7 @@ def _query_text(args) -> str:
 
 @read_errors()
 def cmd_query(args) -> int:
-    from warehouse.sandbox import check_readable, query_params
+    from wirehouse.warehouse.sandbox import check_readable, query_params
 
     sql = _query_text(args)
     check_readable(args.db)
@@ -75,7 +75,7 @@ def cmd_query(args) -> int:
 
 
 def cmd_migrate(args) -> int:
-    from warehouse.duckdb_adapter import WarehouseError, migrate_file
+    from wirehouse.warehouse.duckdb_adapter import WarehouseError, migrate_file
 
     try:
         before, applied = migrate_file(args.db)
@@ -90,8 +90,8 @@ def cmd_migrate(args) -> int:
 
 @read_errors()
 def cmd_status(args) -> int:
-    from warehouse.analyst import status
-    from warehouse.sandbox import reading
+    from wirehouse.warehouse.analyst import status
+    from wirehouse.warehouse.sandbox import reading
 
     with reading(args.db):
         found = status(args.db)
@@ -113,8 +113,8 @@ def cmd_status(args) -> int:
 
 @read_errors()
 def cmd_search(args) -> int:
-    from warehouse.analyst import search
-    from warehouse.sandbox import reading
+    from wirehouse.warehouse.analyst import search
+    from wirehouse.warehouse.sandbox import reading
 
     try:
         with reading(args.db):
@@ -128,8 +128,8 @@ def cmd_search(args) -> int:
 
 @read_errors()
 def cmd_export(args) -> int:
-    from warehouse.analyst import export
-    from warehouse.sandbox import ReadError, reading
+    from wirehouse.warehouse.analyst import export
+    from wirehouse.warehouse.sandbox import ReadError, reading
 
     try:
         with reading(args.db):
@@ -150,7 +150,7 @@ def cmd_export(args) -> int:
 
 @read_errors()
 def cmd_report(args) -> int:
-    from warehouse.sandbox import reading
+    from wirehouse.warehouse.sandbox import reading
     from wirehouse.report import write_report
 
     out = Path(args.out)

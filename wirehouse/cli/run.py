@@ -27,7 +27,7 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
         load_sources(sources)
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    from warehouse.duckdb_adapter import WarehouseError, check_file
+    from wirehouse.warehouse.duckdb_adapter import WarehouseError, check_file
 
     try:
         check_file(db)
@@ -40,8 +40,8 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
         if runner != "dask":
             raise CliError("--dask-address needs --runner dask", EXIT_USAGE)
         _check_scheduler(dask_address)
-    from flows.artifacts import progress_listeners
-    from flows.ingest import ingest, task_runner
+    from wirehouse.flows.artifacts import progress_listeners
+    from wirehouse.flows.ingest import ingest, task_runner
     from wirehouse.cli import wait_for_prefect
     from wirehouse.logs import quiet_storage_failures
     from wirehouse.progress import terminal_progress
@@ -125,7 +125,7 @@ def cmd_ingest(args) -> int:
 
 
 def _print_summary(summary: dict, seconds: float) -> None:
-    from schemas.batches import SUMMARY_COLUMNS
+    from wirehouse.schemas.batches import SUMMARY_COLUMNS
 
     rows = [[name] + [counts.get(k, 0) for k in SUMMARY_COLUMNS] for name, counts in sorted(summary["per_source"].items())]
     rows.append(["TOTAL"] + [summary["totals"][k] for k in SUMMARY_COLUMNS])
@@ -146,7 +146,7 @@ def _print_summary(summary: dict, seconds: float) -> None:
 def cmd_demo(args) -> int:
     import tempfile
 
-    from warehouse.sandbox import query_params, resolve_sql
+    from wirehouse.warehouse.sandbox import query_params, resolve_sql
     from wirehouse.cli.read import print_query
     from wirehouse.samplesite import SampleSite
 
@@ -178,8 +178,8 @@ def cmd_demo(args) -> int:
 
 def _redo(db: str, work):
     """Run a reprocess or replay under the writer lock (these write: an older schema is migrated)."""
-    from warehouse.duckdb_adapter import writer_lock
-    from warehouse.sandbox import check_readable
+    from wirehouse.warehouse.duckdb_adapter import writer_lock
+    from wirehouse.warehouse.sandbox import check_readable
 
     check_readable(db)
     with writer_lock(db):
@@ -197,7 +197,7 @@ def _print_redo(report) -> None:
 
 @read_errors()
 def cmd_reprocess(args) -> int:
-    from flows.reprocess import reprocess
+    from wirehouse.flows.reprocess import reprocess
 
     report = _redo(args.db, lambda: reprocess(args.db, args.limit))
     if report.pages == 0 and report.missing_raw == 0:
@@ -210,13 +210,13 @@ def cmd_reprocess(args) -> int:
 @read_errors()
 def cmd_quarantine(args) -> int:
     if args.quarantine_command == "list":
-        from warehouse.sandbox import check_readable, resolve_sql
+        from wirehouse.warehouse.sandbox import check_readable, resolve_sql
         from wirehouse.cli.read import print_query
 
         check_readable(args.db)
         print_query(args.db, resolve_sql("quarantine_list"), args.format, args.max_rows, {"table_name": args.table or ""})
         return EXIT_OK
-    from flows.reprocess import replay_quarantine
+    from wirehouse.flows.reprocess import replay_quarantine
 
     report = _redo(args.db, lambda: replay_quarantine(args.db, args.table))
     if report.pages == 0 and report.missing_raw == 0:

@@ -6,7 +6,14 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
+
+# The code is tested as installed (wirehouse.tasks, wirehouse.flows, ...). `python -m pytest` puts the
+# checkout's root on sys.path, which would also make its folders importable under their bare names
+# (`tasks`, `flows`) and hide an import that fails for every user: take it off.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _ROOT]
 
 # Before anything imports prefect: quiet, offline, no input hashing.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -62,3 +62,17 @@ def test_a_forbidden_import_breaks_the_contract_and_is_named(house, tmp_path, mo
     result = layers.lint(copy)
     assert result.returncode != 0
     assert "BROKEN" in result.stdout and named in result.stdout, result.stdout
+
+
+def test_only_the_one_namespace_is_installed():
+    # The folders import as wirehouse.* only: not as bare `tasks` or `flows` (site-packages stays clean,
+    # and a wrong import fails here as it would for a user; conftest keeps the checkout off sys.path).
+    import importlib.util
+
+    import wirehouse.flows.ingest
+    import wirehouse.tasks.fetch
+
+    assert Path(wirehouse.tasks.fetch.__file__).resolve() == ROOT / "tasks" / "fetch.py"
+    assert Path(wirehouse.flows.ingest.__file__).resolve() == ROOT / "flows" / "ingest.py"
+    for bare in ("tasks", "flows", "schemas", "warehouse"):
+        assert importlib.util.find_spec(bare) is None, bare

@@ -88,7 +88,8 @@ def parameters(deployment: Deployment, db_path: str, sources_file: str) -> dict[
 def load_flow(deployment: Deployment):
     """The flow object behind ``deployment.entrypoint`` (imports the flow's module, and so Prefect)."""
     path, name = deployment.entrypoint.split(":")
-    return getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), name)
+    # flows/ingest.py is installed as wirehouse.flows.ingest (the one namespace, pyproject package-dir)
+    return getattr(importlib.import_module("wirehouse." + path.removesuffix(".py").replace("/", ".")), name)
 
 
 def serve_all(db_path: str, sources_file: str, cron: str, on_start=None) -> None:

@@ -21,7 +21,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def english_corpus(folder: Path) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -24,11 +25,9 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 WIREHOUSE = str(Path(sys.executable).parent / "wirehouse")
 
 
@@ -52,50 +51,25 @@ def load_pages(folder: Path, copies: int) -> dict[str, bytes]:
     return pages
 
 
-class _Site:
-    def __init__(self, pages: dict[str, bytes]):
-        self.pages = pages
-        handler = self._handler()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+def _site(pages: dict[str, bytes]):
+    """The pages on a loopback server (wirehouse.loopback), with robots.txt and ETags for reruns."""
+    from wirehouse.loopback import LoopbackServer
 
-    def _handler(self):
-        pages = self.pages
+    def serve(exchange) -> None:
+        if exchange.route_path == "/robots.txt":
+            exchange.send(200, b"User-agent: *\nAllow: /\n", ctype="text/plain")
+            return
+        body = pages.get(exchange.route_path)
+        if body is None:
+            exchange.send(404, b"not found")
+            return
+        etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
+        if exchange.headers.get("If-None-Match") == etag:
+            exchange.send(304, ctype=None, headers={"ETag": etag})
+            return
+        exchange.send(200, body, headers={"ETag": etag})
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                body = pages.get(self.path.split("?")[0])
-                if self.path == "/robots.txt":
-                    body = b"User-agent: *\nAllow: /\n"
-                if body is None:
-                    self.send_error(404)
-                    return
-                etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
-                if self.headers.get("If-None-Match") == etag:
-                    self.send_response(304)
-                    self.send_header("ETag", etag)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain" if self.path == "/robots.txt" else "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("ETag", etag)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+    return LoopbackServer({"/*": serve}, name="e2e")
 
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -228,7 +202,7 @@ def main(argv=None) -> int:
     if not pages:
         print(f"error: no HTML pages in {args.corpus}", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="wh-e2e-") as tmp, _Site(pages) as site:
+    with tempfile.TemporaryDirectory(prefix="wh-e2e-") as tmp, _site(pages) as site:
         tmp = Path(tmp)
         sources = tmp / "sources.toml"
         urls = ",\n  ".join(json.dumps(site.base + path) for path in pages)

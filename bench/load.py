@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from wirehouse.warehouse import duckdb_adapter, staging  # noqa: E402
 

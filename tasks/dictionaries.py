@@ -1,0 +1,397 @@
+"""The PETRARCH2/Phoenix coding dictionaries as data: verbs and their patterns, actors, agents, discards.
+
+The tables in tasks/data/petrarch2/ are derived by `make dictionaries` (tools/build_dictionaries.py)
+from the open PETRARCH2 dictionaries (MIT, Open Event Data Alliance; LICENSE beside the tables).
+Each table is read on first use and kept (one process, a few MB).
+
+What is simplified, against PETRARCH2 (which matches patterns on a constituency parse):
+- A pattern is matched on plain word sequences: its words after '*' must occur in order among the
+  first `window` tokens after the verb, gaps allowed; its words before '*' likewise, nearest the verb
+  last, among the tokens before it. The parse roles PETRARCH checks (the object's head, the
+  preposition's own object, {MODIFIER HEAD} inside one noun phrase) are read as word order only.
+- Words match case-insensitively and up to a regular plural ("sanction" matches SANCTIONS), so
+  lemmas and surface words both work.
+- The + (target) and $ (source) markers, and ^ and %, match nothing: they say where actors go.
+- The longest match wins (the most words matched); between equally long ones, the first in the
+  file. No pattern matching: the verb's own code (null `---` = no event).
+- A code pair [042:043] is TABARI's paired event: `code` is the event from source to target,
+  `paired` the one back; a pattern with only a paired code ([:173]) yields that event (reversed).
+- A verb listed in two blocks gets both blocks' patterns (PETRARCH keeps the later block only).
+- Verb transformations (`~` lines) and the combination of verbs ("will help") are not tabled.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+DATA_DIR = Path(__file__).resolve().parent / "data" / "petrarch2"
+WINDOW = 12   # tokens after (or before) the verb a pattern's words may lie in
+# CAMEO actor codes that start with one of these name an organisation, not a country
+ORGANISATION_PREFIXES = ("IGO", "NGO", "IMG", "MNC")
+_MARKERS = frozenset("+$^%")
+
+
+def normalise_name(text: str) -> str:
+    """The one key of actor and agent names, used by the build and the lookups alike.
+
+    Args:
+        text: a name as written ("Vladimir Putin", "U.N.", "VLADIMIR_V._PUTIN_").
+
+    Returns:
+        Upper case, accents folded, a possessive 's dropped, underscores and hyphens as spaces,
+        other punctuation removed ("U.N." -> "UN", "Ki-moon" -> "KI MOON"), spaces collapsed.
+    """
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").upper()
+    text = re.sub(r"['’]S\b", "", text)
+    text = re.sub(r"[_\-]", " ", text)
+    text = re.sub(r"[^A-Z0-9 ]", "", text)
+    return " ".join(text.split())
+
+
+def plural(word: str) -> str:
+    """The regular plural dictionaries.rst gives (S; Y -> IES; SS -> ES), a vowel before Y kept.
+
+    Args:
+        word: an upper-case noun.
+
+    Returns:
+        Its regular plural.
+    """
+    if word.endswith("Y") and len(word) > 1 and word[-2] not in "AEIOU":
+        return word[:-1] + "IES"
+    if word.endswith(("SS", "X", "Z", "CH", "SH")):
+        return word + "ES"
+    return word + "S"
+
+
+def _key(word: str) -> str:
+    """A word's match key: lower case, a regular plural ending dropped (on both sides of a match)."""
+    w = word.lower()
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 4 and w.endswith(("sses", "xes", "ches", "shes")):
+        return w[:-2]
+    if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+        return w[:-1]
+    return w
+
+
+class Pattern(NamedTuple):
+    block: str
+    before: str           # the words before '*', as the file writes them
+    after: str            # the words after '*'
+    code: str             # "---": no event
+    paired: str           # TABARI's paired event (actors reversed), or ""
+    line: int             # in CAMEO.2.0.txt
+
+    @property
+    def event_code(self) -> str | None:
+        """The event the pattern yields: its code, else its paired code; None for no event."""
+        if self.code and self.code != "---":
+            return self.code
+        return self.paired or None
+
+
+class _Compiled(NamedTuple):
+    pattern: Pattern
+    before: tuple         # units: each a tuple of alternative phrases, each a tuple of keys
+    after: tuple
+    size: int             # words a full match uses (a synset counts its shortest phrase)
+
+
+class _Verb(NamedTuple):
+    block: str
+    before: tuple         # the other words of a multi-word verb, as keys
+    after: tuple
+    code: str
+    paired: str
+
+
+class ActorCode(NamedTuple):
+    country_or_igo: str   # ISO-like country or region code, or the whole code of an organisation
+    sector: str | None    # GOV, MIL, ELI, REB ... (None for a bare country or an organisation)
+
+
+# ---- loading ---------------------------------------------------------------------------
+def _rows(name: str):
+    path = DATA_DIR / name
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", newline="") as handle:
+        yield from csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar="\\")
+
+
+@lru_cache(maxsize=1)
+def _synsets() -> dict[str, tuple]:
+    table: dict[str, list] = {}
+    for row in _rows("synsets.tsv"):
+        table.setdefault(row["synset"], []).append(tuple(_key(w) for w in row["phrase"].split()))
+    return {name: tuple(dict.fromkeys(phrases)) for name, phrases in table.items()}
+
+
+def _units(text: str) -> tuple:
+    synsets = _synsets()
+    units = []
+    for token in re.sub(r"[(){}]", " ", text).split():
+        if token in _MARKERS:
+            continue
+        if token.startswith("&"):
+            units.append(synsets.get(token, ()))
+        else:
+            units.append(((_key(token),),))
+    return tuple(units)
+
+
+@lru_cache(maxsize=1)
+def _verbs() -> tuple[dict[str, list[_Verb]], dict[str, str]]:
+    verbs: dict[str, list[_Verb]] = {}
+    forms: dict[str, str] = {}
+    for row in _rows("verbs.tsv"):
+        lemma = row["lemma"].lower()
+        entry = _Verb(
+            row["block"], tuple(_key(w) for w in row["before"].split()), tuple(_key(w) for w in row["after"].split()),
+            row["code"], row["paired"],
+        )
+        verbs.setdefault(lemma, []).append(entry)
+        for form in row["forms"].lower().split():
+            forms.setdefault(form, lemma)
+    return verbs, forms
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> dict[str, list[_Compiled]]:
+    table: dict[str, list[_Compiled]] = {}
+    for row in _rows("verb_patterns.tsv.gz"):
+        pattern = Pattern(row["block"], row["before"], row["after"], row["code"], row["paired"], int(row["line"]))
+        before, after = _units(pattern.before), _units(pattern.after)
+        size = sum(min((len(p) for p in unit), default=1) for unit in before + after)
+        table.setdefault(pattern.block, []).append(_Compiled(pattern, before, after, size))
+    return table
+
+
+@lru_cache(maxsize=1)
+def _actors() -> tuple[dict[str, str], dict[str, tuple]]:
+    names = {row["name"]: row["actor"] for row in _rows("actor_names.tsv.gz")}
+    codes: dict[str, list] = {}
+    for row in _rows("actor_codes.tsv.gz"):
+        codes.setdefault(row["actor"], []).append((row["code"], row["start"], row["end"]))
+    return names, {actor: tuple(entries) for actor, entries in codes.items()}
+
+
+@lru_cache(maxsize=1)
+def _agents() -> dict[str, str]:
+    return {row["phrase"]: row["code"] for row in _rows("agents.tsv")}
+
+
+@lru_cache(maxsize=1)
+def _discard_pattern() -> re.Pattern:
+    alternatives = []
+    for row in sorted(_rows("discards.tsv"), key=lambda r: -len(r["phrase"])):
+        phrase = r"\s+".join(re.escape(w) for w in row["phrase"].split())
+        alternatives.append(phrase + (r"(?![A-Z0-9])" if row["whole_word"] == "1" else ""))
+    # an entry starts at a word's start; without a closing _ it is a stem ("BASEBALL" in "BASEBALLS")
+    return re.compile(r"(?<![A-Z0-9])(?:" + "|".join(alternatives) + ")")
+
+
+def load() -> None:
+    """Read every table now (they are otherwise read on first use)."""
+    _verbs(), _patterns(), _actors(), _agents(), _discard_pattern()
+
+
+# ---- verbs -----------------------------------------------------------------------------
+def _entries(lemma: str) -> list[_Verb]:
+    verbs, forms = _verbs()
+    word = lemma.lower().strip()
+    return verbs.get(word) or verbs.get(forms.get(word, ""), [])
+
+
+def verb_candidates(lemma: str) -> list[tuple[str, Pattern | None]]:
+    """Every event code the verb can yield: its own code, then each pattern of its block(s).
+
+    Args:
+        lemma: the verb's lemma ("meet"); an inflected form the file lists ("met") works too.
+
+    Returns:
+        (CAMEO code, pattern) pairs, the verb's own codes first (pattern None), then the patterns
+        in file order; patterns and verbs that yield no event (code ---) are left out. Empty for a
+        verb the dictionary does not know.
+    """
+    out: list[tuple[str, Pattern | None]] = []
+    blocks: list[str] = []
+    for entry in _entries(lemma):
+        code = entry.code if entry.code != "---" else entry.paired or None
+        if code and (code, None) not in out:
+            out.append((code, None))
+        if entry.block not in blocks:
+            blocks.append(entry.block)
+    patterns = _patterns()
+    for block in blocks:
+        out.extend((c.pattern.event_code, c.pattern) for c in patterns.get(block, ()) if c.pattern.event_code)
+    return out
+
+
+def _find(units: tuple, keys: list[str]) -> bool:
+    """Do the units occur in order in keys (gaps allowed)? Earliest-ending match per unit."""
+    at = 0
+    for unit in units:
+        best = None
+        for phrase in unit:
+            n = len(phrase)
+            for i in range(at, len(keys) - n + 1):
+                if tuple(keys[i : i + n]) == phrase:
+                    if best is None or i + n < best:
+                        best = i + n
+                    break
+        if best is None:
+            return False
+        at = best
+    return True
+
+
+def match_verb(lemma: str, tokens_after: list[str], tokens_before: list[str] | None = None,
+               window: int = WINDOW) -> str | None:
+    """The code of the longest pattern of the verb that the words around it match.
+
+    Args:
+        lemma: the verb's lemma (or a form the file lists).
+        tokens_after: the words after the verb in the sentence (surface words or lemmas).
+        tokens_before: the words before it; None leaves out the patterns with words before '*'.
+        window: how many words after (and before) the verb a pattern's words may lie in.
+
+    Returns:
+        The CAMEO code of the longest matching pattern (see the module's notes); with none, the
+        verb's own code (a multi-word verb's when its other words are next to it); None when the
+        verb is unknown or its code is the null `---`.
+    """
+    entries = _entries(lemma)
+    if not entries:
+        return None
+    after = [_key(t) for t in tokens_after[:window]]
+    before = [_key(t) for t in tokens_before[-window:]] if tokens_before is not None else None
+    best: _Compiled | None = None
+    patterns = _patterns()
+    for block in dict.fromkeys(e.block for e in entries):
+        for compiled in patterns.get(block, ()):
+            if best is not None and compiled.size <= best.size:
+                continue
+            if compiled.before and (before is None or not _find(compiled.before, before)):
+                continue
+            if compiled.after and not _find(compiled.after, after):
+                continue
+            if not compiled.before and not compiled.after:
+                continue
+            best = compiled
+    if best is not None:
+        return best.pattern.event_code
+    # multi-word verbs first ("ask for"), then the single word (PETRARCH's order)
+    for entry in sorted(entries, key=lambda e: not (e.before or e.after)):
+        if entry.after and tuple(after[: len(entry.after)]) != entry.after:
+            continue
+        if entry.before and (before is None or tuple(before[-len(entry.before):]) != entry.before):
+            continue
+        code = entry.code if entry.code != "---" else entry.paired or None
+        if code:
+            return code
+    return None
+
+
+# ---- actors, agents, discards ----------------------------------------------------------------
+def _iso(on_date) -> str | None:
+    if on_date is None or isinstance(on_date, str):
+        return on_date[:10] if on_date else None
+    if isinstance(on_date, dt.datetime):
+        return on_date.date().isoformat()
+    return on_date.isoformat()
+
+
+def actor_code(name: str, on_date=None) -> str | None:
+    """The full CAMEO actor code of a named actor on a date.
+
+    Args:
+        name: a person's, country's or organisation's name, in any case and punctuation.
+        on_date: a date (datetime.date or ISO string); None takes the undated entry.
+
+    Returns:
+        The code of the first dated entry (file order) whose span holds the date, limits
+        included; else the first undated one (the file's fallback); None for an unknown name.
+    """
+    names, codes = _actors()
+    key = normalise_name(name)
+    actor = names.get(key) or (names.get(key[4:]) if key.startswith("THE ") else None)
+    if actor is None:
+        return None
+    entries = codes.get(actor, ())
+    day = _iso(on_date)
+    if day is not None:
+        for code, start, end in entries:
+            if (start or end) and (not start or start <= day) and (not end or day <= end):
+                return code
+    return next((code for code, start, end in entries if not start and not end), None)
+
+
+def split_code(code: str) -> ActorCode:
+    """A CAMEO actor code as (country or organisation, sector).
+
+    Args:
+        code: "RUSGOV", "AFG", "IGOWSTNAT".
+
+    Returns:
+        ("RUS", "GOV"), ("AFG", None); an organisation (IGO, NGO, IMG, MNC ...) keeps its whole
+        code ("IGOWSTNAT", None): its first three letters are the dyad code.
+    """
+    if code.startswith(ORGANISATION_PREFIXES) or len(code) < 3:
+        return ActorCode(code, None)
+    return ActorCode(code[:3], code[3:6] or None)
+
+
+def actor(name: str, on_date=None) -> ActorCode | None:
+    """A named actor's country (or organisation) and sector on a date.
+
+    Args:
+        name: "Putin", "Vladimir Putin", "NATO", "the United Nations".
+        on_date: a date (datetime.date or ISO string); None takes the undated entry.
+
+    Returns:
+        (country_or_igo, sector), e.g. ("RUS", "GOV"); None for an unknown name or no code.
+    """
+    code = actor_code(name, on_date)
+    return split_code(code) if code else None
+
+
+def agent(phrase: str) -> str | None:
+    """The agent code of a generic agent ("police" -> "COP").
+
+    Args:
+        phrase: a noun phrase; when the whole is unknown, its longest known ending is taken
+            ("Afghan police" -> POLICE), as the agent follows a country word in news text.
+
+    Returns:
+        The code without its ~ ("COP", "GOVFRM", "NGO"), or None.
+    """
+    agents = _agents()
+    words = normalise_name(phrase).split()
+    for i in range(len(words)):
+        code = agents.get(" ".join(words[i:]))
+        if code:
+            return code
+    return None
+
+
+def is_discard(text: str) -> bool:
+    """Does the text hold a discard phrase (sports, entertainment, chronologies: not to be coded)?
+
+    Args:
+        text: a sentence (or a story: the story-wide entries are checked too).
+
+    Returns:
+        True when a discard entry occurs starting at a word's start, case-insensitive; entries
+        ending with _ in the file must end at a word's end, the others are stems. Note the file
+        lists bare years (1914 ... 2013) and phrases like YEARS AGO: those discard too.
+    """
+    return _discard_pattern().search(text.upper()) is not None

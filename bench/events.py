@@ -65,16 +65,23 @@ def score(records: list[dict], outputs: list[dict]) -> dict:
     }
 
 
+def read_records(folder: Path) -> list[dict] | None:
+    """The gold records in FOLDER/events.json; None (with the error on stderr) when it is missing."""
+    path = folder / "events.json"
+    if not path.is_file():
+        print(f"error: {path} not found", file=sys.stderr)
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--show-misses", type=int, default=0)
     args = parser.parse_args(argv)
-    path = args.folder / "events.json"
-    if not path.is_file():
-        print(f"error: {path} not found", file=sys.stderr)
+    records = read_records(args.folder)
+    if records is None:
         return 2
-    records = json.loads(path.read_text(encoding="utf-8"))
     from wirehouse.tasks.annotate import annotate_records
     from wirehouse.tasks.nlp_model import load_pipeline
 

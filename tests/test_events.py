@@ -154,3 +154,32 @@ def test_plover_types_across_the_codebook(text, plover, actor1, actor2):
         assert actor1 in {(e["actor1"] or {}).get("country_code") for e in events}
     if actor2:
         assert actor2 in {(e["actor2"] or {}).get("country_code") for e in events}
+
+
+# ---- issue 14: the error classes of a seed-like brief ---------------------------------------------
+def _actor_names(events):
+    return {(e[side] or {}).get("name") for e in events for side in ("actor1", "actor2")} - {None}
+
+
+@pytest.mark.parametrize(
+    "text, dyad, sentence",
+    [
+        # a blank line after a title-case headline; the merged headline had swallowed "Uganda"
+        ("Kenya Hosts Regional Summit\n\nUganda signed a trade agreement with Rwanda on Monday.",
+         ("057", "UGA", "RWA"), "Uganda signed a trade agreement with Rwanda on Monday."),
+        # one line break after a headline
+        ("Ghana Backs Nigeria Over Oil Dispute\nGhana criticised Togo on Tuesday.",
+         ("110", "GHA", "TGO"), "Ghana criticised Togo on Tuesday."),
+    ],
+)
+def test_a_headline_never_joins_the_first_sentence(text, dyad, sentence):
+    events = [e for e in _events(text) if e["cameo_code"] == dyad[0]]
+    assert dyad in _dyads(events)
+    assert {e["sentence"] for e in events} == {sentence}
+
+
+def test_a_dateline_gives_the_first_event_no_date_and_a_wrapped_line_goes_on():
+    (recall,) = _events("Date: 3 May 2024\n\nPeru Recalls Envoy\n\nPeru recalled its ambassador to Chile on Friday.")
+    assert (recall["actor1"]["country_code"], recall["event_date"], recall["date_precision"]) == ("PER", "2024-05-10", "day")
+    # a line going on in lower case is the same sentence: "with Sudan" is still the partner
+    assert ("057", "EGY", "SDN") in _dyads(_events("Egypt signed a water agreement\nwith Sudan on Monday."))

@@ -169,6 +169,7 @@ def resolve_actors(s: Sentence, tokens) -> list[Actor]:
     """The actors the tokens (and their conjuncts) stand for: entities, else generic agents; no repeats."""
     actors: list[Actor] = []
     seen: set[str] = set()
+    at: dict[int, Actor] = {}   # token index -> the actor it named first
     for token in tokens:
         for head in [token, *token.conjuncts]:
             found = np_actors(s, head, include_self=True)
@@ -180,6 +181,14 @@ def resolve_actors(s: Sentence, tokens) -> list[Actor]:
                 if key not in seen:
                     seen.add(key)
                     actors.append(actor)
+                    at.setdefault(head.i, actor)
+    for i, first in at.items():   # "Israeli-Lebanese threats" parsed as two words: one compound, in order
+        second = at.get(i + 2)
+        if second is not None and s.doc[i + 1].text in COMPOUND_DASHES:
+            first.compound = second.compound = True
+            a, b = actors.index(first), actors.index(second)
+            if a > b:
+                actors[a], actors[b] = second, first
     return actors
 
 
@@ -269,9 +278,14 @@ def np_actors(s: Sentence, head, include_self: bool) -> list[Actor]:
             if mention is not None:
                 # conjuncts ("Tajikistan and Uzbekistan") and hyphen pairs ("Russian-Uzbek")
                 joined = [c for c in token.children if c.dep_ in {"amod", "compound"} and c.i in s.by_token]
-                for other in [token, *token.conjuncts, *joined]:
+                dashed = {o.i for o in joined if abs(o.i - token.i) == 2 and s.doc[(o.i + token.i) // 2].text in COMPOUND_DASHES}
+                others = [token, *token.conjuncts, *joined]
+                if dashed:
+                    others.sort(key=lambda t: t.i)   # "Israeli-Lebanese": the sides in the written order
+                for other in others:
                     other_mention = s.by_token.get(other.i)
                     for actor in _actors(s, other_mention) if other_mention else []:
+                        actor.compound = actor.compound or (bool(dashed) and (other.i in dashed or other is token))
                         if all(actor.entity_id != f.entity_id or actor.entity_id is None and actor.text != f.text for f in found):
                             found.append(actor)
                 continue

@@ -125,6 +125,8 @@ def _sentence_events(s: Sentence, code: str, trigger_tokens, anchor, demand_targ
     actors2 = _unique([as_country(s, a) for a in actors2])
     if not actors1 and not actors2:
         return []
+    if not actors1 and len(actors2) == 2 and all(a.compound for a in actors2):
+        actors1, actors2 = actors2, []   # "the Israeli-Lebanese ceasefire was signed": by its two sides
     if not actors2 and len(actors1) == 2 and all(a.compound for a in actors1) and not (
         code in RECIPROCAL or cameo.root(code) in {"04", "05", "06", "19"}
     ):

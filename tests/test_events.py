@@ -215,6 +215,8 @@ def test_regions_and_groups_of_states_are_not_country_actors(text, expected):
         ("Chinese-Vietnamese talks were held in Hanoi on Monday.", {("040", "CHN", "VNM"), ("040", "VNM", "CHN")}),
         ("Indian-Pakistani clashes erupted along the border.", {("190", "IND", "PAK"), ("190", "PAK", "IND")}),
         ("Saudi-Iranian talks resumed in Baghdad on Tuesday.", {("040", "SAU", "IRN"), ("040", "IRN", "SAU")}),
+        # the compound as what was signed: its two sides signed it
+        ("The Israeli-Lebanese ceasefire was signed on Monday.", {("057", "ISR", "LBN"), ("057", "LBN", "ISR")}),
     ],
 )
 def test_a_two_country_compound_codes_both_sides(text, expected):
@@ -222,6 +224,11 @@ def test_a_two_country_compound_codes_both_sides(text, expected):
     assert _dyads(events) == expected
     assert len(events) == 2   # "talks were held": coded once, not at "talks" and again at "held"
     assert {e["actor1"]["name"] for e in events} == {e["actor2"]["name"] for e in events}
+
+
+def test_a_two_country_compound_with_a_one_way_code_is_the_first_side_on_the_second():
+    assert _dyads(_events("Russian-Georgian threats escalated on Monday.")) == {("130", "RUS", "GEO")}
+    assert _dyads(_events("Israeli-Lebanese threats escalated on Monday.")) == {("130", "ISR", "LBN")}   # two words to the model
 
 
 def test_a_city_named_as_actor_stands_for_its_country_and_is_the_place():

@@ -6,6 +6,8 @@ Both sides see the same sentences (CoNLL tokens joined by spaces). spaCy labels 
 four wikigold types: PERSON -> PER; ORG -> ORG; GPE, LOC, FAC -> LOC; NORP, EVENT, WORK_OF_ART,
 PRODUCT, LAW, LANGUAGE -> MISC; numeric types are not entities. Strict: same span and type.
 Overlap: same type and overlapping characters, each gold span matched at most once.
+Every figure is printed for the whole set and for its two halves (bench/halves.py, keyed by the
+document's text): rules are tuned on the tuning half; the check half tells fit from knowledge.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from halves import HALVES, split   # bench/ is the script's folder, so on sys.path
 
 LABEL_MAP = {
     "PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC", "NORP": "MISC", "EVENT": "MISC",
@@ -142,20 +145,28 @@ def main(argv=None) -> int:
     n_sentences = len(read_conll(path))
     texts = [t for t, _ in sentences]
     gold = [s for _, s in sentences]
-    rows = []
+    runs = []
     for name, run in (("bare en_core_web_sm", bare_spans), ("wirehouse annotate", project_spans)):
         started = time.perf_counter()
         predicted = run(texts)
-        seconds = time.perf_counter() - started
-        rows.append((name, score(gold, predicted), seconds))
+        runs.append((name, predicted, time.perf_counter() - started))
+    # the halves: (text, gold, one prediction list per system) split by the document's text
+    items = [(text, spans, [predicted[i] for _, predicted, _ in runs]) for i, (text, spans) in enumerate(sentences)]
+    parts = {"whole": items, **dict(zip(HALVES, split(items, key=lambda item: item[0])))}
     print(f"wikigold: {n_sentences} sentences in {len(sentences)} documents, {sum(len(g) for g in gold)} gold entities")
-    print(f"{'system':22} {'strict P/R/F1':>22} {'overlap P/R/F1':>22} {'seconds':>8}")
-    for name, result, seconds in rows:
-        s, o = result["strict"], result["overlap"]
-        print(f"{name:22} {s[0]:6.3f} {s[1]:6.3f} {s[2]:6.3f}   {o[0]:6.3f} {o[1]:6.3f} {o[2]:6.3f} {seconds:8.1f}")
-    delta_strict = rows[1][1]["strict"][2] - rows[0][1]["strict"][2]
-    delta_overlap = rows[1][1]["overlap"][2] - rows[0][1]["overlap"][2]
-    print(f"project - bare: strict F1 {delta_strict:+.3f}, overlap F1 {delta_overlap:+.3f} (target +0.05 overlap)")
+    print(f"{'half':6} {'docs':>4} {'system':22} {'strict P/R/F1':>22} {'overlap P/R/F1':>22} {'seconds':>8}")
+    for half, part in parts.items():
+        part_gold = [g for _, g, _ in part]
+        results = []
+        for k, (name, _, seconds) in enumerate(runs):
+            result = score(part_gold, [p[k] for _, _, p in part])
+            results.append(result)
+            s, o = result["strict"], result["overlap"]
+            shown = f"{seconds:8.1f}" if half == "whole" else ""
+            print(f"{half:6} {len(part):4d} {name:22} {s[0]:6.3f} {s[1]:6.3f} {s[2]:6.3f}   {o[0]:6.3f} {o[1]:6.3f} {o[2]:6.3f} {shown}")
+        delta_strict = results[1]["strict"][2] - results[0]["strict"][2]
+        delta_overlap = results[1]["overlap"][2] - results[0]["overlap"][2]
+        print(f"{half:6} project - bare: strict F1 {delta_strict:+.3f}, overlap F1 {delta_overlap:+.3f} (target +0.05 overlap)")
     return 0
 
 

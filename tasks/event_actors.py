@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wirehouse.tasks import cameo
+from wirehouse.tasks import gazetteer as gazetteer_module
 from wirehouse.tasks.event_sentence import (
     CLAUSE_DEPS, DEMAND_GOVERNORS, LOCATIVE_PREPS, PLACE_LABELS, TOPIC_OBJECT_VERBS, Sentence,
 )
-from wirehouse.tasks.nlp_types import TITLE_WORDS, Mention
+from wirehouse.tasks.nlp_types import TITLE_WORDS, Mention, entity_id
 
 TARGET_PREPS = frozenset({"with", "to", "against", "toward", "towards", "on", "into", "upon", "over", "at", "from", "for"})
 PRONOUNS = frozenset({"it", "they", "he", "she", "we", "its", "their", "his", "her"})
@@ -39,6 +40,13 @@ TITLE_NOUNS = frozenset({"envoy", "minister", "ambassador", "president", "spokes
 # Nouns for what is hit or held in a place: "fired at targets in Jericho" targets Jericho.
 TARGET_PLACES = frozenset({"target", "position", "area", "village", "town", "city", "home", "camp", "base", "region", "territory"})
 NON_ACTOR_TYPES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY", "PERCENT"})
+# Nouns for a group of states: "Western countries", "the former Soviet republics", "its Central Asian
+# allies" name no one state, so the nationality or possessor in front is not the actor.
+STATE_GROUP_NOUNS = frozenset({
+    "country", "state", "nation", "republic", "power", "neighbour", "neighbor", "ally", "partner", "member",
+    "capital", "government", "regime", "economy", "democracy",
+})
+COMPOUND_DASHES = ("-", "–", "—")   # "Russian-Uzbek drills", "US–Japan talks"
 
 
 @dataclass
@@ -52,6 +60,9 @@ class Actor:
     needs_country: bool = False   # a generic agent ("rebels") or a titled person: country from context
     via_demonym: bool = False     # "Ugandan opposition": the country came from a nationality word
     is_city: bool = False         # "a curfew in Algiers": a place, often the actor's own
+    compound: bool = False        # one side of "Russian-Uzbek": the other side is the partner
+    from_place: bool = False      # the country of a city named as actor ("visited Ashgabat")
+    geonames_id: int | None = None
 
     def code(self) -> str | None:
         """The actor's code for dyads: ISO alpha-3, or 'IGO' for an intergovernmental body."""
@@ -158,6 +169,7 @@ def resolve_actors(s: Sentence, tokens) -> list[Actor]:
     """The actors the tokens (and their conjuncts) stand for: entities, else generic agents; no repeats."""
     actors: list[Actor] = []
     seen: set[str] = set()
+    at: dict[int, Actor] = {}   # token index -> the actor it named first
     for token in tokens:
         for head in [token, *token.conjuncts]:
             found = np_actors(s, head, include_self=True)
@@ -169,6 +181,14 @@ def resolve_actors(s: Sentence, tokens) -> list[Actor]:
                 if key not in seen:
                     seen.add(key)
                     actors.append(actor)
+                    at.setdefault(head.i, actor)
+    for i, first in at.items():   # "Israeli-Lebanese threats" parsed as two words: one compound, in order
+        second = at.get(i + 2)
+        if second is not None and s.doc[i + 1].text in COMPOUND_DASHES:
+            first.compound = second.compound = True
+            a, b = actors.index(first), actors.index(second)
+            if a > b:
+                actors[a], actors[b] = second, first
     return actors
 
 
@@ -215,9 +235,9 @@ def np_actors(s: Sentence, head, include_self: bool) -> list[Actor]:
         antecedent = _antecedent(head)
         return np_actors(s, antecedent, True) if antecedent is not None else []
     if include_self and head.i in s.by_token:
-        actor = _actor(s.by_token[head.i])
-        if actor is not None and not (head.conjuncts and _persons_in(s, head)):
-            return [actor]
+        own = _actors(s, s.by_token[head.i])
+        if own and not (head.conjuncts and _persons_in(s, head)):
+            return own
     persons = _persons_in(s, head)
     if persons:
         after = head.right_edge.i + 1   # "... Zamir Kabulov, and Turkmen Deputy Foreign Minister Vepa Hajiev"
@@ -230,6 +250,14 @@ def np_actors(s: Sentence, head, include_self: bool) -> list[Actor]:
         return appositive
     found: list[Actor] = []
     frontier = [c for c in head.children if c.dep_ in NP_DEPS]
+    if head.tag_ in {"NNS", "NNPS"} and head.lemma_.lower() in STATE_GROUP_NOUNS:
+        # "Western countries", "the former Soviet republics", "its Balkan neighbours", "the states in
+        # the region": a group of states is none of them; an organisation still is ("NATO allies",
+        # "the members of the EU")
+        frontier = [
+            c for c in frontier
+            if (c.dep_ == "prep" and c.lower_ == "of") or (c.i in s.by_token and s.by_token[c.i].label == "ORG")
+        ]
     depth = 0
     while frontier and depth < 4:
         next_frontier = []
@@ -250,11 +278,16 @@ def np_actors(s: Sentence, head, include_self: bool) -> list[Actor]:
             if mention is not None:
                 # conjuncts ("Tajikistan and Uzbekistan") and hyphen pairs ("Russian-Uzbek")
                 joined = [c for c in token.children if c.dep_ in {"amod", "compound"} and c.i in s.by_token]
-                for other in [token, *token.conjuncts, *joined]:
+                dashed = {o.i for o in joined if abs(o.i - token.i) == 2 and s.doc[(o.i + token.i) // 2].text in COMPOUND_DASHES}
+                others = [token, *token.conjuncts, *joined]
+                if dashed:
+                    others.sort(key=lambda t: t.i)   # "Israeli-Lebanese": the sides in the written order
+                for other in others:
                     other_mention = s.by_token.get(other.i)
-                    actor = _actor(other_mention) if other_mention else None
-                    if actor is not None and all(actor.entity_id != f.entity_id for f in found):
-                        found.append(actor)
+                    for actor in _actors(s, other_mention) if other_mention else []:
+                        actor.compound = actor.compound or (bool(dashed) and (other.i in dashed or other is token))
+                        if all(actor.entity_id != f.entity_id or actor.entity_id is None and actor.text != f.text for f in found):
+                            found.append(actor)
                 continue
             next_frontier.extend(c for c in token.children if c.dep_ in NP_DEPS)
         if found:
@@ -329,8 +362,56 @@ def _antecedent(pronoun):
     return None
 
 
+def _actors(s: Sentence, mention: Mention) -> list[Actor]:
+    """The actors a mention names: one, or both sides of a two-country compound."""
+    if mention.label in {"NORP", "GPE"} and any(d in mention.text for d in COMPOUND_DASHES):
+        sides = _compound_sides(s, mention.text)
+        if len(sides) >= 2:
+            return sides
+    actor = _actor(mention)
+    return [actor] if actor is not None else []
+
+
+def _compound_sides(s: Sentence, text: str) -> list[Actor]:
+    """ "Russian-Uzbek drills", "US-Japan talks": each side of the dash, when every side is a country."""
+    gaz = gazetteer_module.load()
+    parts = text.replace("–", "-").replace("—", "-").split("-")
+    sides, codes = [], set()
+    for part in parts:
+        iso3 = gaz.country(part) or gaz.demonym(part)
+        if iso3 is None or iso3 in codes:
+            return []
+        codes.add(iso3)
+        country = gaz.countries.get(iso3)
+        sides.append(Actor(
+            text=part, name=country.name if country else iso3, country_code=iso3, igo_code=None,
+            entity_id=_country_entity_id(s, iso3), via_demonym=gaz.country(part) is None, compound=True,
+        ))
+    return sides
+
+
+def _country_entity_id(s: Sentence, iso3: str) -> str | None:
+    """The id of the country's entity when the article names it; else none (no row to point to)."""
+    key = entity_id(iso3, "country")
+    return key if key in s.entity_ids else None
+
+
+def as_country(s: Sentence, actor: Actor) -> Actor:
+    """A city named as an actor stands for its country: "visited Ashgabat" is a visit to
+    Turkmenistan (the city is the event's place), "Moscow is in talks" is Russia in talks."""
+    if not actor.is_city or not actor.country_code:
+        return actor
+    country = gazetteer_module.load().countries.get(actor.country_code)
+    return Actor(
+        text=actor.text, name=country.name if country else actor.country_code, country_code=actor.country_code,
+        igo_code=None, entity_id=_country_entity_id(s, actor.country_code), sector=actor.sector, from_place=True,
+    )
+
+
 def _actor(mention: Mention) -> Actor | None:
     entity = mention.entity
+    if mention.label in {"GPE", "LOC", "NORP"} and entity.country_code is None and entity.igo_code is None:
+        return None   # a region ("Central Asia") or a regional adjective ("Western", "Balkan"): no state
     if mention.label in PLACE_LABELS | {"NORP", "ORG", "PERSON"}:
         titled = mention.label == "PERSON" and entity.role is not None
         return Actor(
@@ -338,6 +419,6 @@ def _actor(mention: Mention) -> Actor | None:
             igo_code=entity.igo_code, entity_id=entity.entity_id, sector=entity.sector,
             needs_country=titled and entity.country_code is None and entity.igo_code is None,
             via_demonym=mention.label == "NORP",
-            is_city=entity.latitude is not None,
+            is_city=entity.latitude is not None, geonames_id=entity.geonames_id,
         )
     return None

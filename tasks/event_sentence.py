@@ -19,8 +19,12 @@ TOPIC_OBJECT_VERBS = frozenset({"discuss", "negotiate", "sign", "ratify", "debat
 class Sentence:
     """A parsed sentence with what the coder reads around it."""
 
-    def __init__(self, doc, sent, index: int, by_token: dict[int, Mention], published: date | None, date_ents: list):
+    def __init__(
+        self, doc, sent, index: int, by_token: dict[int, Mention], published: date | None, date_ents: list,
+        entity_ids: frozenset[str] = frozenset(),
+    ):
         self.doc = doc
+        self.entity_ids = entity_ids   # the article's entities: an actor derived from a name points to one only if named
         self.sent = sent
         self.index = index
         self.by_token = by_token     # token index -> the linked mention covering it

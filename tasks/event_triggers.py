@@ -205,8 +205,8 @@ def _noun_trigger(s: Sentence, token):
     head = token.head
     if token.dep_ in {"nsubj", "nsubjpass"} and head.lemma_.lower() in HAPPEN_VERBS:
         return _noun_code(s, entry, token), [token], token, {token.i}
-    if token.dep_ in {"dobj", "pobj", "attr"} and head.lemma_.lower() in LIGHT_VERBS:
-        return None   # the light verb codes it, with the verb's subject as actor
+    if token.dep_ in {"dobj", "pobj", "attr", "nsubjpass"} and head.lemma_.lower() in LIGHT_VERBS:
+        return None   # the light verb codes it, with the verb's subject as actor ("talks were held": once)
     if any(np_actors(s, token, include_self=False)):
         return _noun_code(s, entry, token), [token], token, {token.i}
     return None

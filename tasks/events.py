@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from wirehouse.tasks import cameo
-from wirehouse.tasks.event_actors import AGENT_SECTORS, TITLE_NOUNS, Actor, fill_countries, resolve_actors, roles, subjects
+from wirehouse.tasks.event_actors import (
+    AGENT_SECTORS, TITLE_NOUNS, Actor, as_country, fill_countries, resolve_actors, roles, subjects,
+)
 from wirehouse.tasks.event_sentence import Sentence
 from wirehouse.tasks.event_triggers import sentence_triggers
 from wirehouse.tasks.event_where_when import Location, Undatable, event_date, event_location
 from wirehouse.tasks.nlp_model import ANNOTATOR_VERSION
-from wirehouse.tasks.nlp_types import DocIndex, Mention
+from wirehouse.tasks.nlp_types import DocIndex, Mention, entity_id
 
 EVENT_COLUMNS = [
     "event_id", "article_id", "sentence_index", "sentence", "trigger", "trigger_start", "event_date",
@@ -87,10 +89,11 @@ def code_events(doc, mentions: list[Mention], published: date | None, index: Doc
         for i in range(mention.token_start, mention.token_end):
             by_token[i] = mention
     index = index or DocIndex(doc)
+    entity_ids = frozenset(m.entity.entity_id for m in mentions)
     events: list[Event] = []
     for i, sent in enumerate(index.sents):
         date_ents = [e for e in index.sentence_entities(i) if e.label_ == "DATE"]
-        s = Sentence(doc, sent, i, by_token, published, date_ents)
+        s = Sentence(doc, sent, i, by_token, published, date_ents, entity_ids)
         for code, trigger_tokens, anchor, demand_target in sentence_triggers(s):
             events.extend(_sentence_events(s, code, trigger_tokens, anchor, demand_target))
     return events
@@ -105,20 +108,40 @@ def _sentence_events(s: Sentence, code: str, trigger_tokens, anchor, demand_targ
     actors2 = [a for a in resolve_actors(s, actor2_tokens)]
     fill_countries(s, actors1, actors2)
     location = event_location(s, anchor, trigger_tokens, actors1 + actors2)
-    if cameo.root(code) == "04" and code in {"042"} and not actors2 and location is not None:
+    if code == "042" and not actors2 and location is not None:
         # "a delegation visited Ashgabat": the host is the country of the place
-        actors2 = [Actor(location.name, location.name, location.country_code, None, location.entity_id)]
+        actors2 = [Actor(location.name, location.name, location.country_code, None, location.entity_id,
+                         is_city=location.entity_id != entity_id(location.country_code or "", "country"))]
     for a in list(actors2):
         if location is not None and a.entity_id == location.entity_id and code != "042":
             actors2.remove(a)
+    if location is None and cameo.root(code) in {"18", "19", "20"}:
+        # "shelled Kharkiv": the city struck is where it happened (and its country the target)
+        city = next((a for a in actors2 if a.is_city), None)
+        if city is not None:
+            location = Location(city.name, city.country_code, city.geonames_id, city.entity_id)
+    # A city is no actor: its country is ("visited Ashgabat", "Moscow is in talks")
+    actors1 = _unique([as_country(s, a) for a in actors1])
+    actors2 = _unique([as_country(s, a) for a in actors2])
     if not actors1 and not actors2:
         return []
+    if not actors1 and len(actors2) == 2 and all(a.compound for a in actors2):
+        actors1, actors2 = actors2, []   # "the Israeli-Lebanese ceasefire was signed": by its two sides
+    if not actors2 and len(actors1) == 2 and all(a.compound for a in actors1) and not (
+        code in RECIPROCAL or cameo.root(code) in {"04", "05", "06", "19"}
+    ):
+        # "US-Japan sanctions": the first side acts on the second (reciprocal codes go both ways below)
+        actors1, actors2 = actors1[:1], actors1[1:]
     named_target = any(t.pos_ == "PROPN" or t.lemma_.lower() in AGENT_SECTORS or t.lower_ in TITLE_NOUNS for t in actor2_tokens)
     if not actors2 and not named_target and len(actors1) >= 2 and (code in RECIPROCAL or cameo.root(code) in {"04", "05", "06", "19"}):
         pairs = list(itertools.permutations(actors1, 2))
     else:
         pairs = list(itertools.product(actors1 or [None], actors2 or [None]))
-    same = lambda a, b: a and b and a.entity_id is not None and a.entity_id == b.entity_id  # noqa: E731
+    # one entity on both sides is no dyad (nor one side of "Chinese-Vietnamese" paired with itself);
+    # a city's country on the other side is one ("Ukrainian forces shelled Kharkiv")
+    same = lambda a, b: a and b and not (a.from_place or b.from_place) and (  # noqa: E731
+        a.entity_id == b.entity_id if a.entity_id is not None else a.compound and b.compound and a.text == b.text
+    )
     kept = [(a, b) for a, b in pairs if not same(a, b)]
     if not kept and actors1:   # "X reneged on his commitment": no one else is named
         kept = [(a, None) for a in actors1]
@@ -150,6 +173,17 @@ def _sentence_events(s: Sentence, code: str, trigger_tokens, anchor, demand_targ
             )
         )
     return events
+
+
+def _unique(actors: list[Actor]) -> list[Actor]:
+    """Actors without repeats (two cities of one country are one country)."""
+    seen, out = set(), []
+    for a in actors:
+        key = (a.entity_id or a.text, a.country_code) if not a.from_place else ("country", a.country_code)
+        if key not in seen:
+            seen.add(key)
+            out.append(a)
+    return out
 
 
 def event_id(article_id: str, event: Event) -> str:

@@ -1,7 +1,9 @@
 """The spaCy pipeline: the pinned small English model with the gazetteer's two rule layers.
 
-Before NER an EntityRuler fixes the multi-word names of organisations and armed groups; after
-NER a PhraseMatcher over every gazetteer name feeds the rule layer (tasks/nlp_rules.py).
+Before the parser, a line break ends a sentence (a headline or a dateline never joins the first
+sentence of the body); before NER an EntityRuler fixes the multi-word names of organisations and
+armed groups; after NER a PhraseMatcher over every gazetteer name feeds the rule layer
+(tasks/nlp_rules.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,37 @@ _matcher = None
 _nlp_lock = threading.Lock()
 
 
+SENTENCE_END = frozenset({".", "!", "?", ":", ";", '"', "”", "’", "'", ")"})
+MINOR_WORDS = frozenset({"a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "over", "the", "to", "vs", "with"})
+SHORT_LINE = 8   # words: a headline or a dateline, not a hard-wrapped line of prose
+
+
+def line_breaks(doc):
+    """Line breaks that end a sentence, set before the parser (which keeps them).
+
+    Extracted articles put headlines, datelines and paragraphs on lines of their own: read across
+    the break, a headline merged into the body's first sentence and took its subject ("Kenya Hosts
+    Regional Summit\n\nUganda signed ..." was one organisation). A blank line ends a sentence; so
+    does a single line break after a line that ends one (".", "?", a closing quote) or reads as a
+    headline (title case, or fewer than SHORT_LINE words). A next line in lower case goes on
+    (a hard-wrapped sentence)."""
+    line_start = 0
+    for token in doc[:-1]:
+        blank = token.is_space and token.text.count("\n") >= 2
+        if not ((token.is_space and "\n" in token.text) or "\n" in token.whitespace_):
+            continue
+        following = doc[token.i + 1]
+        line = [t for t in doc[line_start : token.i + 1] if not t.is_space]
+        line_start = token.i + 1
+        if following.is_space or following.text[:1].islower() or not line:
+            continue
+        words = [t for t in line if not t.is_punct]
+        title_case = all(not t.text[:1].islower() or t.lower_ in MINOR_WORDS for t in words)
+        if blank or line[-1].text in SENTENCE_END or title_case or len(words) < SHORT_LINE:
+            following.is_sent_start = True
+    return doc
+
+
 def load_pipeline():
     """The spaCy pipeline with the gazetteer layers; loaded once per process.
 
@@ -31,9 +64,13 @@ def load_pipeline():
     with _nlp_lock:
         if _nlp is None:
             import spacy   # spaCy loads with the model, not when the stage is imported
+            from spacy.language import Language
             from spacy.matcher import PhraseMatcher
 
             nlp = spacy.load(SPACY_MODEL)
+            if "wirehouse_line_breaks" not in Language.factories:
+                Language.component("wirehouse_line_breaks", func=line_breaks)
+            nlp.add_pipe("wirehouse_line_breaks", before="parser")   # the parser keeps the boundaries set
             gaz = gazetteer_module.load()
             ruler = nlp.add_pipe("entity_ruler", name="gazetteer_ruler", before="ner", config={"phrase_matcher_attr": "ORTH"})
             ruler.add_patterns(

@@ -32,11 +32,12 @@ MIN_RULE_CAPITAL_COUNTRY_POPULATION = 1_000_000
 MIN_NER_TOWN_POPULATION = 15_000
 # Choosing among namesakes: log10 of the population, plus bonuses (tuned on LGL's tuning half).
 CAPITAL_BONUS = 1.0          # a national capital is what a bare name means most often
+MIN_REGION_SIZE = 4.0        # log10 of 10,000 people
 REGION_DISCOUNT = 0.5        # a region's population is its towns' sum: not as often named as a city that size
-COUNTRY_WEIGHT = 1.5         # x the share of the document's other places that could lie in that country
-REGION_WEIGHT = 2.0          # x the share that could lie in that admin-1 region
+COUNTRY_WEIGHT = 2.0         # x the share of the document's other places that could lie in that country
+REGION_WEIGHT = 3.0          # x the share that could lie in that admin-1 region
 NAMED_COUNTRY_WEIGHT = 2.0   # a country the text names counts as two place names there
-NEAR_WEIGHT = 2.0            # x the share of the document's other places with a namesake nearby
+NEAR_WEIGHT = 3.0            # x the share of the document's other places with a namesake nearby
 CELL_DEGREES = 1.0           # "nearby": in the same or a neighbouring cell of this many degrees (about 110 km)
 _GENERIC_SUFFIXES = (" city", " state")
 PLACE_COLUMNS = [
@@ -194,8 +195,8 @@ class Gazetteer:
 
     def _score(self, place: Place, key: str, context: PlaceContext) -> float:
         size = math.log10(max(place.population, 1))
-        if place.is_region:
-            size -= REGION_DISCOUNT
+        if place.is_region:   # a region's size is its towns', unknown where GeoNames lists none
+            size = max(size, MIN_REGION_SIZE) - REGION_DISCOUNT
         elif place.feature == "P.PPLC":
             size += CAPITAL_BONUS
         country, region, near = context.shares(key, place)
@@ -227,15 +228,18 @@ class Gazetteer:
             context.named_countries += NAMED_COUNTRY_WEIGHT
         return context
 
-    def region_for(self, text: str, country: str, context: PlaceContext) -> Place | None:
-        """An admin region called like a country whose own country the document points to ("Georgia"
-        with Atlanta and Savannah is the US state, with Tbilisi the country)."""
+    def namesake_of_country(self, text: str, country: str, context: PlaceContext) -> Place | None:
+        """A place called like a country, where the document points to the place's country rather than
+        the named one: "Georgia" with Atlanta is the US state, with Tbilisi the country; "Palestine"
+        among Texas towns is the Texas town. A region needs other names in it, a town needs them in
+        its region and nearby."""
         key = normalize(text).casefold()
-        regions = [p for p in self.places.get(key, []) if p.is_region and p.country_code != country]
-        for region in regions:
-            _, inside, _ = context.shares(key, region)
-            if inside > 0 and context.votes(key, region.country_code) > context.votes(key, country):
-                return region
+        for place in self.places.get(key, []):
+            if place.country_code == country or place.name.casefold() != key:
+                continue
+            _, inside, near = context.shares(key, place)
+            if inside > 0 and (place.is_region or near > 0) and context.votes(key, place.country_code) > context.votes(key, country):
+                return place
         return None
 
     def town(self, text: str) -> Place | None:

@@ -99,9 +99,9 @@ def _link(span, gaz, context, persons: dict[str, str], index: DocIndex | None = 
         iso3 = gaz.country(text) or (gaz.demonym(text) if label in {"NORP", "GPE"} else None)
         if iso3 is None and "-" in text and label == "NORP":
             iso3 = gaz.demonym(text.split("-")[0])   # "Russian-Uzbek drills": the first named
-        region = gaz.region_for(text, iso3, context) if iso3 and label in {"GPE", "LOC"} else None
-        if region is not None:
-            return _place_entity(region, label)
+        namesake = gaz.namesake_of_country(text, iso3, context) if iso3 and label in {"GPE", "LOC"} else None
+        if namesake is not None:
+            return _place_entity(namesake, label)
         if iso3:
             country = gaz.countries.get(iso3)
             name = country.name if country else text

@@ -12,12 +12,13 @@ import csv
 import gzip
 import io
 import logging
+import math
 import re
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,22 @@ DATA_DIR = Path(__file__).resolve().parent / "data" / "gazetteer"
 # and not also a common person's name (a place rule must not cut "Denzel Washington" in two).
 MIN_RULE_CITY_POPULATION = 1_000_000
 MIN_RULE_CAPITAL_COUNTRY_POPULATION = 1_000_000
+# The rule layer's relabelling only trusts towns this big (the size the gazetteer once stopped at):
+# smaller towns share their names with too many people.
+MIN_NER_TOWN_POPULATION = 15_000
+# Choosing among namesakes: log10 of the population, plus bonuses (tuned on LGL's tuning half).
+CAPITAL_BONUS = 1.0          # a national capital is what a bare name means most often
+MIN_REGION_SIZE = 4.0        # log10 of 10,000 people
+REGION_DISCOUNT = 0.5        # a region's population is its towns' sum: not as often named as a city that size
+COUNTRY_WEIGHT = 2.0         # x the share of the document's other places that could lie in that country
+REGION_WEIGHT = 3.0          # x the share that could lie in that admin-1 region
+NAMED_COUNTRY_WEIGHT = 2.0   # a country the text names counts as two place names there
+NEAR_WEIGHT = 3.0            # x the share of the document's other places with a namesake nearby
+CELL_DEGREES = 1.0           # "nearby": in the same or a neighbouring cell of this many degrees (about 110 km)
+_GENERIC_SUFFIXES = (" city", " state")
+PLACE_COLUMNS = [
+    "geonames_id", "name", "country_code", "admin1", "feature", "latitude", "longitude", "population", "alternates",
+]
 AMBIGUOUS_NAMES = frozenset(
     {
         "Jordan", "Chad", "Georgia", "Washington", "Victoria", "Kingston", "Hamilton", "Georgetown",
@@ -50,14 +67,70 @@ class Country:
     population: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)   # slots: 175,000 of them per worker
 class Place:
-    geonames_id: int
+    geonames_id: int | None             # None for a region GeoNames ids are not known for
     name: str
     country_code: str | None
     latitude: float | None
     longitude: float | None
-    population: int
+    population: int                     # a region's: the summed population of its towns
+    admin1: str = ""                    # GeoNames admin-1 code (US: the state's postal code)
+    feature: str = "P"                  # GeoNames feature class[.code]: P town, P.PPLC capital, A.ADM1, L.CONT
+
+    @property
+    def is_region(self) -> bool:
+        return self.feature.startswith("A")
+
+
+@dataclass
+class PlaceContext:
+    """What a document says about where it is: how many of its place names could lie in each country,
+    in each admin-1 region and near each spot, and the countries it names."""
+
+    names: dict[str, tuple[frozenset, frozenset]] = field(default_factory=dict)  # name -> (countries, regions)
+    countries: Counter = field(default_factory=Counter)
+    regions: Counter = field(default_factory=Counter)       # (iso3, admin1) -> names that could lie there
+    cells: Counter = field(default_factory=Counter)         # grid cell -> names with a town in or next to it
+    own_cells: dict[str, frozenset] = field(default_factory=dict)
+    named_countries: float = 0.0                            # weight of the country names among the evidence
+
+    def votes(self, name: str, country: str | None) -> float:
+        """How much of the document's evidence, other than this name, points to a country."""
+        return self.countries.get(country, 0) - (country in self.names.get(name, (frozenset(),))[0])
+
+    def shares(self, name: str, place: Place) -> tuple[float, float, float]:
+        """The shares of the document's other evidence that point to a place's country, to its region
+        and to its neighbourhood (other names with a namesake within a grid cell or so)."""
+        own_regions = self.names.get(name, (frozenset(), frozenset()))[1]
+        names = len(self.names) - (name in self.names)
+        others = names + self.named_countries
+        if others <= 0:
+            return 0.0, 0.0, 0.0
+        region = (place.country_code, place.admin1)
+        c = self.votes(name, place.country_code)
+        r = self.regions.get(region, 0) - (region in own_regions)
+        near = 0.0
+        cell = _cell(place)
+        if names and cell is not None and not place.is_region:
+            near = (self.cells.get(cell, 0) - (cell in self.own_cells.get(name, ()))) / names
+        return c / others, r / others, near
+
+
+def _cell(place: Place) -> tuple[int, int] | None:
+    if place.latitude is None or place.longitude is None:
+        return None
+    return int(place.latitude // CELL_DEGREES), int(place.longitude // CELL_DEGREES)
+
+
+def _cells_around(places: list[Place]) -> frozenset:
+    """The grid cells a name's towns lie in, and their neighbours."""
+    cells = set()
+    for place in places:
+        cell = _cell(place)
+        if cell is not None and not place.is_region:
+            cells.update((cell[0] + i, cell[1] + j) for i in (-1, 0, 1) for j in (-1, 0, 1))
+    return frozenset(cells)
 
 
 @dataclass(frozen=True)
@@ -88,30 +161,97 @@ class Gazetteer:
             return self.demonyms[text]
         return None
 
-    def place(self, text: str, context_countries: Iterable[str] = ()) -> Place | None:
-        """The GeoNames place a name most likely means.
+    def place(self, text: str, context_countries: Iterable[str] = (), context: PlaceContext | None = None) -> Place | None:
+        """The GeoNames place (town or admin region) a name most likely means.
 
         Args:
             text: the name as written.
-            context_countries: ISO alpha-3 codes the document mentions; a candidate in one of them
-                wins over a bigger namesake elsewhere (Hyderabad in a piece about Pakistan).
+            context_countries: ISO alpha-3 codes the document mentions (when no `context` is given).
+            context: what the document says about where it is (`Gazetteer.context`): a namesake in
+                the countries and regions the document's other places point to wins over a bigger
+                one elsewhere (Hyderabad in a piece about Pakistan, Paris next to Texas towns).
 
         Returns:
             The chosen `Place`, or None when the name is unknown.
         """
         key = normalize(text).casefold()
-        candidates = self.places.get(key)
+        candidates = self.candidates(key)
         if not candidates:
             return None
-        # A place called so today beats one that once was (Pokrovsk in Ukraine, not Engels, once
-        # Pokrovsk); then a place in a country the text names; then the most populous.
+        # A place called so today beats one that once was (Pokrovsk in Ukraine, not Engels, once Pokrovsk).
         primary = [c for c in candidates if c.name.casefold() == key] or candidates
-        context = set(context_countries)
-        if context:
-            for candidate in primary:
-                if candidate.country_code in context:
-                    return candidate
-        return primary[0]
+        if context is None:
+            context = self.context([], context_countries)
+        return max(primary, key=lambda p: self._score(p, key, context))
+
+    def candidates(self, key: str) -> list[Place]:
+        """The places a casefolded name may mean, most populous first ("Paris City" as "Paris", "W.Va" as "W.Va.")."""
+        found = self.places.get(key) or self.places.get(key + ".")
+        if not found:
+            for suffix in _GENERIC_SUFFIXES:
+                if key.endswith(suffix) and len(key) > len(suffix) + 2:
+                    return self.places.get(key[: -len(suffix)], [])
+        return found or []
+
+    def _score(self, place: Place, key: str, context: PlaceContext) -> float:
+        size = math.log10(max(place.population, 1))
+        if place.is_region:   # a region's size is its towns', unknown where GeoNames lists none
+            size = max(size, MIN_REGION_SIZE) - REGION_DISCOUNT
+        elif place.feature == "P.PPLC":
+            size += CAPITAL_BONUS
+        country, region, near = context.shares(key, place)
+        return size + COUNTRY_WEIGHT * country + REGION_WEIGHT * region + NEAR_WEIGHT * near
+
+    def context(self, names: Iterable[str], countries: Iterable[str] = ()) -> PlaceContext:
+        """What a document's place names and country mentions say about where it is.
+
+        Args:
+            names: the document's place names (not countries), as written.
+            countries: ISO alpha-3 codes of the countries it names, once per mention or once each.
+        """
+        context = PlaceContext()
+        for name in names:
+            key = normalize(name).casefold()
+            if key in context.names:
+                continue
+            found = self.candidates(key)
+            if not found:
+                continue
+            own = frozenset(p.country_code for p in found), frozenset((p.country_code, p.admin1) for p in found)
+            context.names[key] = own
+            context.countries.update(own[0])
+            context.regions.update(own[1])
+            context.own_cells[key] = _cells_around(found)
+            context.cells.update(context.own_cells[key])
+        for iso3 in set(countries):
+            context.countries[iso3] += NAMED_COUNTRY_WEIGHT
+            context.named_countries += NAMED_COUNTRY_WEIGHT
+        return context
+
+    def namesake_of_country(self, text: str, country: str, context: PlaceContext) -> Place | None:
+        """A place called like a country, where the document points to the place's country rather than
+        the named one: "Georgia" with Atlanta is the US state, with Tbilisi the country; "Palestine"
+        among Texas towns is the Texas town. A region needs other names in it, a town needs them in
+        its region and nearby."""
+        key = normalize(text).casefold()
+        for place in self.places.get(key, []):
+            if place.country_code == country or place.name.casefold() != key:
+                continue
+            _, inside, near = context.shares(key, place)
+            if inside > 0 and (place.is_region or near > 0) and context.votes(key, place.country_code) > context.votes(key, country):
+                return place
+        return None
+
+    def town(self, text: str) -> Place | None:
+        """The most populous town (>= 15,000 people, as NER-facing rules expect) or continent of a name."""
+        for place in self.places.get(normalize(text).casefold(), []):
+            if place.feature.startswith("L") or (not place.is_region and place.population >= MIN_NER_TOWN_POPULATION):
+                return place
+        return None
+
+    def region(self, text: str) -> Place | None:
+        """The biggest admin region of a name."""
+        return next((p for p in self.places.get(normalize(text).casefold(), []) if p.is_region), None)
 
     def organization(self, text: str) -> Organization | None:
         return self.organizations.get(normalize(text).casefold())
@@ -138,11 +278,22 @@ def _plural(demonym: str) -> str | None:
     return demonym + "s"
 
 
-def _read_tsv(path: Path) -> list[dict]:
+def _read_tsv(path: Path) -> Iterator[dict]:
+    # Row by row: 175,000 place rows held at once as dicts would cost a worker 150 MB more at its peak.
     raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
     with raw, io.TextIOWrapper(raw, encoding="utf-8") as text:
         lines = (line for line in text if not line.startswith("#"))
-        return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
+        yield from csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+
+
+def _read_rows(path: Path) -> Iterator[list[str]]:
+    """A big table's rows as lists, header checked: plain lists are three times faster to read than dicts."""
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as text:
+        rows = csv.reader(text, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(rows)
+        if header != PLACE_COLUMNS:
+            raise ValueError(f"{path}: columns {header}, expected {PLACE_COLUMNS}")
+        yield from rows
 
 
 def build(data_dir: Path = DATA_DIR) -> Gazetteer:
@@ -179,18 +330,17 @@ def build(data_dir: Path = DATA_DIR) -> Gazetteer:
             gaz.demonyms[text] = iso3
             patterns.add(("NORP", text))
     places: dict[str, list[Place]] = defaultdict(list)
-    for row in _read_tsv(data_dir / "places.tsv.gz"):
+    strings: dict[str, str] = {}   # one copy of each country and admin-1 code and feature
+    for gid, name, iso3, admin1, feature, lat, lon, population, alternates in _read_rows(data_dir / "places.tsv.gz"):
         place = Place(
-            geonames_id=int(row["geonames_id"]),
-            name=row["name"],
-            country_code=row["country_code"] or None,
-            latitude=float(row["latitude"]) if row["latitude"] else None,
-            longitude=float(row["longitude"]) if row["longitude"] else None,
-            population=int(row["population"] or 0),
+            int(gid) if gid else None, name, strings.setdefault(iso3, iso3) or None,
+            float(lat) if lat else None, float(lon) if lon else None, int(population or 0),
+            strings.setdefault(admin1, admin1), strings.setdefault(feature, feature),
         )
-        names = {place.name.casefold(), *(a.casefold() for a in row["alternates"].split("|") if a)}
-        for name in names:
-            places[name].append(place)
+        places[name.casefold()].append(place)
+        if alternates:
+            for alternate in {a.casefold() for a in alternates.split("|")} - {name.casefold()}:
+                places[alternate].append(place)
     for name, candidates in places.items():
         candidates.sort(key=lambda p: -p.population)
     gaz.places = dict(places)
@@ -200,7 +350,7 @@ def build(data_dir: Path = DATA_DIR) -> Gazetteer:
     }
     for name, candidates in gaz.places.items():
         top = candidates[0]
-        if top.name.casefold() != name or top.name in AMBIGUOUS_NAMES or name in gaz.country_names:
+        if top.is_region or top.population < MIN_NER_TOWN_POPULATION or top.name.casefold() != name or top.name in AMBIGUOUS_NAMES or name in gaz.country_names:
             continue
         if top.population >= MIN_RULE_CITY_POPULATION or capitals.get(name) == top.country_code:
             patterns.add(("GPE", top.name))

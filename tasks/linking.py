@@ -24,10 +24,16 @@ def link_mentions(doc, gaz, index: DocIndex | None = None) -> list[Mention]:
     index = index or DocIndex(doc)
     spans = fix_entities(doc, gaz)
     document_countries = set()
+    place_names = []
     for span in spans:
         code = gaz.country(span.text) or gaz.demonym(span.text)
         if code:
-            document_countries.add(code)
+            if gaz.region(span.text) is None:   # "Georgia" may be the US state: evidence for neither
+                document_countries.add(code)
+        elif span.label_ in {"GPE", "LOC", "FAC"}:
+            place_names.append(entity_name(span.text))
+    # Where the document is: the countries it names and the countries and regions its places could lie in.
+    context = gaz.context(place_names, document_countries)
     persons = _person_names(spans)
     sentence_bounds = [(s.start, s.end, s.start_char, s.end_char) for s in index.sents]
     mentions = []
@@ -36,7 +42,7 @@ def link_mentions(doc, gaz, index: DocIndex | None = None) -> list[Mention]:
     for span in spans:
         while sentence + 1 < len(sentence_bounds) and sentence_bounds[sentence + 1][0] <= span.start:
             sentence += 1
-        entity = _link(span, gaz, document_countries, persons, index)
+        entity = _link(span, gaz, context, persons, index)
         if entity is None:
             continue
         known = linked.get(entity.entity_id)
@@ -84,7 +90,7 @@ def _person_names(spans) -> dict[str, str]:
     return canonical
 
 
-def _link(span, gaz, document_countries: set[str], persons: dict[str, str], index: DocIndex | None = None) -> Entity | None:
+def _link(span, gaz, context, persons: dict[str, str], index: DocIndex | None = None) -> Entity | None:
     text = entity_name(span.text)
     if not text or not any(ch.isalpha() for ch in text):
         return None
@@ -93,6 +99,9 @@ def _link(span, gaz, document_countries: set[str], persons: dict[str, str], inde
         iso3 = gaz.country(text) or (gaz.demonym(text) if label in {"NORP", "GPE"} else None)
         if iso3 is None and "-" in text and label == "NORP":
             iso3 = gaz.demonym(text.split("-")[0])   # "Russian-Uzbek drills": the first named
+        namesake = gaz.namesake_of_country(text, iso3, context) if iso3 and label in {"GPE", "LOC"} else None
+        if namesake is not None:
+            return _place_entity(namesake, label)
         if iso3:
             country = gaz.countries.get(iso3)
             name = country.name if country else text
@@ -101,13 +110,9 @@ def _link(span, gaz, document_countries: set[str], persons: dict[str, str], inde
                 geonames_id=country.geonames_id if country else None,
             )
         if label in {"GPE", "LOC", "FAC"}:
-            place = gaz.place(text, document_countries)
+            place = gaz.place(text, context=context)
             if place is not None:
-                return Entity(
-                    entity_id=entity_id(str(place.geonames_id), "geonames"), name=place.name, type=label if label != "FAC" else "GPE",
-                    country_code=place.country_code, geonames_id=place.geonames_id,
-                    latitude=place.latitude, longitude=place.longitude,
-                )
+                return _place_entity(place, label)
     if label in {"ORG", "NORP", "GPE"}:
         org = gaz.organization(text)
         if org is not None:
@@ -127,6 +132,16 @@ def _link(span, gaz, document_countries: set[str], persons: dict[str, str], inde
         first = text.split()[0]
         country_code = gaz.demonym(first) or gaz.country(first)
     return Entity(entity_id=entity_id(text, label), name=text, type=label, country_code=country_code)
+
+
+def _place_entity(place, label: str) -> Entity:
+    # A region GeoNames ids are not known for is keyed by its country, admin-1 code and name.
+    key = str(place.geonames_id) if place.geonames_id is not None else f"{place.country_code}.{place.admin1}.{place.name}"
+    return Entity(
+        entity_id=entity_id(key, "geonames" if place.geonames_id is not None else "region"), name=place.name,
+        type=label if label != "FAC" else "GPE", country_code=place.country_code, geonames_id=place.geonames_id,
+        latitude=place.latitude, longitude=place.longitude,
+    )
 
 
 def _affiliation(text: str, gaz) -> tuple[str | None, str | None]:

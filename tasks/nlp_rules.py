@@ -113,7 +113,7 @@ def fix_entities(doc, gaz) -> list:
             if gaz.country(text) and not gaz.demonym(text):
                 label = "GPE"
             elif label != "NORP" and end - start <= 3:
-                place = gaz.place(text)
+                place = gaz.town(text)
                 if place is not None and place.population >= MIN_RELABEL_POPULATION[label] and not _has_person_context(doc, start):
                     label = "GPE"
         fixed.append(Span(doc, start, end, label=label))
@@ -295,7 +295,7 @@ def _unlabelled_names(doc, spans: list, gaz) -> list:
         elif gaz.country(text):
             label = "GPE"
         elif text[:1].isupper():
-            place = gaz.place(text)
+            place = gaz.town(text)
             if place is not None and place.population >= MIN_RELABEL_POPULATION["PERSON"]:
                 label = "GPE"
         if label is not None:
@@ -321,11 +321,11 @@ def _document_consistency(doc, spans: list, gaz) -> list:
     result = []
     for span in spans:
         if span.label_ in {"ORG", "GPE", "NORP", "LOC", "FAC", "PRODUCT", "WORK_OF_ART"} and len(span) == 1 and span.text in surnames:
-            if not (gaz.country(span.text) or gaz.demonym(span.text) or gaz.organization(span.text) or gaz.place(span.text)):
+            if not (gaz.country(span.text) or gaz.demonym(span.text) or gaz.organization(span.text) or gaz.town(span.text) or gaz.region(span.text)):
                 span = Span(doc, span.start, span.end, label="PERSON")
         elif (
             span.label_ == "PERSON" and len(span) == 1 and span.text not in surnames
-            and gaz.place(span.text) is not None and not _has_person_context(doc, span.start)
+            and (gaz.town(span.text) or gaz.region(span.text)) is not None and not _has_person_context(doc, span.start)
         ):
             span = Span(doc, span.start, span.end, label="GPE")
         result.append(span)

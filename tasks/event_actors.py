@@ -131,10 +131,15 @@ def know_actors(mentions: list[Mention], published) -> None:
             continue
         code = None
         for name in dict.fromkeys([entity.name, *(entity_name(t) for t in surfaces)]):
+            if entity.type == "ORG" and " " not in name and dictionaries.agent(name):
+                continue   # "the Senate" is any country's (the dictionary's SENATE is the US one)
             code = dictionaries.actor_code(name, published)
             if code:
                 break
         if not code:
+            if entity.type == "ORG" and entity.country_code and entity.sector is None:
+                # "Philippine Senate", "Afghan Interior Ministry": the country word's, in the agent's sector
+                entity.sector = petrarch_sector(dictionaries.agent(entity.name))
             continue
         if code.startswith("IGO"):
             if entity.country_code is None:

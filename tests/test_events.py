@@ -336,3 +336,12 @@ def test_an_agent_with_a_nationality_is_that_country_in_the_agent_sector():
 def test_igos_take_the_projects_igo_code(text, igo):
     events = _events(text)
     assert events and events[0]["actor1"]["igo_code"] == igo and events[0]["actor1"]["country_code"] is None
+
+
+def test_a_generic_body_named_like_an_organisation_takes_the_context_country():
+    # the dictionary's SENATE is the US Senate; a one-word generic body is no named actor
+    events = _events("In Manila, the Senate criticised China on Tuesday.")
+    assert events and all((e["actor1"] or {}).get("country_code") != "USA" for e in events)
+    # a country word in the body's name gives its country, the agent its sector
+    (event,) = _events("The Philippine Senate criticised China on Tuesday.")
+    assert (event["actor1"]["country_code"], event["actor1"]["sector"]) == ("PHL", "LEG")

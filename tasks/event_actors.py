@@ -50,7 +50,7 @@ STATE_GROUP_NOUNS = frozenset({
 COMPOUND_DASHES = ("-", "–", "—")   # "Russian-Uzbek drills", "US–Japan talks"
 # PETRARCH sectors in the coder's words (TITLE_SECTORS' "GOV/MIL"); other CAMEO sectors keep their
 # first three letters ("GOVDEV" -> GOV, "REBMUS" -> REB, "ELI", "MED" as written).
-PETRARCH_SECTORS = {"GOVMIL": "GOV/MIL", "MILGOV": "GOV/MIL"}
+PETRARCH_SECTORS = {"GOVMIL": "GOV/MIL", "MILGOV": "GOV/MIL", "GOVLEG": "LEG", "GOVJUD": "JUD"}
 # Non-state organisations the gazetteer keeps as sectors, with no country and no IGO code.
 ORGANISATION_SECTORS = {"NGO": "NGO", "IMG": "REB", "MNC": "BUS"}
 # CAMEO regions: "IGOCAS" is some Central Asian body, not the one the gazetteer happens to share it with

@@ -8,14 +8,15 @@ sentence's country.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
-from wirehouse.tasks import cameo
+from wirehouse.tasks import cameo, dictionaries
 from wirehouse.tasks import gazetteer as gazetteer_module
 from wirehouse.tasks.event_sentence import (
     CLAUSE_DEPS, DEMAND_GOVERNORS, LOCATIVE_PREPS, PLACE_LABELS, TOPIC_OBJECT_VERBS, Sentence,
 )
-from wirehouse.tasks.nlp_types import TITLE_WORDS, Mention, entity_id
+from wirehouse.tasks.nlp_types import TITLE_WORDS, Mention, entity_id, entity_name
 
 TARGET_PREPS = frozenset({"with", "to", "against", "toward", "towards", "on", "into", "upon", "over", "at", "from", "for"})
 PRONOUNS = frozenset({"it", "they", "he", "she", "we", "its", "their", "his", "her"})
@@ -47,6 +48,16 @@ STATE_GROUP_NOUNS = frozenset({
     "capital", "government", "regime", "economy", "democracy",
 })
 COMPOUND_DASHES = ("-", "–", "—")   # "Russian-Uzbek drills", "US–Japan talks"
+# PETRARCH sectors in the coder's words (TITLE_SECTORS' "GOV/MIL"); other CAMEO sectors keep their
+# first three letters ("GOVDEV" -> GOV, "REBMUS" -> REB, "ELI", "MED" as written).
+PETRARCH_SECTORS = {"GOVMIL": "GOV/MIL", "MILGOV": "GOV/MIL", "GOVLEG": "LEG", "GOVJUD": "JUD"}
+# Non-state organisations the gazetteer keeps as sectors, with no country and no IGO code.
+ORGANISATION_SECTORS = {"NGO": "NGO", "IMG": "REB", "MNC": "BUS"}
+# CAMEO regions: "IGOCAS" is some Central Asian body, not the one the gazetteer happens to share it with
+CAMEO_REGIONS = frozenset({
+    "AFR", "ASA", "BLK", "CAF", "CAS", "CAU", "CFR", "CRB", "EAF", "EEU", "EIN", "EUR", "LAM", "MEA",
+    "MDS", "NAF", "NAM", "PGS", "SAF", "SAM", "SAS", "SCN", "SEA", "WAF", "WST",
+})
 
 
 @dataclass
@@ -75,6 +86,72 @@ class Actor:
             "text": self.text, "name": self.name, "country_code": self.country_code, "igo_code": self.igo_code,
             "sector": self.sector,
         }
+
+
+def petrarch_sector(code: str | None) -> str | None:
+    """A PETRARCH agent or actor sector ("GOVMIL", "COP", "GOVDEV") in the coder's sectors."""
+    if not code:
+        return None
+    return PETRARCH_SECTORS.get(code[:6]) or code[:3]
+
+
+@lru_cache(maxsize=1)
+def _igo_codes() -> dict[str, str]:
+    """PETRARCH IGO code -> the gazetteer's IGO code ("IGOWSTNAT" -> "NATO"), from the names both know."""
+    table: dict[str, str] = {}
+    for name, org in gazetteer_module.load().organizations.items():
+        code = dictionaries.actor_code(name) if org.igo_code else None
+        if code and code.startswith("IGO") and len(code) > 3 and not (len(code) == 6 and code[3:] in CAMEO_REGIONS):
+            table.setdefault(code, org.igo_code)
+    return table
+
+
+def igo_code(code: str) -> str:
+    """The project's IGO code for a PETRARCH one: the gazetteer's for the same body, else that of
+    the nearest body above it ("IGOUNOKID", UNICEF, is a UN body: UNO), else the code after IGO."""
+    table = _igo_codes()
+    for size in range(len(code), 5, -3):
+        if code[:size] in table:
+            return table[code[:size]]
+    return code[3:13] if len(code) > 4 else "IGO"
+
+
+def know_actors(mentions: list[Mention], published) -> None:
+    """Persons and organisations the text gives no country, IGO or sector get them from the
+    PETRARCH2 actor dictionary, as on the article's date (else the undated entry): "Erdogan" is
+    TUR. What the text says (a title, the gazetteer's organisations) wins; the entity is shared by
+    the article's mentions, so "Putin" after "Vladimir Putin" is the same actor."""
+    gaz = gazetteer_module.load()
+    texts: dict[int, tuple] = {}
+    for mention in mentions:
+        if mention.label in {"PERSON", "ORG"} and mention.entity.type in {"PERSON", "ORG"}:
+            texts.setdefault(id(mention.entity), (mention.entity, []))[1].append(mention.text)
+    for entity, surfaces in texts.values():
+        if entity.igo_code or (entity.country_code and entity.sector):
+            continue
+        code = None
+        for name in dict.fromkeys([entity.name, *(entity_name(t) for t in surfaces)]):
+            if entity.type == "ORG" and " " not in name and dictionaries.agent(name):
+                continue   # "the Senate" is any country's (the dictionary's SENATE is the US one)
+            code = dictionaries.actor_code(name, published)
+            if code:
+                break
+        if not code:
+            if entity.type == "ORG" and entity.country_code and entity.sector is None:
+                # "Philippine Senate", "Afghan Interior Ministry": the country word's, in the agent's sector
+                entity.sector = petrarch_sector(dictionaries.agent(entity.name))
+            continue
+        if code.startswith("IGO"):
+            if entity.country_code is None:
+                entity.igo_code = igo_code(code)
+                entity.sector = entity.sector or "IGO"
+        elif code[:3] in ORGANISATION_SECTORS:
+            entity.sector = entity.sector or ORGANISATION_SECTORS[code[:3]]
+        elif code[:3] in gaz.countries:   # not a region ("AFR") nor a bare sector ("ELI" alone)
+            if entity.country_code is None:
+                entity.country_code = code[:3]
+            if entity.sector is None and entity.country_code == code[:3]:
+                entity.sector = petrarch_sector(code[3:])
 
 
 def roles(s: Sentence, anchor, trigger_tokens, code: str) -> tuple[list, list]:
@@ -173,6 +250,8 @@ def resolve_actors(s: Sentence, tokens) -> list[Actor]:
     for token in tokens:
         for head in [token, *token.conjuncts]:
             found = np_actors(s, head, include_self=True)
+            if found and head.i not in s.by_token:
+                found = _with_agent_sector(s, head, found)
             if not found:
                 agent = _agent(s, head)
                 found = [agent] if agent else []
@@ -192,17 +271,46 @@ def resolve_actors(s: Sentence, tokens) -> list[Actor]:
     return actors
 
 
+def _with_agent_sector(s: Sentence, head, found: list[Actor]) -> list[Actor]:
+    """ "Afghan police", "police in Kabul", "Hungarian officials": the country named in an agent's
+    phrase is the actor's country, the agent its sector (a person or organisation keeps its own)."""
+    sector = agent_sector(s, head)
+    if sector is None or head.lower_ in PRONOUNS:
+        return found
+    return [
+        replace(a, sector=sector) if a.sector is None and a.igo_code is None and a.country_code
+        and (a.is_city or a.entity_id == entity_id(a.country_code, "country") or a.entity_id is None) else a
+        for a in found
+    ]
+
+
 def _agent(s: Sentence, head) -> Actor | None:
     if head.lemma_.lower() in QUANTITY_NOUNS:   # "thousands of students", "a group of rebels"
         of = [g for c in head.children if c.dep_ == "prep" and c.lower_ == "of" for g in c.children if g.dep_ == "pobj"]
         if of:
             return _agent(s, of[0])
-    sector = AGENT_SECTORS.get(head.lemma_.lower())
-    if sector is None or head.pos_ not in {"NOUN", "PROPN"} or head.ent_type_ in NON_ACTOR_TYPES - {"NORP"}:
+    if head.pos_ not in {"NOUN", "PROPN"} or head.ent_type_ in NON_ACTOR_TYPES - {"NORP"}:
         return None
     left = min((t.i for t in head.subtree if t.dep_ in {"amod", "compound", "det", "nummod"} and t.head == head), default=head.i)
+    sector = agent_sector(s, head, left)
+    if sector is None:
+        return None
     return Actor(text=s.doc[left : head.i + 1].text, name=None, country_code=None, igo_code=None,
                  entity_id=None, sector=sector, needs_country=True)
+
+
+def agent_sector(s: Sentence, head, left: int | None = None) -> str | None:
+    """The sector of a generic agent noun: the coder's own list, else the PETRARCH agents
+    dictionary on the phrase up to the head ("security forces", "army reservists")."""
+    sector = AGENT_SECTORS.get(head.lemma_.lower())
+    # the dictionary for groups of people only ("army reservists", "dissidents"): its singular
+    # entries read things and places as agents ("publication" MED, "a village" CVL)
+    if sector is not None or head.tag_ not in {"NNS", "NNPS"} or head.lemma_.lower() in TARGET_PLACES:
+        return sector
+    if left is None:
+        left = min((t.i for t in head.subtree if t.dep_ in {"amod", "compound"} and t.head == head), default=head.i)
+    words = [t.text for t in s.doc[left : head.i + 1] if t.i not in s.by_token]   # not "Afghan" of "Afghan police"
+    return petrarch_sector(dictionaries.agent(" ".join(words))) if words else None
 
 
 def fill_countries(s: Sentence, actors1: list[Actor], actors2: list[Actor]) -> None:

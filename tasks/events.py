@@ -16,7 +16,7 @@ from datetime import date
 
 from wirehouse.tasks import cameo
 from wirehouse.tasks.event_actors import (
-    AGENT_SECTORS, TITLE_NOUNS, Actor, as_country, fill_countries, resolve_actors, roles, subjects,
+    AGENT_SECTORS, TITLE_NOUNS, Actor, as_country, fill_countries, know_actors, resolve_actors, roles, subjects,
 )
 from wirehouse.tasks.event_sentence import Sentence
 from wirehouse.tasks.event_triggers import sentence_triggers
@@ -89,6 +89,7 @@ def code_events(doc, mentions: list[Mention], published: date | None, index: Doc
         for i in range(mention.token_start, mention.token_end):
             by_token[i] = mention
     index = index or DocIndex(doc)
+    know_actors(mentions, published)   # persons and organisations by name and date (PETRARCH2 actors)
     entity_ids = frozenset(m.entity.entity_id for m in mentions)
     events: list[Event] = []
     for i, sent in enumerate(index.sents):

@@ -278,3 +278,70 @@ def test_the_seed_brief_as_one_text():
     # "Russian-Uzbek drills": both sides
     drills = {(e["actor1"]["country_code"], e["actor2"]["country_code"]) for e in events if e["trigger"] == "drills"}
     assert drills == {("RUS", "UZB"), ("UZB", "RUS")}
+
+
+# ---- issue 14 part 2: actors from the PETRARCH2 dictionaries ------------------------------------------
+def _side(events, side, text):
+    """The actor on `side` of the first event whose actor there was written `text`."""
+    return next((e[side] for e in events if e[side] and text in e[side]["text"]), None)
+
+
+def _entity(text, name, published=PUBLISHED):
+    (result,) = annotate_records([{"id": 1, "text": text, "published_at": published}])
+    return next(e for e in result["entities"] if e["name"] == name), result["events"]
+
+
+@pytest.mark.parametrize(
+    "published, sector",
+    [("2005-03-02", "ELI"), ("2011-03-02", "GOV")],   # prime minister again from 2009: GOV only after
+)
+def test_a_named_leader_is_coded_as_on_the_article_date(published, sector):
+    entity, events = _entity("Benjamin Netanyahu criticised Iran on Tuesday. Netanyahu also praised Egypt.", "Benjamin Netanyahu", published)
+    assert (entity["country_code"], entity["sector"]) == ("ISR", sector)
+    # the later surname is the same person, with the same code
+    assert {(cameo.root(c), a1, a2) for c, a1, a2 in _dyads(events)} >= {("11", "ISR", "IRN"), ("05", "ISR", "EGY")}
+
+
+def test_a_person_named_without_a_title_gets_a_country():
+    events = _events("Erdogan criticised Greece on Tuesday.", "2021-06-01")
+    actor = _side(events, "actor1", "Erdogan")
+    assert (actor["country_code"], actor["sector"]) == ("TUR", "GOV")
+    assert {(e["actor1"]["country_code"], e["actor2"]["country_code"]) for e in events} == {("TUR", "GRC")}
+
+
+def test_an_office_taken_later_changes_the_country_to_an_igo():
+    # Ban Ki-moon is the UN's from 2007 in the dictionary, and unknown to it before
+    after = _side(_events("Ban Ki-moon criticised Syria on Tuesday.", "2010-05-04"), "actor1", "Ban")
+    assert after is not None and (after["country_code"], after["igo_code"], after["sector"]) == (None, "UNO", "IGO")
+    before = _side(_events("Ban Ki-moon criticised Syria on Tuesday.", "2005-05-03"), "actor1", "Ban")
+    assert before is None or before["igo_code"] is None
+
+
+def test_an_agent_with_a_nationality_is_that_country_in_the_agent_sector():
+    events = _events("Afghan police arrested three smugglers near the border on Monday.")
+    actor = _side(events, "actor1", "Afghan")
+    assert (actor["country_code"], actor["sector"]) == ("AFG", "COP")
+    soldiers = _side(_events("Hungarian soldiers attacked a convoy in Serbia."), "actor1", "Hungarian")
+    assert (soldiers["country_code"], soldiers["sector"]) == ("HUN", "MIL")
+
+
+@pytest.mark.parametrize(
+    "text, igo",
+    [
+        ("NATO criticised Russia on Tuesday.", "NATO"),                           # the gazetteer's own code
+        ("UNESCO criticised Mali on Tuesday.", "UNO"),                            # a UN body: the UN's
+        ("The Asian Development Bank praised Vietnam on Tuesday.", "ASADEVADB"),  # else the code after IGO
+    ],
+)
+def test_igos_take_the_projects_igo_code(text, igo):
+    events = _events(text)
+    assert events and events[0]["actor1"]["igo_code"] == igo and events[0]["actor1"]["country_code"] is None
+
+
+def test_a_generic_body_named_like_an_organisation_takes_the_context_country():
+    # the dictionary's SENATE is the US Senate; a one-word generic body is no named actor
+    events = _events("In Manila, the Senate criticised China on Tuesday.")
+    assert events and all((e["actor1"] or {}).get("country_code") != "USA" for e in events)
+    # a country word in the body's name gives its country, the agent its sector
+    (event,) = _events("The Philippine Senate criticised China on Tuesday.")
+    assert (event["actor1"]["country_code"], event["actor1"]["sector"]) == ("PHL", "LEG")

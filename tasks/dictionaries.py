@@ -189,10 +189,34 @@ def _agents() -> dict[str, str]:
     return {row["phrase"]: row["code"] for row in _rows("agents.tsv")}
 
 
-@lru_cache(maxsize=1)
-def _discard_pattern() -> re.Pattern:
+# Words of a date or a span of time: an entry made only of these (and numbers) names no topic
+_TIME_WORDS = frozenset(
+    "AGO LATER EARLIER BEFORE AFTER DAY DAYS WEEK WEEKS MONTH MONTHS YEAR YEARS DECADE DECADES CENTURY CENTURIES "
+    "JANUARY FEBRUARY MARCH APRIL MAY JUNE JULY AUGUST SEPTEMBER OCTOBER NOVEMBER DECEMBER".split()
+)
+_NUMBER_WORDS = frozenset(
+    "ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TEN TWENTY THIRTY FORTY FIFTY SIXTY SEVENTY EIGHTY NINETY "
+    "HUNDRED THOUSAND A AN FEW SEVERAL MANY".split()
+)
+
+
+def _is_time_entry(phrase: str) -> bool:
+    """A bare year or a time phrase ("1914", "YEARS AGO", "APRIL 1942"): chronology, not a topic.
+
+    Such entries would cancel every sentence naming a past year or "two years ago"; topic entries
+    with a number in them ("2014 COMPETITION", "DAY MATCHES") keep a topic word and stay.
+    """
+    return all(w.isdigit() or w in _TIME_WORDS or w in _NUMBER_WORDS for w in phrase.split())
+
+
+def _discard_rows(scope: str | None = None) -> list[dict]:
+    return [r for r in _rows("discards.tsv") if not _is_time_entry(r["phrase"]) and (scope is None or r["scope"] == scope)]
+
+
+@lru_cache(maxsize=2)
+def _discard_pattern(scope: str | None = None) -> re.Pattern:
     alternatives = []
-    for row in sorted(_rows("discards.tsv"), key=lambda r: -len(r["phrase"])):
+    for row in sorted(_discard_rows(scope), key=lambda r: -len(r["phrase"])):
         phrase = r"\s+".join(re.escape(w) for w in row["phrase"].split())
         alternatives.append(phrase + (r"(?![A-Z0-9])" if row["whole_word"] == "1" else ""))
     # an entry starts at a word's start; without a closing _ it is a stem ("BASEBALL" in "BASEBALLS")
@@ -392,6 +416,87 @@ def is_discard(text: str) -> bool:
     Returns:
         True when a discard entry occurs starting at a word's start, case-insensitive; entries
         ending with _ in the file must end at a word's end, the others are stems. Note the file
-        lists bare years (1914 ... 2013) and phrases like YEARS AGO: those discard too.
+        lists bare years (1914 ... 2013) and phrases like YEARS AGO: those are left out (see
+        `_is_time_entry`), as they name a time, not a topic.
     """
     return _discard_pattern().search(text.upper()) is not None
+
+
+def is_story_discard(text: str) -> bool:
+    """Does the text hold a story-wide discard entry (the whole story is not coded)?"""
+    return _discard_pattern("story").search(text.upper()) is not None
+
+
+# ---- verbs on a parse ------------------------------------------------------------------------
+def verb_key(word: str) -> str | None:
+    """The dictionary's lemma for a verb lemma or listed form ("met" -> "meet"); None if unknown."""
+    verbs, forms = _verbs()
+    word = word.lower().strip()
+    if word in verbs:
+        return word
+    return forms.get(word)
+
+
+class VerbMatch(NamedTuple):
+    code: str | None        # None: the dictionary codes no event here
+    pattern: Pattern | None  # None: the verb's own (block default) code
+    positions: tuple        # indices into `after` of the words the pattern matched
+
+
+def _find_positions(units: tuple, keys: list[str]) -> tuple | None:
+    """Like `_find`, with the positions of the matched words (None when the units do not occur)."""
+    at, positions = 0, []
+    for unit in units:
+        best = None
+        for phrase in unit:
+            n = len(phrase)
+            for i in range(at, len(keys) - n + 1):
+                if tuple(keys[i : i + n]) == phrase:
+                    if best is None or i + n < best[1]:
+                        best = (i, i + n)
+                    break
+        if best is None:
+            return None
+        positions.extend(range(*best))
+        at = best[1]
+    return tuple(positions)
+
+
+def match_words(lemma: str, after: list[str], before: list[str] | None = None) -> VerbMatch:
+    """`match_verb` over words the caller chose (a parse's dependents), with what matched.
+
+    Args:
+        lemma: a dictionary lemma (`verb_key`).
+        after: the words the patterns after '*' are matched on, in text order, no window.
+        before: the words the patterns before '*' are matched on; None leaves those patterns out.
+
+    Returns:
+        The longest matching pattern's code and positions; else the verb's own code (a
+        multi-word verb's when its other words open `after`), pattern None.
+    """
+    entries = _entries(lemma)
+    keys = [_key(t) for t in after]
+    before_keys = [_key(t) for t in before] if before is not None else None
+    best, best_positions = None, ()
+    patterns = _patterns()
+    for block in dict.fromkeys(e.block for e in entries):
+        for compiled in patterns.get(block, ()):
+            if (best is not None and compiled.size <= best.size) or not (compiled.before or compiled.after):
+                continue
+            if compiled.before and (before_keys is None or not _find(compiled.before, before_keys)):
+                continue
+            positions = _find_positions(compiled.after, keys) if compiled.after else ()
+            if positions is None:
+                continue
+            best, best_positions = compiled, positions
+    if best is not None:
+        return VerbMatch(best.pattern.event_code, best.pattern, best_positions)
+    for entry in sorted(entries, key=lambda e: not (e.before or e.after)):
+        if entry.after and tuple(keys[: len(entry.after)]) != entry.after:
+            continue
+        if entry.before and (before_keys is None or tuple(before_keys[-len(entry.before):]) != entry.before):
+            continue
+        code = entry.code if entry.code != "---" else entry.paired or None
+        if code:
+            return VerbMatch(code, None, tuple(range(len(entry.after))))
+    return VerbMatch(None, None, ())

@@ -14,7 +14,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import date
 
-from wirehouse.tasks import cameo
+from wirehouse.tasks import cameo, dictionaries
 from wirehouse.tasks.event_actors import (
     AGENT_SECTORS, TITLE_NOUNS, Actor, as_country, fill_countries, resolve_actors, roles, subjects,
 )
@@ -91,7 +91,11 @@ def code_events(doc, mentions: list[Mention], published: date | None, index: Doc
     index = index or DocIndex(doc)
     entity_ids = frozenset(m.entity.entity_id for m in mentions)
     events: list[Event] = []
+    if dictionaries.is_story_discard(doc.text):
+        return events   # a sports or entertainment story (PETRARCH2's story-wide discards): not coded
     for i, sent in enumerate(index.sents):
+        if dictionaries.is_discard(sent.text):
+            continue   # a sentence about sport, film, an accident: no political event
         date_ents = [e for e in index.sentence_entities(i) if e.label_ == "DATE"]
         s = Sentence(doc, sent, i, by_token, published, date_ents, entity_ids)
         for code, trigger_tokens, anchor, demand_target in sentence_triggers(s):

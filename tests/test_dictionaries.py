@@ -80,6 +80,17 @@ def test_discards():
     assert dictionaries.is_discard("BASEBALLS were handed out.")                   # an entry is a stem
     assert not dictionaries.is_discard("The two ministers signed a border treaty.")
     assert not dictionaries.is_discard("Troops shelled the town of Xbaseball.")    # not inside a word
+    # bare years and time phrases are chronology, not topics: left out by rule
+    assert not dictionaries.is_discard("The treaty was signed in 1979, forty years ago.")
+    assert dictionaries._is_time_entry("APRIL 1942") and not dictionaries._is_time_entry("2014 COMPETITION")
+
+
+def test_words_matched_on_a_parse_give_the_pattern_and_its_positions():
+    match = dictionaries.match_words("ask", ["germany", "for", "financial", "aid"])
+    assert (match.code, match.positions) == ("0231", (1, 2, 3))
+    assert dictionaries.match_words("ask", ["about", "the", "delay"]).code == "020"
+    assert dictionaries.match_words("sign", ["the", "guest", "book"]).code is None
+    assert dictionaries.verb_key("met") == "meet" and dictionaries.verb_key("frobnicate") is None
 
 
 def test_load_reads_every_table():

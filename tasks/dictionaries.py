@@ -18,6 +18,8 @@ What is simplified, against PETRARCH2 (which matches patterns on a constituency 
   `paired` the one back; a pattern with only a paired code ([:173]) yields that event (reversed).
 - A verb listed in two blocks gets both blocks' patterns (PETRARCH keeps the later block only).
 - Verb transformations (`~` lines) and the combination of verbs ("will help") are not tabled.
+- `match_words` takes the words to match from the caller: the event coder gives it the verb's
+  dependents in the parse (tasks/event_triggers.py), so the parse roles come back that way.
 """
 
 from __future__ import annotations
@@ -262,20 +264,7 @@ def verb_candidates(lemma: str) -> list[tuple[str, Pattern | None]]:
 
 def _find(units: tuple, keys: list[str]) -> bool:
     """Do the units occur in order in keys (gaps allowed)? Earliest-ending match per unit."""
-    at = 0
-    for unit in units:
-        best = None
-        for phrase in unit:
-            n = len(phrase)
-            for i in range(at, len(keys) - n + 1):
-                if tuple(keys[i : i + n]) == phrase:
-                    if best is None or i + n < best:
-                        best = i + n
-                    break
-        if best is None:
-            return False
-        at = best
-    return True
+    return _find_positions(units, keys) is not None
 
 
 def match_verb(lemma: str, tokens_after: list[str], tokens_before: list[str] | None = None,
@@ -293,36 +282,9 @@ def match_verb(lemma: str, tokens_after: list[str], tokens_before: list[str] | N
         verb's own code (a multi-word verb's when its other words are next to it); None when the
         verb is unknown or its code is the null `---`.
     """
-    entries = _entries(lemma)
-    if not entries:
-        return None
-    after = [_key(t) for t in tokens_after[:window]]
-    before = [_key(t) for t in tokens_before[-window:]] if tokens_before is not None else None
-    best: _Compiled | None = None
-    patterns = _patterns()
-    for block in dict.fromkeys(e.block for e in entries):
-        for compiled in patterns.get(block, ()):
-            if best is not None and compiled.size <= best.size:
-                continue
-            if compiled.before and (before is None or not _find(compiled.before, before)):
-                continue
-            if compiled.after and not _find(compiled.after, after):
-                continue
-            if not compiled.before and not compiled.after:
-                continue
-            best = compiled
-    if best is not None:
-        return best.pattern.event_code
-    # multi-word verbs first ("ask for"), then the single word (PETRARCH's order)
-    for entry in sorted(entries, key=lambda e: not (e.before or e.after)):
-        if entry.after and tuple(after[: len(entry.after)]) != entry.after:
-            continue
-        if entry.before and (before is None or tuple(before[-len(entry.before):]) != entry.before):
-            continue
-        code = entry.code if entry.code != "---" else entry.paired or None
-        if code:
-            return code
-    return None
+    after = list(tokens_after[:window])
+    before = list(tokens_before[-window:]) if tokens_before is not None else None
+    return match_words(lemma, after, before).code
 
 
 # ---- actors, agents, discards ----------------------------------------------------------------

@@ -272,11 +272,19 @@ def _nominal_object(s: Sentence, token):
         nouns = [child] if child.dep_ in {"dobj", "attr", "oprd"} else [
             g for g in child.children if g.dep_ == "pobj"
         ] if child.dep_ == "prep" and not any(g.ent_type_ in {"DATE", "TIME"} for g in child.children) else []
-        for noun in nouns:
-            entry = _match(s, noun, noun=True)
-            if entry is not None:
-                tokens = [token, child, noun] if child is not noun else [token, noun]
-                return _noun_code(s, entry, noun), tokens, token, {t.i for t in tokens}
+        found = _event_noun(s, token, child, nouns)
+        if found is not None:
+            return found
+    return None
+
+
+def _event_noun(s: Sentence, verb, child, nouns):
+    """The first of the nouns in the hand lexicon, coded as the verb's event (verb, child and noun its trigger)."""
+    for noun in nouns:
+        entry = _match(s, noun, noun=True)
+        if entry is not None:
+            tokens = [verb, child, noun] if child is not noun else [verb, noun]
+            return _noun_code(s, entry, noun), tokens, verb, {t.i for t in tokens}
     return None
 
 
@@ -290,11 +298,9 @@ def _light_verb_trigger(s: Sentence, token):
         elif child.dep_ not in {"dobj", "attr", "nsubjpass", "oprd"}:
             continue
         targets = targets + [g for t in targets for p in t.children if p.dep_ == "prep" and p.lower_ == "of" for g in p.children if g.dep_ == "pobj"]
-        for noun in targets:
-            entry = _match(s, noun, noun=True)
-            if entry is not None:
-                tokens = [token, child, noun] if child is not noun else [token, noun]
-                return _noun_code(s, entry, noun), tokens, token, {t.i for t in tokens}
+        found = _event_noun(s, token, child, targets)
+        if found is not None:
+            return found
     return None
 
 

@@ -424,13 +424,18 @@ def _find_positions(units: tuple, keys: list[str]) -> tuple | None:
     return tuple(positions)
 
 
-def match_words(lemma: str, after: list[str], before: list[str] | None = None) -> VerbMatch:
+def match_words(lemma: str, after: list[str], before: list[str] | None = None,
+                prepositional: dict | None = None) -> VerbMatch:
     """`match_verb` over words the caller chose (a parse's dependents), with what matched.
 
     Args:
         lemma: a dictionary lemma (`verb_key`).
         after: the words the patterns after '*' are matched on, in text order, no window.
         before: the words the patterns before '*' are matched on; None leaves those patterns out.
+        prepositional: position in `after` of a word inside a prepositional phrase -> position of
+            its preposition. Only a pattern that writes a preposition, "(FOR {FINANCIAL AID})" or
+            "FROM +", may match words there; a bare "AREA" names the object ("sealed off the
+            area"), not "arrested ... in the area".
 
     Returns:
         The longest matching pattern's code and positions; else the verb's own code (a
@@ -448,7 +453,9 @@ def match_words(lemma: str, after: list[str], before: list[str] | None = None) -
             if compiled.before and (before_keys is None or not _find(compiled.before, before_keys)):
                 continue
             positions = _find_positions(compiled.after, keys) if compiled.after else ()
-            if positions is None:
+            if positions is None or prepositional and "(" not in compiled.pattern.after and any(
+                p in prepositional and prepositional[p] not in positions for p in positions
+            ):
                 continue
             best, best_positions = compiled, positions
     if best is not None:

@@ -188,15 +188,20 @@ def _code_verb(s: Sentence, token):
         entry = _match(s, token, noun=False)
         return (entry.code, _hand_tokens(token, entry), entry.object is not None) if entry else None
     governor = token.lemma_.lower() in GOVERNORS   # "threatened to impose ...": the governed verb is coded, mood on top
-    after = []
+    after, in_prep = [], {}
     for c in token.children:
         if c.dep_ not in PATTERN_DEPS or (governor and c.dep_ == "xcomp"):
             continue
         if c.dep_ == "prep" and any(g.ent_type_ in {"DATE", "TIME"} for g in c.children):
             continue   # "on Monday" is when, not what
-        after.extend(_phrase(c))
+        words = _phrase(c)
+        after.extend(words)
+        if c.dep_ == "prep":
+            in_prep.update((t.i, c.i) for t in words if t is not c)
     after.sort(key=lambda t: t.i)
-    match = dictionaries.match_words(key, [t.lower_ for t in after])
+    position = {t.i: n for n, t in enumerate(after)}
+    prepositional = {position[i]: position[prep] for i, prep in in_prep.items()}
+    match = dictionaries.match_words(key, [t.lower_ for t in after], prepositional=prepositional)
     if match.code == "010" and match.pattern is None:
         return None   # "said", "told": the report of another event (or of nothing), not one of its own
     if match.code is None:

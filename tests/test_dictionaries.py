@@ -110,3 +110,12 @@ def test_committed_tables_are_what_the_build_script_derives(tmp_path):
     committed = ROOT / "tasks" / "data" / "petrarch2"
     for name in TABLES:
         assert (tmp_path / name).read_bytes() == (committed / name).read_bytes(), f"{name} is stale: run make dictionaries"
+
+
+def test_a_bare_pattern_word_does_not_match_inside_a_prepositional_phrase():
+    # APPREHEND * AREA [192] names the object ("sealed off the area"): not "arrested ... in the area"
+    words = ["dozens", "of", "people", "in", "the", "area"]
+    assert dictionaries.match_words("arrest", words).code == "192"
+    assert dictionaries.match_words("arrest", words, prepositional={4: 3, 5: 3}).code == "173"
+    # RETREAT * FROM + [0874] writes its preposition: it matches there
+    assert dictionaries.match_words("withdraw", ["from", "the", "town"], prepositional={1: 0, 2: 0}).code == "0874"

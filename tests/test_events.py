@@ -34,7 +34,7 @@ def _dyads(events):
         ("Kenya said it will send aid to Haiti.", ("033", "KEN", "HTI")),
         # plain verbs, nationalities and possessives as actors
         ("Chinese warships fired on a Philippine supply vessel near the Spratly Islands last week.", ("190", "CHN", "PHL")),
-        ("Japan praised South Korea for its decision.", ("052", "JPN", "KOR")),   # PRAISE * DECISION [052]
+        ("Japan praised South Korea for its decision.", ("051", "JPN", "KOR")),   # not PRAISE * DECISION [052]: "for its decision" is a reason
         ("Turkey accused Greece of violating its airspace.", ("112", "TUR", "GRC")),
         ("Ukraine rejected Russia's proposal for a ceasefire.", ("120", "UKR", "RUS")),
         # a generic agent takes the country of the sentence

@@ -106,6 +106,7 @@ class _Compiled(NamedTuple):
     before: tuple         # units: each a tuple of alternative phrases, each a tuple of keys
     after: tuple
     size: int             # words a full match uses (a synset counts its shortest phrase)
+    needs: tuple          # per unit after '*', the words one of its phrases starts with (a quick test)
 
 
 class _Verb(NamedTuple):
@@ -173,7 +174,8 @@ def _patterns() -> dict[str, list[_Compiled]]:
         pattern = Pattern(row["block"], row["before"], row["after"], row["code"], row["paired"], int(row["line"]))
         before, after = _units(pattern.before), _units(pattern.after)
         size = sum(min((len(p) for p in unit), default=1) for unit in before + after)
-        table.setdefault(pattern.block, []).append(_Compiled(pattern, before, after, size))
+        needs = tuple(frozenset(p[0] for p in unit if p) for unit in after)
+        table.setdefault(pattern.block, []).append(_Compiled(pattern, before, after, size, needs))
     return table
 
 
@@ -446,10 +448,13 @@ def match_words(lemma: str, after: list[str], before: list[str] | None = None,
     before_keys = [_key(t) for t in before] if before is not None else None
     best, best_positions = None, ()
     patterns = _patterns()
+    present = set(keys)
     for block in dict.fromkeys(e.block for e in entries):
         for compiled in patterns.get(block, ()):
             if (best is not None and compiled.size <= best.size) or not (compiled.before or compiled.after):
                 continue
+            if any(present.isdisjoint(words) for words in compiled.needs):
+                continue   # a unit none of whose words occur: no match (most patterns, cheaply)
             if compiled.before and (before_keys is None or not _find(compiled.before, before_keys)):
                 continue
             positions = _find_positions(compiled.after, keys) if compiled.after else ()

@@ -93,8 +93,9 @@ def code_events(doc, mentions: list[Mention], published: date | None, index: Doc
     events: list[Event] = []
     if dictionaries.is_story_discard(doc.text):
         return events   # a sports or entertainment story (PETRARCH2's story-wide discards): not coded
+    discards = dictionaries.is_discard(doc.text)   # one search per text; per sentence only if it holds one
     for i, sent in enumerate(index.sents):
-        if dictionaries.is_discard(sent.text):
+        if discards and dictionaries.is_discard(sent.text):
             continue   # a sentence about sport, film, an accident: no political event
         date_ents = [e for e in index.sentence_entities(i) if e.label_ == "DATE"]
         s = Sentence(doc, sent, i, by_token, published, date_ents, entity_ids)

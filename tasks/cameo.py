@@ -121,11 +121,11 @@ def triggers() -> dict[tuple[bool, str], list[Trigger]]:
                 obj = " ".join(w.lstrip("+") for w in words[words.index("+" + obj):])
             lemma = rest[0] if not noun else " ".join(rest) if obj is None else rest[0]
             particle = " ".join(rest[1:]) or None if not noun else None
-            key = (noun, lemma.split()[-1] if noun else lemma, particle, obj)
+            key = (noun, lemma, particle, obj)   # the whole lemma: "hunger strike" is not "strike"
             if key in seen:
                 continue  # the first code given for a pattern wins
             seen.add(key)
-            table.setdefault((noun, key[1]), []).append(
+            table.setdefault((noun, lemma.split()[-1] if noun else lemma), []).append(
                 Trigger(code=code, lemma=lemma, noun=noun, particle=particle, object=obj)
             )
     for entries in table.values():

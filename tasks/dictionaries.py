@@ -18,6 +18,8 @@ What is simplified, against PETRARCH2 (which matches patterns on a constituency 
   `paired` the one back; a pattern with only a paired code ([:173]) yields that event (reversed).
 - A verb listed in two blocks gets both blocks' patterns (PETRARCH keeps the later block only).
 - Verb transformations (`~` lines) and the combination of verbs ("will help") are not tabled.
+- `match_words` takes the words to match from the caller: the event coder gives it the verb's
+  dependents in the parse (tasks/event_triggers.py), so the parse roles come back that way.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ class _Compiled(NamedTuple):
     before: tuple         # units: each a tuple of alternative phrases, each a tuple of keys
     after: tuple
     size: int             # words a full match uses (a synset counts its shortest phrase)
+    needs: tuple          # per unit after '*', the words one of its phrases starts with (a quick test)
 
 
 class _Verb(NamedTuple):
@@ -171,7 +174,8 @@ def _patterns() -> dict[str, list[_Compiled]]:
         pattern = Pattern(row["block"], row["before"], row["after"], row["code"], row["paired"], int(row["line"]))
         before, after = _units(pattern.before), _units(pattern.after)
         size = sum(min((len(p) for p in unit), default=1) for unit in before + after)
-        table.setdefault(pattern.block, []).append(_Compiled(pattern, before, after, size))
+        needs = tuple(frozenset(p[0] for p in unit if p) for unit in after)
+        table.setdefault(pattern.block, []).append(_Compiled(pattern, before, after, size, needs))
     return table
 
 
@@ -189,10 +193,34 @@ def _agents() -> dict[str, str]:
     return {row["phrase"]: row["code"] for row in _rows("agents.tsv")}
 
 
-@lru_cache(maxsize=1)
-def _discard_pattern() -> re.Pattern:
+# Words of a date or a span of time: an entry made only of these (and numbers) names no topic
+_TIME_WORDS = frozenset(
+    "AGO LATER EARLIER BEFORE AFTER DAY DAYS WEEK WEEKS MONTH MONTHS YEAR YEARS DECADE DECADES CENTURY CENTURIES "
+    "JANUARY FEBRUARY MARCH APRIL MAY JUNE JULY AUGUST SEPTEMBER OCTOBER NOVEMBER DECEMBER".split()
+)
+_NUMBER_WORDS = frozenset(
+    "ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TEN TWENTY THIRTY FORTY FIFTY SIXTY SEVENTY EIGHTY NINETY "
+    "HUNDRED THOUSAND A AN FEW SEVERAL MANY".split()
+)
+
+
+def _is_time_entry(phrase: str) -> bool:
+    """A bare year or a time phrase ("1914", "YEARS AGO", "APRIL 1942"): chronology, not a topic.
+
+    Such entries would cancel every sentence naming a past year or "two years ago"; topic entries
+    with a number in them ("2014 COMPETITION", "DAY MATCHES") keep a topic word and stay.
+    """
+    return all(w.isdigit() or w in _TIME_WORDS or w in _NUMBER_WORDS for w in phrase.split())
+
+
+def _discard_rows(scope: str | None = None) -> list[dict]:
+    return [r for r in _rows("discards.tsv") if not _is_time_entry(r["phrase"]) and (scope is None or r["scope"] == scope)]
+
+
+@lru_cache(maxsize=2)
+def _discard_pattern(scope: str | None = None) -> re.Pattern:
     alternatives = []
-    for row in sorted(_rows("discards.tsv"), key=lambda r: -len(r["phrase"])):
+    for row in sorted(_discard_rows(scope), key=lambda r: -len(r["phrase"])):
         phrase = r"\s+".join(re.escape(w) for w in row["phrase"].split())
         alternatives.append(phrase + (r"(?![A-Z0-9])" if row["whole_word"] == "1" else ""))
     # an entry starts at a word's start; without a closing _ it is a stem ("BASEBALL" in "BASEBALLS")
@@ -238,20 +266,7 @@ def verb_candidates(lemma: str) -> list[tuple[str, Pattern | None]]:
 
 def _find(units: tuple, keys: list[str]) -> bool:
     """Do the units occur in order in keys (gaps allowed)? Earliest-ending match per unit."""
-    at = 0
-    for unit in units:
-        best = None
-        for phrase in unit:
-            n = len(phrase)
-            for i in range(at, len(keys) - n + 1):
-                if tuple(keys[i : i + n]) == phrase:
-                    if best is None or i + n < best:
-                        best = i + n
-                    break
-        if best is None:
-            return False
-        at = best
-    return True
+    return _find_positions(units, keys) is not None
 
 
 def match_verb(lemma: str, tokens_after: list[str], tokens_before: list[str] | None = None,
@@ -269,36 +284,9 @@ def match_verb(lemma: str, tokens_after: list[str], tokens_before: list[str] | N
         verb's own code (a multi-word verb's when its other words are next to it); None when the
         verb is unknown or its code is the null `---`.
     """
-    entries = _entries(lemma)
-    if not entries:
-        return None
-    after = [_key(t) for t in tokens_after[:window]]
-    before = [_key(t) for t in tokens_before[-window:]] if tokens_before is not None else None
-    best: _Compiled | None = None
-    patterns = _patterns()
-    for block in dict.fromkeys(e.block for e in entries):
-        for compiled in patterns.get(block, ()):
-            if best is not None and compiled.size <= best.size:
-                continue
-            if compiled.before and (before is None or not _find(compiled.before, before)):
-                continue
-            if compiled.after and not _find(compiled.after, after):
-                continue
-            if not compiled.before and not compiled.after:
-                continue
-            best = compiled
-    if best is not None:
-        return best.pattern.event_code
-    # multi-word verbs first ("ask for"), then the single word (PETRARCH's order)
-    for entry in sorted(entries, key=lambda e: not (e.before or e.after)):
-        if entry.after and tuple(after[: len(entry.after)]) != entry.after:
-            continue
-        if entry.before and (before is None or tuple(before[-len(entry.before):]) != entry.before):
-            continue
-        code = entry.code if entry.code != "---" else entry.paired or None
-        if code:
-            return code
-    return None
+    after = list(tokens_after[:window])
+    before = list(tokens_before[-window:]) if tokens_before is not None else None
+    return match_words(lemma, after, before).code
 
 
 # ---- actors, agents, discards ----------------------------------------------------------------
@@ -392,6 +380,97 @@ def is_discard(text: str) -> bool:
     Returns:
         True when a discard entry occurs starting at a word's start, case-insensitive; entries
         ending with _ in the file must end at a word's end, the others are stems. Note the file
-        lists bare years (1914 ... 2013) and phrases like YEARS AGO: those discard too.
+        lists bare years (1914 ... 2013) and phrases like YEARS AGO: those are left out (see
+        `_is_time_entry`), as they name a time, not a topic.
     """
     return _discard_pattern().search(text.upper()) is not None
+
+
+def is_story_discard(text: str) -> bool:
+    """Does the text hold a story-wide discard entry (the whole story is not coded)?"""
+    return _discard_pattern("story").search(text.upper()) is not None
+
+
+# ---- verbs on a parse ------------------------------------------------------------------------
+def verb_key(word: str) -> str | None:
+    """The dictionary's lemma for a verb lemma or listed form ("met" -> "meet"); None if unknown."""
+    verbs, forms = _verbs()
+    word = word.lower().strip()
+    if word in verbs:
+        return word
+    return forms.get(word)
+
+
+class VerbMatch(NamedTuple):
+    code: str | None        # None: the dictionary codes no event here
+    pattern: Pattern | None  # None: the verb's own (block default) code
+    positions: tuple        # indices into `after` of the words the pattern matched
+
+
+def _find_positions(units: tuple, keys: list[str]) -> tuple | None:
+    """Like `_find`, with the positions of the matched words (None when the units do not occur)."""
+    at, positions = 0, []
+    for unit in units:
+        best = None
+        for phrase in unit:
+            n = len(phrase)
+            for i in range(at, len(keys) - n + 1):
+                if tuple(keys[i : i + n]) == phrase:
+                    if best is None or i + n < best[1]:
+                        best = (i, i + n)
+                    break
+        if best is None:
+            return None
+        positions.extend(range(*best))
+        at = best[1]
+    return tuple(positions)
+
+
+def match_words(lemma: str, after: list[str], before: list[str] | None = None,
+                prepositional: dict | None = None) -> VerbMatch:
+    """`match_verb` over words the caller chose (a parse's dependents), with what matched.
+
+    Args:
+        lemma: a dictionary lemma (`verb_key`).
+        after: the words the patterns after '*' are matched on, in text order, no window.
+        before: the words the patterns before '*' are matched on; None leaves those patterns out.
+        prepositional: position in `after` of a word inside a prepositional phrase -> position of
+            its preposition. Only a pattern that writes a preposition, "(FOR {FINANCIAL AID})" or
+            "FROM +", may match words there; a bare "AREA" names the object ("sealed off the
+            area"), not "arrested ... in the area".
+
+    Returns:
+        The longest matching pattern's code and positions; else the verb's own code (a
+        multi-word verb's when its other words open `after`), pattern None.
+    """
+    entries = _entries(lemma)
+    keys = [_key(t) for t in after]
+    before_keys = [_key(t) for t in before] if before is not None else None
+    best, best_positions = None, ()
+    patterns = _patterns()
+    present = set(keys)
+    for block in dict.fromkeys(e.block for e in entries):
+        for compiled in patterns.get(block, ()):
+            if (best is not None and compiled.size <= best.size) or not (compiled.before or compiled.after):
+                continue
+            if any(present.isdisjoint(words) for words in compiled.needs):
+                continue   # a unit none of whose words occur: no match (most patterns, cheaply)
+            if compiled.before and (before_keys is None or not _find(compiled.before, before_keys)):
+                continue
+            positions = _find_positions(compiled.after, keys) if compiled.after else ()
+            if positions is None or prepositional and "(" not in compiled.pattern.after and any(
+                p in prepositional and prepositional[p] not in positions for p in positions
+            ):
+                continue
+            best, best_positions = compiled, positions
+    if best is not None:
+        return VerbMatch(best.pattern.event_code, best.pattern, best_positions)
+    for entry in sorted(entries, key=lambda e: not (e.before or e.after)):
+        if entry.after and tuple(keys[: len(entry.after)]) != entry.after:
+            continue
+        if entry.before and (before_keys is None or tuple(before_keys[-len(entry.before):]) != entry.before):
+            continue
+        code = entry.code if entry.code != "---" else entry.paired or None
+        if code:
+            return VerbMatch(code, None, tuple(range(len(entry.after))))
+    return VerbMatch(None, None, ())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from wirehouse.tasks import cameo
+from wirehouse.tasks import cameo, dictionaries
 from wirehouse.tasks.event_actors import np_actors
 from wirehouse.tasks.event_sentence import DEMAND_GOVERNORS, FUTURE_AUX, Sentence
 
@@ -30,11 +30,17 @@ INTENT_GOVERNORS = frozenset(
 )
 THREAT_GOVERNORS = frozenset({"threaten", "warn", "swear"})
 REJECT_GOVERNORS = frozenset({"refuse", "reject", "decline", "fail", "oppose"})
+CCOMP_GOVERNORS = frozenset({"demand", "insist", "threaten", "warn", "promise", "pledge", "vow", "agree"})   # "... that Y do"
 GOVERNORS = INTENT_GOVERNORS | THREAT_GOVERNORS | DEMAND_GOVERNORS | REJECT_GOVERNORS
 SAY_VERBS = frozenset({"say", "announce", "state", "declare", "tell", "add", "report", "insist", "reiterate", "stress", "conclude"})
 DEMAND_AUX = frozenset({"must", "should"})
 JOINT_WORDS = frozenset({"joint", "together", "combined", "bilateral", "trilateral"})
 MOVEMENT_VERBS = frozenset({"arrive", "deploy", "send", "dispatch", "enter"})
+# The verb's dependents whose words a dictionary pattern is matched on (its object, particle,
+# prepositional objects, complement): the parse, not the next dozen words, says what goes with it.
+PATTERN_DEPS = frozenset({"dobj", "prep", "prt", "xcomp", "attr", "dative", "oprd", "nsubjpass"})
+CLAUSE_DEPS = frozenset({"relcl", "acl", "advcl", "ccomp", "parataxis"})
+OBJECT_DEPS = frozenset({"dobj", "attr", "dative", "nsubjpass", "oprd", "xcomp"})
 
 
 def sentence_triggers(s: Sentence) -> Iterator[tuple[str, list, object, object]]:
@@ -69,9 +75,9 @@ def sentence_triggers(s: Sentence) -> Iterator[tuple[str, list, object, object]]
         coded = _mood(code, anchor, trigger_tokens)
         if coded is None:
             continue
-        code, trigger_tokens, anchor, claimed_more = coded
+        code, trigger_tokens, anchor, claimed_more, target = coded
         claimed.update(claimed_more)
-        yield code, trigger_tokens, anchor, None
+        yield code, trigger_tokens, anchor, target
 
 
 def _must_demand(s: Sentence, token):
@@ -80,8 +86,8 @@ def _must_demand(s: Sentence, token):
         return None
     if not any(c.dep_ == "aux" and c.lower_ in DEMAND_AUX for c in token.children):
         return None
-    entry = _match(s, token, noun=False)
-    root = cameo.root(entry.code) if entry else None
+    coded = _verb_coding(s, token)
+    root = cameo.root(coded[0]) if coded else None
     code = cameo.DEMAND_BY_ROOT.get(root, "100") if root and int(root) <= 8 else "100"
     return code, [token.head, token], token.head, {token.i, token.head.i}
 
@@ -90,12 +96,13 @@ def _governs_trigger(s: Sentence, token) -> bool:
     lemma = token.lemma_.lower()
     if lemma not in GOVERNORS:
         return False
-    own = _match(s, token, noun=False)
-    if own is not None and own.object is not None:
-        return False   # a pattern of its own ("urged ... to support") is more specific
+    own = _verb_coding(s, token)
+    if own is not None and own[2]:
+        return False   # a pattern of its own ("threatened sanctions") is more specific
     for child in token.children:
-        if child.dep_ == "xcomp" and child.pos_ in {"VERB", "AUX"}:
-            if _match(s, child, noun=False) is not None or (
+        # "demanded that French troops leave": coded once, at "leave", as the demand (see _mood)
+        if (child.dep_ == "xcomp" or child.dep_ == "ccomp" and lemma in CCOMP_GOVERNORS) and child.pos_ in {"VERB", "AUX"}:
+            if _verb_coding(s, child) is not None or (
                 child.lemma_.lower() in LIGHT_VERBS and _light_verb_trigger(s, child) is not None
             ):
                 return True
@@ -153,14 +160,100 @@ def _match(s: Sentence, token, noun: bool) -> cameo.Trigger | None:
     return None
 
 
+def _dictionary_key(token) -> str | None:
+    """The verb's lemma in the PETRARCH2 verb dictionary (the lemmatizer's slips tried too)."""
+    key = dictionaries.verb_key(token.lemma_.lower())
+    if key is None:
+        key = next(filter(None, map(dictionaries.verb_key, _lemma_candidates(token.lower_, False))), None)
+    return key
+
+
+def _verb_coding(s: Sentence, token):
+    """(code, trigger tokens, specific) for a verb, or None: the dictionaries first, matched on the parse.
+
+    A verb the dictionary knows is coded by the longest pattern of its block whose words occur in
+    the verb's dependents (object, particle, prepositional objects, complement; its subject for the
+    words before '*'), else by its own code; a verb it does not know by the hand lexicon.
+    `specific` says a pattern (not a bare verb) gave the code.
+    """
+    cache = s.__dict__.setdefault("_verb_codings", {})
+    if token.i not in cache:
+        cache[token.i] = _code_verb(s, token)
+    return cache[token.i]
+
+
+def _code_verb(s: Sentence, token):
+    key = _dictionary_key(token) if token.pos_ in {"VERB", "AUX"} else None
+    if key is None:
+        entry = _match(s, token, noun=False)
+        return (entry.code, _hand_tokens(token, entry), entry.object is not None) if entry else None
+    governor = token.lemma_.lower() in GOVERNORS   # "threatened to impose ...": the governed verb is coded, mood on top
+    after, in_prep = [], {}
+    for c in token.children:
+        if c.dep_ not in PATTERN_DEPS or (governor and c.dep_ == "xcomp"):
+            continue
+        if c.dep_ == "prep" and any(g.ent_type_ in {"DATE", "TIME"} for g in c.children):
+            continue   # "on Monday" is when, not what
+        words = _phrase(c)
+        after.extend(words)
+        if c.dep_ == "prep":
+            in_prep.update((t.i, c.i) for t in words if t is not c)
+    after.sort(key=lambda t: t.i)
+    position = {t.i: n for n, t in enumerate(after)}
+    prepositional = {position[i]: position[prep] for i, prep in in_prep.items()}
+    match = dictionaries.match_words(key, [t.lower_ for t in after], prepositional=prepositional)
+    if match.code == "010" and match.pattern is None:
+        return None   # "said", "told": the report of another event (or of nothing), not one of its own
+    if match.code is None:
+        # the dictionary has nothing here ("signed a deal": no pattern, SIGN alone is no event):
+        # the hand lexicon's patterns for what it lacks
+        entry = _match(s, token, noun=False)
+        return (entry.code, _hand_tokens(token, entry), entry.object is not None) if entry else None
+    matched = {after[i].i for i in match.positions}
+    tokens = [token]
+    for c in token.children:
+        if c.dep_ in {"prt", "prep"} and (c.i in matched or any(g.i in matched for g in c.children)):
+            tokens.append(c)   # "asked for": the particle carries the partner ("spoke with X")
+            tokens.extend(g for g in c.children if g.dep_ == "pobj" and g.i in matched)
+        elif c.dep_ in OBJECT_DEPS and (c.i in matched or c.pos_ == "NOUN" and _match(s, c, noun=True)):
+            # "expelled two Russian diplomats": whose diplomats is the target; "repelled a Russian
+            # attack": the event noun acted on is this event's, not one of its own
+            tokens.append(c)
+    return match.code, tokens, match.pattern is not None
+
+
+def _phrase(token) -> list:
+    """The token's phrase without the clauses inside it: "a resolution that aims to tighten
+    sanctions" is a resolution; "efforts to improve" are efforts (their words are another verb's)."""
+    out, stack = [], [token]
+    while stack:
+        t = stack.pop()
+        out.append(t)
+        stack.extend(c for c in t.children if c.dep_ not in CLAUSE_DEPS or t is token and token.dep_ == "xcomp")
+    return out
+
+
 def _verb_trigger(s: Sentence, token):
-    entry = _match(s, token, noun=False)
     if token.lemma_.lower() in MOVEMENT_VERBS and any(
         t.lemma_.lower().startswith("peacekeep") for c in token.children if c.dep_ in {"nsubj", "dobj", "nsubjpass"} for t in c.subtree
     ):
         return "074", [token], token, {token.i}   # peacekeepers arrive or are sent: CAMEO 074
-    if entry is None:
-        return None
+    coded = _verb_coding(s, token)
+    if coded is None:
+        return None   # a light verb's noun is tried next ("held talks"); another's codes itself ("followed drills")
+    code, tokens, specific = coded
+    if not specific and any(c.dep_ in {"nsubj", "nsubjpass"} and _match(s, c, noun=True) for c in token.children):
+        return None   # "threats escalated", "clashes erupted": the noun is the event, the verb its course
+    if not specific and cameo.root(code) in {"01", "04"}:
+        # "went on strike": a verb of saying or going says less than its event noun ("hosted talks"
+        # stays 043; "blamed for the shelling" and "called for a ceasefire" keep their verb's code)
+        nominal = _nominal_object(s, token)
+        if nominal is not None and cameo.root(nominal[0]) != cameo.root(code):
+            return nominal
+    return code, tokens, token, {t.i for t in tokens}
+
+
+def _hand_tokens(token, entry: cameo.Trigger) -> list:
     tokens = [token]
     words = set((entry.particle or "").split())
     objects = set((entry.object or "").split()[-1:])
@@ -175,7 +268,29 @@ def _verb_trigger(s: Sentence, token):
             tokens.append(child)   # "launched a mediation effort": the effort carries the parties
         elif child.dep_ == "prep":
             tokens.extend(g for g in child.children if g.dep_ == "pobj" and g.lemma_.lower() in objects)
-    return entry.code, tokens, token, {t.i for t in tokens}
+    return tokens
+
+
+def _nominal_object(s: Sentence, token):
+    """An event noun as the verb's object or prepositional object, coded as under a light verb."""
+    for child in token.children:
+        nouns = [child] if child.dep_ in {"dobj", "attr", "oprd"} else [
+            g for g in child.children if g.dep_ == "pobj"
+        ] if child.dep_ == "prep" and not any(g.ent_type_ in {"DATE", "TIME"} for g in child.children) else []
+        found = _event_noun(s, token, child, nouns)
+        if found is not None:
+            return found
+    return None
+
+
+def _event_noun(s: Sentence, verb, child, nouns):
+    """The first of the nouns in the hand lexicon, coded as the verb's event (verb, child and noun its trigger)."""
+    for noun in nouns:
+        entry = _match(s, noun, noun=True)
+        if entry is not None:
+            tokens = [verb, child, noun] if child is not noun else [verb, noun]
+            return _noun_code(s, entry, noun), tokens, verb, {t.i for t in tokens}
+    return None
 
 
 def _light_verb_trigger(s: Sentence, token):
@@ -188,11 +303,9 @@ def _light_verb_trigger(s: Sentence, token):
         elif child.dep_ not in {"dobj", "attr", "nsubjpass", "oprd"}:
             continue
         targets = targets + [g for t in targets for p in t.children if p.dep_ == "prep" and p.lower_ == "of" for g in p.children if g.dep_ == "pobj"]
-        for noun in targets:
-            entry = _match(s, noun, noun=True)
-            if entry is not None:
-                tokens = [token, child, noun] if child is not noun else [token, noun]
-                return _noun_code(s, entry, noun), tokens, token, {t.i for t in tokens}
+        found = _event_noun(s, token, child, targets)
+        if found is not None:
+            return found
     return None
 
 
@@ -231,7 +344,7 @@ def _mood(code: str, anchor, trigger_tokens):
     auxes = {c.lower_ for c in children if c.dep_ in {"aux", "auxpass"}}
     governor = anchor.head if anchor.dep_ in {"xcomp", "ccomp"} and anchor.head is not anchor else None
     gov_lemma = governor.lemma_.lower() if governor is not None else ""
-    if anchor.dep_ == "ccomp" and gov_lemma not in {"demand", "insist", "threaten", "warn", "promise", "pledge", "vow", "agree"}:
+    if anchor.dep_ == "ccomp" and gov_lemma not in CCOMP_GOVERNORS:
         governor, gov_lemma = None, ""   # "lifted the blockade, officials told AFP": reported, not governed
     if governor is not None and gov_lemma in GOVERNORS:
         trigger_tokens = [governor, *trigger_tokens]
@@ -250,17 +363,20 @@ def _mood(code: str, anchor, trigger_tokens):
             code = cameo.INTENT_BY_ROOT.get(root, "030")
         else:
             code = cameo.threat_code(code)
+        # "demanded that French troops leave": the one who must act is the target
+        target = anchor if gov_lemma in DEMAND_GOVERNORS | {"demand"} and anchor.dep_ == "ccomp" and any(
+            c.dep_ in {"nsubj", "nsubjpass"} for c in anchor.children) else None
         anchor = governor
-        return (code, trigger_tokens, anchor, claimed) if code else None
+        return (code, trigger_tokens, anchor, claimed, target) if code else None
     if negated:
         code = _rejection(root)
-        return (code, trigger_tokens, anchor, claimed) if code else None
+        return (code, trigger_tokens, anchor, claimed, None) if code else None
     if auxes & FUTURE_AUX:
         if int(root) <= 8 and root not in {"01", "03"}:
             code = cameo.INTENT_BY_ROOT.get(root, "030")
         elif int(root) >= 16 or root in {"12", "14"}:
             code = cameo.threat_code(code)
-    return code, trigger_tokens, anchor, claimed
+    return code, trigger_tokens, anchor, claimed, None
 
 
 def _hypothetical(verb) -> bool:

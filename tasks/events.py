@@ -14,7 +14,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import date
 
-from wirehouse.tasks import cameo
+from wirehouse.tasks import cameo, dictionaries
 from wirehouse.tasks.event_actors import (
     AGENT_SECTORS, TITLE_NOUNS, Actor, as_country, fill_countries, know_actors, resolve_actors, roles, subjects,
 )
@@ -92,7 +92,12 @@ def code_events(doc, mentions: list[Mention], published: date | None, index: Doc
     know_actors(mentions, published)   # persons and organisations by name and date (PETRARCH2 actors)
     entity_ids = frozenset(m.entity.entity_id for m in mentions)
     events: list[Event] = []
+    if dictionaries.is_story_discard(doc.text):
+        return events   # a sports or entertainment story (PETRARCH2's story-wide discards): not coded
+    discards = dictionaries.is_discard(doc.text)   # one search per text; per sentence only if it holds one
     for i, sent in enumerate(index.sents):
+        if discards and dictionaries.is_discard(sent.text):
+            continue   # a sentence about sport, film, an accident: no political event
         date_ents = [e for e in index.sentence_entities(i) if e.label_ == "DATE"]
         s = Sentence(doc, sent, i, by_token, published, date_ents, entity_ids)
         for code, trigger_tokens, anchor, demand_target in sentence_triggers(s):

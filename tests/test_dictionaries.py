@@ -80,6 +80,17 @@ def test_discards():
     assert dictionaries.is_discard("BASEBALLS were handed out.")                   # an entry is a stem
     assert not dictionaries.is_discard("The two ministers signed a border treaty.")
     assert not dictionaries.is_discard("Troops shelled the town of Xbaseball.")    # not inside a word
+    # bare years and time phrases are chronology, not topics: left out by rule
+    assert not dictionaries.is_discard("The treaty was signed in 1979, forty years ago.")
+    assert dictionaries._is_time_entry("APRIL 1942") and not dictionaries._is_time_entry("2014 COMPETITION")
+
+
+def test_words_matched_on_a_parse_give_the_pattern_and_its_positions():
+    match = dictionaries.match_words("ask", ["germany", "for", "financial", "aid"])
+    assert (match.code, match.positions) == ("0231", (1, 2, 3))
+    assert dictionaries.match_words("ask", ["about", "the", "delay"]).code == "020"
+    assert dictionaries.match_words("sign", ["the", "guest", "book"]).code is None
+    assert dictionaries.verb_key("met") == "meet" and dictionaries.verb_key("frobnicate") is None
 
 
 def test_load_reads_every_table():
@@ -99,3 +110,12 @@ def test_committed_tables_are_what_the_build_script_derives(tmp_path):
     committed = ROOT / "tasks" / "data" / "petrarch2"
     for name in TABLES:
         assert (tmp_path / name).read_bytes() == (committed / name).read_bytes(), f"{name} is stale: run make dictionaries"
+
+
+def test_a_bare_pattern_word_does_not_match_inside_a_prepositional_phrase():
+    # APPREHEND * AREA [192] names the object ("sealed off the area"): not "arrested ... in the area"
+    words = ["dozens", "of", "people", "in", "the", "area"]
+    assert dictionaries.match_words("arrest", words).code == "192"
+    assert dictionaries.match_words("arrest", words, prepositional={4: 3, 5: 3}).code == "173"
+    # RETREAT * FROM + [0874] writes its preposition: it matches there
+    assert dictionaries.match_words("withdraw", ["from", "the", "town"], prepositional={1: 0, 2: 0}).code == "0874"

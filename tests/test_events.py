@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from wirehouse.schemas.models import PLOVER_TYPES
-from wirehouse.tasks import cameo
+from wirehouse.tasks import cameo, dictionaries
 from wirehouse.tasks.annotate import annotate_records
 
 PUBLISHED = "2024-05-15"   # a Wednesday
@@ -33,12 +33,12 @@ def _dyads(events):
         ("Pakistan refused to meet Indian negotiators in Geneva.", ("125", "PAK", "IND")),
         ("Kenya said it will send aid to Haiti.", ("033", "KEN", "HTI")),
         # plain verbs, nationalities and possessives as actors
-        ("Chinese warships fired on a Philippine supply vessel near the Spratly Islands last week.", ("193", "CHN", "PHL")),
-        ("Japan praised South Korea for its decision.", ("051", "JPN", "KOR")),
+        ("Chinese warships fired on a Philippine supply vessel near the Spratly Islands last week.", ("190", "CHN", "PHL")),
+        ("Japan praised South Korea for its decision.", ("051", "JPN", "KOR")),   # not PRAISE * DECISION [052]: "for its decision" is a reason
         ("Turkey accused Greece of violating its airspace.", ("112", "TUR", "GRC")),
         ("Ukraine rejected Russia's proposal for a ceasefire.", ("120", "UKR", "RUS")),
         # a generic agent takes the country of the sentence
-        ("Egyptian police arrested dozens of protesters in Cairo on Friday.", ("173", "EGY", "EGY")),
+        ("Egyptian police arrested dozens of protesters in Cairo on Friday.", ("175", "EGY", "EGY")),
     ],
 )
 def test_codes_and_dyads(text, expected):
@@ -47,11 +47,12 @@ def test_codes_and_dyads(text, expected):
 
 def test_reciprocal_agreement_gives_both_directions_with_date_and_place():
     events = _events("France and Germany signed a defence agreement in Berlin on March 3.")
-    assert _dyads(events) == {("057", "FRA", "DEU"), ("057", "DEU", "FRA")}
+    # SIGN * {&DEFENSE &TREATY} [062]: a defence agreement is military cooperation in the dictionary
+    assert _dyads(events) == {("062", "FRA", "DEU"), ("062", "DEU", "FRA")}
     for e in events:
         assert (e["event_date"], e["date_precision"]) == ("2024-03-03", "day")
         assert e["location"]["name"] == "Berlin" and e["location"]["country_code"] == "DEU"
-        assert e["plover_type"] == "SUPPORT" and e["quad_class"] == 1
+        assert e["plover_type"] == "COOPERATE" and e["quad_class"] == 2
 
 
 def test_seed_like_events():
@@ -83,7 +84,10 @@ def test_no_event_without_an_actor_or_a_trigger():
 
 def test_cameo_tables_cover_the_lexicon():
     codes = {t.code for entries in cameo.triggers().values() for t in entries}
-    assert len(codes) > 100
+    assert len(codes) > 50
+    # and every code the PETRARCH2 verb dictionary yields
+    codes |= {c.pattern.event_code for block in dictionaries._patterns().values() for c in block if c.pattern.event_code}
+    codes |= {e.code for entries in dictionaries._verbs()[0].values() for e in entries if e.code != "---"}
     for code in codes | set(cameo.INTENT_BY_ROOT.values()) | set(cameo.THREAT_BY_ROOT.values()) | set(cameo.DEMAND_BY_ROOT.values()):
         assert 1 <= int(cameo.root(code)) <= 20
         assert -10 <= cameo.goldstein(code) <= 10
@@ -100,7 +104,8 @@ def test_hypotheticals_and_deadlines():
     events = _events("Iran threatened to close the Strait of Hormuz if attacked.")
     assert [e["plover_type"] for e in events] == ["THREATEN"]        # "if attacked" did not happen
     (demand,) = _events("Chad demanded that French troops leave the country by January.")
-    assert (demand["cameo_code"], demand["actor1"]["country_code"], demand["actor2"]["country_code"]) == ("100", "TCD", "FRA")
+    # coded once, at "leave" under "demanded" (a demand to yield), the one who must leave the target
+    assert (demand["cameo_code"][:2], demand["actor1"]["country_code"], demand["actor2"]["country_code"]) == ("10", "TCD", "FRA")
     assert demand["date_precision"] is None and demand["event_date"] == PUBLISHED   # a deadline is not the event's date
 
 
@@ -122,8 +127,9 @@ def test_relative_dates_resolve_against_any_publication_year(published, expected
 
 
 def test_agreement_between_two_parties_and_current_place_names():
+    # EXTEND * TRUCE under "agreed to": an intent to yield (035), by each side
     assert _dyads(_events("Israel and Hamas agreed on Sunday to extend the truce by two days.")) == {
-        ("030", "ISR", "PSE"), ("030", "PSE", "ISR"),
+        ("035", "ISR", None), ("035", "PSE", None),
     }
     (repelled,) = _events("Ukraine's military said it repelled a Russian attack near Pokrovsk.")
     assert (repelled["actor1"]["country_code"], repelled["actor2"]["country_code"]) == ("UKR", "RUS")
@@ -135,7 +141,7 @@ def test_agreement_between_two_parties_and_current_place_names():
     [
         ("Ethiopian troops withdrew from the disputed town of Badme on Monday.", "RETREAT", "ETH", None),
         ("Serbian forces lifted the siege of the city after three months.", "RETREAT", "SRB", None),
-        ("Iraq allowed UN weapons inspectors to return.", "RETREAT", "IRQ", None),
+        ("Iraq allowed UN weapons inspectors to return.", "CONCEDE", "IRQ", None),   # ALLOW [080]
         ("Japan sent emergency relief supplies to Bangladesh after the floods.", "AID", "JPN", "BGD"),
         ("Colombia extradited a drug lord to the United States.", "COOPERATE", "COL", "USA"),
         ("India put its troops on high alert along the border with Pakistan.", "MOBILIZE", "IND", None),
@@ -144,7 +150,7 @@ def test_agreement_between_two_parties_and_current_place_names():
         ("Workers at the port went on strike to demand higher wages.", "PROTEST", None, None),
         ("Armenia blamed Azerbaijan for the shelling of border villages.", "ACCUSE", "ARM", "AZE"),
         ("Ukraine asked Germany for more tanks.", "REQUEST", "UKR", "DEU"),
-        ("Hungary vetoed the EU aid package for Ukraine.", "REJECT", "HUN", None),
+        ("Hungary vetoed the EU aid package for Ukraine.", "SANCTION", "HUN", None),   # VETO * AID [162]
         ("Pakistan threatened to expel Afghan refugees.", "THREATEN", "PAK", "AFG"),
         ("France apologized to Algeria for colonial-era abuses.", "SUPPORT", "FRA", "DZA"),
     ],
@@ -168,10 +174,10 @@ def _actor_names(events):
     [
         # a blank line after a title-case headline; the merged headline had swallowed "Uganda"
         ("Kenya Hosts Regional Summit\n\nUganda signed a trade agreement with Rwanda on Monday.",
-         ("057", "UGA", "RWA"), "Uganda signed a trade agreement with Rwanda on Monday."),
+         ("061", "UGA", "RWA"), "Uganda signed a trade agreement with Rwanda on Monday."),
         # one line break after a headline
         ("Ghana Backs Nigeria Over Oil Dispute\nGhana criticised Togo on Tuesday.",
-         ("110", "GHA", "TGO"), "Ghana criticised Togo on Tuesday."),
+         ("111", "GHA", "TGO"), "Ghana criticised Togo on Tuesday."),
     ],
 )
 def test_a_headline_never_joins_the_first_sentence(text, dyad, sentence):
@@ -190,14 +196,14 @@ def test_a_dateline_gives_the_first_event_no_date_and_a_wrapped_line_goes_on():
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("Germany held talks with its Balkan neighbours on Monday.", {("040", "DEU", None)}),
-        ("Middle Eastern states condemned Israel on Friday.", {("110", None, "ISR")}),
+        ("Germany held talks with its Balkan neighbours on Monday.", {("046", "DEU", None)}),
+        ("Middle Eastern states condemned Israel on Friday.", {("111", None, "ISR")}),
         ("Western countries imposed sanctions on Belarus.", {("163", None, "BLR")}),
         ("Hungary signed a deal with the former Soviet republics of Central Asia.", {("057", "HUN", None)}),
         ("The region's states met with Kazakhstan on Friday.", {("040", None, "KAZ")}),
         ("Brazil hosted talks with its South American neighbours in Brasilia.", {("043", "BRA", None)}),
         # an organisation in front of a group still acts
-        ("NATO allies condemned Russia on Friday.", {("110", None, "RUS")}),
+        ("NATO allies condemned Russia on Friday.", {("111", None, "RUS")}),
     ],
 )
 def test_regions_and_groups_of_states_are_not_country_actors(text, expected):
@@ -212,11 +218,11 @@ def test_regions_and_groups_of_states_are_not_country_actors(text, expected):
     "text, expected",
     [
         # reciprocal codes (meet, clash, cooperate): one event each way, as for "France and Germany met"
-        ("Chinese-Vietnamese talks were held in Hanoi on Monday.", {("040", "CHN", "VNM"), ("040", "VNM", "CHN")}),
+        ("Chinese-Vietnamese talks were held in Hanoi on Monday.", {("046", "CHN", "VNM"), ("046", "VNM", "CHN")}),
         ("Indian-Pakistani clashes erupted along the border.", {("190", "IND", "PAK"), ("190", "PAK", "IND")}),
         ("Saudi-Iranian talks resumed in Baghdad on Tuesday.", {("040", "SAU", "IRN"), ("040", "IRN", "SAU")}),
         # the compound as what was signed: its two sides signed it
-        ("The Israeli-Lebanese ceasefire was signed on Monday.", {("057", "ISR", "LBN"), ("057", "LBN", "ISR")}),
+        ("The Israeli-Lebanese ceasefire was signed on Monday.", {("0871", "ISR", "LBN"), ("0871", "LBN", "ISR")}),
     ],
 )
 def test_a_two_country_compound_codes_both_sides(text, expected):
@@ -242,6 +248,55 @@ def test_a_city_named_as_actor_stands_for_its_country_and_is_the_place():
     (protest,) = _events("Beijing lodged a protest with Tokyo on Monday.")   # capitals for governments
     assert (protest["actor1"]["name"], protest["actor2"]["name"]) == ("China", "Japan")
     assert protest["location"] is None   # where a protest is lodged is not said
+
+
+# ---- issue 14: verbs coded by the PETRARCH2 dictionary on the parse ------------------------------
+def test_a_dictionary_pattern_on_the_parse_beats_the_blocks_default():
+    # ASK [020]; ASK * (FOR {FINANCIAL AID}) [0231]: the words are the verb's prepositional phrase
+    assert ("0231", "UKR", "DEU") in _dyads(_events("Ukraine asked Germany for financial aid."))
+    assert ("020", "UKR", "DEU") in _dyads(_events("Ukraine asked Germany about the delay."))
+    # PRAISE * (TO) [043] is a visit's praise: the "to" of a clause inside the object is not the verb's
+    (praise,) = _events("Japan praised Vietnam's efforts to reform its economy.")
+    assert praise["cameo_code"] != "043" and praise["plover_type"] == "SUPPORT"
+
+
+def test_a_discard_cancels_coding_and_a_year_does_not():
+    assert _events("Japan defeated China in the Asian Cup final on Sunday.") == []   # sport
+    assert _events("Japan beat China 3-1 on Sunday to win the championship.") == []
+    # bare years and "years ago" are time, not a topic: the discard list's years are left out
+    assert ("057", "EGY", "ISR") in _dyads(_events("Egypt signed a peace treaty with Israel in 1979."))
+    assert _events("Egypt signed a peace treaty with Israel forty years ago.")
+
+
+@pytest.mark.parametrize(
+    "text, plover, actor1",
+    [
+        # verb patterns the dictionary has nothing for (the verb unknown, or its block silent there)
+        ("Chile signed a deal with Peru on fishing rights.", "SUPPORT", "CHL"),          # sign +deal
+        ("Norway shared intelligence with Sweden about the smuggling ring.", "COOPERATE", "NOR"),
+        ("Kenya lifted the siege of the rebel town.", "RETREAT", "KEN"),                 # lift +siege
+        ("Mali reneged on its commitment to Algeria.", "REJECT", "MLI"),                 # renege on ("on its promise": the dictionary's 160)
+        ("Iran turned down the offer from Iraq.", "REJECT", "IRN"),                      # turn down
+        ("Bolivia cut off gas supplies to Chile.", "SANCTION", "BOL"),                   # cut off
+        ("Ghana severed relations with Israel.", "SANCTION", "GHA"),                     # sever +relation
+        ("North Korea hacked into the servers of South Korean banks.", "COERCE", "PRK"), # hack into
+        ("Syrian forces have retaken the town of Palmyra.", "ASSAULT", "SYR"),          # retake
+        ("Russia mounted an offensive against Ukraine.", "ASSAULT", "RUS"),              # mount +offensive
+        ("Pakistan suspended negotiations with India.", "SANCTION", "PAK"),              # suspend +negotiation
+        ("Japan delivered relief supplies to Nepal.", "AID", "JPN"),                     # deliver +relief
+        ("Iraq accepted peacekeepers from Jordan.", "RETREAT", "IRQ"),                   # accept +peacekeeper
+        ("Spain normalized relations with Morocco.", "SUPPORT", "ESP"),                  # normalize +relation
+        ("Doctors in Kenya began a strike over pay.", "PROTEST", "KEN"),                 # begin +strike
+        # nominal events: nouns the verb dictionary cannot key on
+        ("Clashes between Armenian and Azerbaijani troops erupted on the border.", "ASSAULT", "ARM"),
+        ("Talks between Serbia and Kosovo resumed in Brussels.", "CONSULT", "SRB"),
+        ("Nurses in Peru went on strike on Monday.", "PROTEST", "PER"),
+    ],
+)
+def test_surviving_hand_patterns(text, plover, actor1):
+    events = [e for e in _events(text) if e["plover_type"] == plover]
+    assert events, _events(text)
+    assert actor1 in {(e["actor1"] or {}).get("country_code") for e in events}
 
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_a202164bcd26b001.txt"

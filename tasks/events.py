@@ -192,20 +192,32 @@ def _unique(actors: list[Actor]) -> list[Actor]:
     return out
 
 
+def _actor_key(actor) -> str:
+    # An actor with no entity (a city of a country the article never names) is told apart by what it is.
+    if actor is None:
+        return ""
+    return actor.entity_id or f"{actor.country_code or ''}:{actor.igo_code or ''}:{actor.name or ''}"
+
+
 def event_id(article_id: str, event: Event) -> str:
     key = "|".join(
         str(x) for x in (
             article_id, event.sentence_index, event.trigger_start, event.cameo_code,
-            event.actor1.entity_id if event.actor1 else "", event.actor2.entity_id if event.actor2 else "",
+            _actor_key(event.actor1), _actor_key(event.actor2),
         )
     )
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
 def event_rows(article_id: str, events: list[Event]) -> list[dict]:
-    """Warehouse rows for one article's events."""
+    """Warehouse rows for one article's events; an event coded twice (conjoined objects that are no
+    actors: "paying for barracks, training areas and schools") is one row, the first."""
     rows = []
+    seen: set[str] = set()
     for e in events:
+        if event_id(article_id, e) in seen:
+            continue
+        seen.add(event_id(article_id, e))
         a1, a2, loc = e.actor1, e.actor2, e.location
         rows.append(
             {

@@ -400,3 +400,21 @@ def test_a_generic_body_named_like_an_organisation_takes_the_context_country():
     # a country word in the body's name gives its country, the agent its sector
     (event,) = _events("The Philippine Senate criticised China on Tuesday.")
     assert (event["actor1"]["country_code"], event["actor1"]["sector"]) == ("PHL", "LEG")
+
+
+def test_an_event_coded_twice_is_one_row_and_event_ids_are_unique():
+    # Conjoined objects that are no actors give the same event more than once; a repeated event id
+    # would send every copy to quarantine (field_uniqueness), so the article would lose the event.
+    texts = [
+        "Estonia is paying for barracks, training areas and schools for the soldiers' families.",
+        "The UN mission in Haiti called on all armed groups to protect civilians and aid workers.",
+    ]
+    import pandas as pd
+
+    from wirehouse.tasks.annotate import annotation_rows
+
+    articles = pd.DataFrame({"article_id": ["a", "b"], "text": texts, "language": ["en", "en"],
+                             "published_at": [PUBLISHED, PUBLISHED], "title": [None, None]})
+    _, _, events = annotation_rows(articles)
+    assert set(events["article_id"]) == {"a", "b"}
+    assert events["event_id"].is_unique, events[["event_id", "trigger", "actor2_name"]]

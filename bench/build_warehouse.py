@@ -14,7 +14,8 @@ Both servers listen on FIXED ports: URLs, and so article ids, contain the port, 
 see the same URLs. ETags are sha256 of the body (not Python's per-process hash), for the same reason.
 The environment is the Makefile's Prefect one, without inherited WIREHOUSE_* settings or PREFECT_API_URL,
 and with WIREHOUSE_LOCAL_SERVER=0: every run starts its own temporary Prefect server.
-Needs only the standard library (any python3): it imports nothing from the checkout.
+Needs only the standard library (any python3): it imports nothing from the checkout, so it builds with
+checkouts older than wirehouse.loopback too (hence its own small page server).
 """
 
 from __future__ import annotations

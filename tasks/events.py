@@ -215,13 +215,14 @@ def event_rows(article_id: str, events: list[Event]) -> list[dict]:
     rows = []
     seen: set[str] = set()
     for e in events:
-        if event_id(article_id, e) in seen:
+        key = event_id(article_id, e)
+        if key in seen:
             continue
-        seen.add(event_id(article_id, e))
+        seen.add(key)
         a1, a2, loc = e.actor1, e.actor2, e.location
         rows.append(
             {
-                "event_id": event_id(article_id, e), "article_id": article_id, "sentence_index": e.sentence_index,
+                "event_id": key, "article_id": article_id, "sentence_index": e.sentence_index,
                 "sentence": e.sentence, "trigger": e.trigger, "trigger_start": e.trigger_start,
                 "event_date": e.event_date, "date_precision": e.date_precision, "date_text": e.date_text,
                 "cameo_code": e.cameo_code, "cameo_root": cameo.root(e.cameo_code), "plover_type": e.plover_type,

@@ -160,6 +160,7 @@ class EventSchema(_RowContract):
     confidence: Series[float] = pa.Field(ge=0, le=1)
     actor1_country_code: Series[str] = pa.Field(nullable=True, str_matches=ALPHA3)
     actor2_country_code: Series[str] = pa.Field(nullable=True, str_matches=ALPHA3)
+    actor2_implied: Series[bool]   # the target is not named: where it happened, or the actor's own country
     location_country_code: Series[str] = pa.Field(nullable=True, str_matches=ALPHA3)
     coder_version: Series[str] = pa.Field(str_length={"min_value": 1})
 
@@ -170,6 +171,10 @@ class EventSchema(_RowContract):
     @pa.dataframe_check(name="has_an_actor")
     def _has_actor(cls, df: pd.DataFrame) -> pd.Series:
         return df["actor1_text"].notna() | df["actor2_text"].notna()
+
+    @pa.dataframe_check(name="implied_target_is_a_country")
+    def _implied_target(cls, df: pd.DataFrame) -> pd.Series:
+        return ~df["actor2_implied"] | (df["actor2_country_code"].notna() & df["actor2_text"].isna())
 
 
 class FetchLogSchema(_RowContract):

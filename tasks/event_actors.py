@@ -74,6 +74,7 @@ class Actor:
     compound: bool = False        # one side of "Russian-Uzbek": the other side is the partner
     from_place: bool = False      # the country of a city named as actor ("visited Ashgabat")
     geonames_id: int | None = None
+    implied: bool = False         # not named: the country where it happened, or the actor's own
 
     def code(self) -> str | None:
         """The actor's code for dyads: ISO alpha-3, or 'IGO' for an intergovernmental body."""
@@ -84,7 +85,7 @@ class Actor:
     def as_json(self) -> dict:
         return {
             "text": self.text, "name": self.name, "country_code": self.country_code, "igo_code": self.igo_code,
-            "sector": self.sector,
+            "sector": self.sector, "implied": self.implied,
         }
 
 
@@ -493,12 +494,12 @@ def _compound_sides(s: Sentence, text: str) -> list[Actor]:
         country = gaz.countries.get(iso3)
         sides.append(Actor(
             text=part, name=country.name if country else iso3, country_code=iso3, igo_code=None,
-            entity_id=_country_entity_id(s, iso3), via_demonym=gaz.country(part) is None, compound=True,
+            entity_id=country_entity_id(s, iso3), via_demonym=gaz.country(part) is None, compound=True,
         ))
     return sides
 
 
-def _country_entity_id(s: Sentence, iso3: str) -> str | None:
+def country_entity_id(s: Sentence, iso3: str) -> str | None:
     """The id of the country's entity when the article names it; else none (no row to point to)."""
     key = entity_id(iso3, "country")
     return key if key in s.entity_ids else None
@@ -512,7 +513,7 @@ def as_country(s: Sentence, actor: Actor) -> Actor:
     country = gazetteer_module.load().countries.get(actor.country_code)
     return Actor(
         text=actor.text, name=country.name if country else actor.country_code, country_code=actor.country_code,
-        igo_code=None, entity_id=_country_entity_id(s, actor.country_code), sector=actor.sector, from_place=True,
+        igo_code=None, entity_id=country_entity_id(s, actor.country_code), sector=actor.sector, from_place=True,
     )
 
 

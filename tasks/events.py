@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from wirehouse.tasks import cameo, dictionaries
+from wirehouse.tasks import gazetteer as gazetteer_module
 from wirehouse.tasks.event_actors import (
-    AGENT_SECTORS, TITLE_NOUNS, Actor, as_country, fill_countries, know_actors, resolve_actors, roles, subjects,
+    AGENT_SECTORS, STATE_GROUP_NOUNS, TITLE_NOUNS, Actor, country_entity_id, as_country, fill_countries, know_actors, resolve_actors, roles, subjects,
 )
 from wirehouse.tasks.event_sentence import Sentence
 from wirehouse.tasks.event_triggers import sentence_triggers
@@ -28,10 +29,13 @@ EVENT_COLUMNS = [
     "event_id", "article_id", "sentence_index", "sentence", "trigger", "trigger_start", "event_date",
     "date_precision", "date_text", "cameo_code", "cameo_root", "plover_type", "quad_class", "goldstein",
     "confidence", "actor1_entity_id", "actor1_text", "actor1_name", "actor1_country_code", "actor1_igo_code",
-    "actor2_entity_id", "actor2_text", "actor2_name", "actor2_country_code", "actor2_igo_code",
+    "actor2_entity_id", "actor2_text", "actor2_name", "actor2_country_code", "actor2_igo_code", "actor2_implied",
     "location_entity_id", "location_name", "location_country_code", "location_geonames_id", "coder_version",
 ]
 MAX_DYADS_PER_TRIGGER = 6
+# Roots where conjoined actors with no other target act on each other ("X and Y agreed to extend
+# the truce", "X and Y held talks"): intent to cooperate, consult, cooperate, fight.
+MUTUAL_ROOTS = frozenset({"03", "04", "05", "06", "19"})
 RECIPROCAL = frozenset({"030", "036", "040", "046", "057", "060", "061", "062", "190"})   # "X and Y met": both directions
 
 
@@ -134,12 +138,12 @@ def _sentence_events(s: Sentence, code: str, trigger_tokens, anchor, demand_targ
     if not actors1 and len(actors2) == 2 and all(a.compound for a in actors2):
         actors1, actors2 = actors2, []   # "the Israeli-Lebanese ceasefire was signed": by its two sides
     if not actors2 and len(actors1) == 2 and all(a.compound for a in actors1) and not (
-        code in RECIPROCAL or cameo.root(code) in {"04", "05", "06", "19"}
+        code in RECIPROCAL or cameo.root(code) in MUTUAL_ROOTS
     ):
         # "US-Japan sanctions": the first side acts on the second (reciprocal codes go both ways below)
         actors1, actors2 = actors1[:1], actors1[1:]
     named_target = any(t.pos_ == "PROPN" or t.lemma_.lower() in AGENT_SECTORS or t.lower_ in TITLE_NOUNS for t in actor2_tokens)
-    if not actors2 and not named_target and len(actors1) >= 2 and (code in RECIPROCAL or cameo.root(code) in {"04", "05", "06", "19"}):
+    if not actors2 and not named_target and len(actors1) >= 2 and (code in RECIPROCAL or cameo.root(code) in MUTUAL_ROOTS):
         pairs = list(itertools.permutations(actors1, 2))
     else:
         pairs = list(itertools.product(actors1 or [None], actors2 or [None]))
@@ -151,7 +155,12 @@ def _sentence_events(s: Sentence, code: str, trigger_tokens, anchor, demand_targ
     kept = [(a, b) for a, b in pairs if not same(a, b)]
     if not kept and actors1:   # "X reneged on his commitment": no one else is named
         kept = [(a, None) for a in actors1]
-    pairs = kept
+    # A target phrase that names no state ("its Balkan neighbours", "the former Soviet republics")
+    # is a target all the same: none is implied then.
+    vague_target = any(
+        t.lemma_.lower() in STATE_GROUP_NOUNS or any(_stateless(s.by_token.get(x.i)) for x in t.subtree) for t in actor2_tokens
+    )
+    pairs = [(a, b if b is not None or vague_target else _implied_target(s, location, a)) for a, b in kept]
     if not pairs:
         return []
     when = event_date(s, anchor, trigger_tokens)
@@ -161,7 +170,7 @@ def _sentence_events(s: Sentence, code: str, trigger_tokens, anchor, demand_targ
     trigger_text = " ".join(t.text for t in sorted(trigger_tokens, key=lambda t: t.i))
     events = []
     for actor1, actor2 in pairs[:MAX_DYADS_PER_TRIGGER]:
-        confidence = 0.4 + 0.2 * bool(actor1 and actor1.code()) + 0.2 * bool(actor2 and actor2.code()) + 0.1 * bool(when and not undated and when.text) + 0.1 * bool(location)
+        confidence = 0.4 + 0.2 * bool(actor1 and actor1.code()) + 0.2 * bool(actor2 and actor2.code() and not actor2.implied) + 0.1 * bool(when and not undated and when.text) + 0.1 * bool(location)
         events.append(
             Event(
                 cameo_code=code,
@@ -179,6 +188,28 @@ def _sentence_events(s: Sentence, code: str, trigger_tokens, anchor, demand_targ
             )
         )
     return events
+
+
+def _stateless(mention: Mention | None) -> bool:
+    """A place or people of no one state: a region ("Central Asia"), a regional word ("Balkan")."""
+    return mention is not None and mention.label in {"GPE", "LOC", "NORP"} and not (
+        mention.entity.country_code or mention.entity.igo_code
+    )
+
+
+def _implied_target(s: Sentence, location: Location | None, actor1: Actor | None) -> Actor | None:
+    """No target named: the country where it happened ("opened an embassy in Tehran", "protested in
+    Kirkuk"), else the actor's own ("workers stopped work"), as the gold standards code domestic
+    events. Marked implied: not named in the text."""
+    if location is not None and location.country_code:
+        code = location.country_code
+    elif actor1 is not None and actor1.country_code and not actor1.igo_code:
+        code = actor1.country_code
+    else:
+        return None
+    country = gazetteer_module.load().countries.get(code)
+    return Actor(text=None, name=country.name if country else code, country_code=code, igo_code=None,
+                 entity_id=country_entity_id(s, code), implied=True)
 
 
 def _unique(actors: list[Actor]) -> list[Actor]:
@@ -233,7 +264,7 @@ def event_rows(article_id: str, events: list[Event]) -> list[dict]:
                 "actor1_igo_code": a1.igo_code if a1 else None,
                 "actor2_entity_id": a2.entity_id if a2 else None, "actor2_text": a2.text if a2 else None,
                 "actor2_name": a2.name if a2 else None, "actor2_country_code": a2.country_code if a2 else None,
-                "actor2_igo_code": a2.igo_code if a2 else None,
+                "actor2_igo_code": a2.igo_code if a2 else None, "actor2_implied": bool(a2 and a2.implied),
                 "location_entity_id": loc.entity_id if loc else None, "location_name": loc.name if loc else None,
                 "location_country_code": loc.country_code if loc else None,
                 "location_geonames_id": loc.geonames_id if loc else None,

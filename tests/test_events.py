@@ -127,9 +127,9 @@ def test_relative_dates_resolve_against_any_publication_year(published, expected
 
 
 def test_agreement_between_two_parties_and_current_place_names():
-    # EXTEND * TRUCE under "agreed to": an intent to yield (035), by each side
+    # EXTEND * TRUCE under "agreed to": an intent to yield (035), each side towards the other
     assert _dyads(_events("Israel and Hamas agreed on Sunday to extend the truce by two days.")) == {
-        ("035", "ISR", None), ("035", "PSE", None),
+        ("035", "ISR", "PSE"), ("035", "PSE", "ISR"),
     }
     (repelled,) = _events("Ukraine's military said it repelled a Russian attack near Pokrovsk.")
     assert (repelled["actor1"]["country_code"], repelled["actor2"]["country_code"]) == ("UKR", "RUS")
@@ -418,3 +418,24 @@ def test_an_event_coded_twice_is_one_row_and_event_ids_are_unique():
     _, _, events = annotation_rows(articles)
     assert set(events["article_id"]) == {"a", "b"}
     assert events["event_id"].is_unique, events[["event_id", "trigger", "actor2_name"]]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # no target named: the country where it happened ...
+        ("Sri Lanka opened an embassy in Tehran on Monday.", ("IRN", "Iran")),
+        ("Chilean fishermen protested outside the embassy in Lima on Sunday.", ("PER", "Peru")),
+        # ... else the actor's own: a domestic event
+        ("Serbian dockworkers went on strike on Monday over unpaid wages.", ("SRB", "Serbia")),
+    ],
+)
+def test_a_target_not_named_is_implied_and_marked(text, expected):
+    implied = [e["actor2"] for e in _events(text) if e["actor2"] and e["actor2"]["implied"]]
+    assert implied and {(a["country_code"], a["name"]) for a in implied} == {expected}
+    assert all(a["text"] is None for a in implied)   # nothing in the text names it
+
+
+def test_a_named_target_is_not_implied():
+    events = _events("Japan praised South Korea for its decision.")
+    assert events and all(not e["actor2"]["implied"] for e in events if e["actor2"])

@@ -342,7 +342,7 @@ def test_migration_flags_the_dates_loaded_before_it(tmp_path):
                 " text_hash, content_hash, extractor, extractor_version, first_seen_at, updated_at, run_id) VALUES"
                 " ('a', 'u', 'u', 's', 't', DATE '2021-08-13', 'x', 1, 'h', 'c', 'e', 'v', now(), now(), 'r'),"
                 " ('b', 'v', 'v', 's', 't', NULL, 'x', 1, 'h', 'c', 'e', 'v', now(), now(), 'r')")
-    assert duckdb_adapter.migrate(con) == [8]
+    assert duckdb_adapter.migrate(con)[0] == 8
     assert con.execute("SELECT article_id, published_at_plausible, published_ts FROM articles ORDER BY 1").fetchall() == [
         ("a", True, None), ("b", None, None)]
     con.close()
@@ -409,3 +409,22 @@ def test_finishing_a_run_rebuilds_the_search_index_after_the_ledger(tmp_path, mo
     assert tables["articles"] == 0 and calls == [db]
     monkeypatch.setattr(flow_load, "finish_run", lambda *a: {})   # a reader held the file: the end is noted
     assert flow_load.finish(db, "r2", {}) == {} and calls == [db]
+
+
+def test_migration_marks_the_targets_coded_before_it_as_named(tmp_path):
+    import shutil
+
+    older = tmp_path / "migrations"
+    older.mkdir()
+    for migration in duckdb_adapter.list_migrations():
+        if migration.version < 9:
+            shutil.copy(migration.path, older)
+    con = duckdb_adapter.connect(tmp_path / "w.duckdb")
+    duckdb_adapter.migrate(con, older)
+    con.execute("INSERT INTO events (event_id, article_id, sentence_index, sentence, trigger, trigger_start, cameo_code,"
+                " cameo_root, quad_class, goldstein, confidence, coder_version, actor1_text)"
+                " VALUES ('e', 'a', 0, 's', 't', 0, '040', '04', 1, 1.0, 0.5, 'wh-annotate-2', 'Russia')")
+    assert duckdb_adapter.migrate(con) == [9]
+    assert con.execute("SELECT actor2_implied FROM events").fetchall() == [(False,)]
+    assert "actor2_implied" in {r[0] for r in con.execute("DESCRIBE event_details").fetchall()}
+    con.close()

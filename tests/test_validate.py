@@ -46,7 +46,7 @@ def event(n: int = 0, **overrides) -> dict:
         "trigger": "met", "trigger_start": 7, "event_date": pd.Timestamp("2026-01-02"), "date_precision": "day",
         "cameo_code": "040", "cameo_root": "04", "plover_type": "CONSULT", "quad_class": 1, "goldstein": 1.0,
         "confidence": 0.9, "actor1_country_code": "RUS", "actor2_country_code": "TUR", "location_country_code": None,
-        "coder_version": "1", "actor1_text": "Russia", "actor2_text": "Turkey",
+        "coder_version": "1", "actor1_text": "Russia", "actor2_text": "Turkey", "actor2_implied": False,
     }
     return row | overrides
 
@@ -196,6 +196,8 @@ def test_duplicate_keys_quarantine_every_copy():
 @pytest.mark.parametrize(("rows", "expected"), [
     ([event(1, cameo_code="051")], ["frame: code_matches_root"]),
     ([event(1, actor1_text=None, actor2_text=None)], ["frame: has_an_actor"]),
+    ([event(1, actor2_implied=True)], ["frame: implied_target_is_a_country"]),   # named, yet implied
+    ([event(1, actor2_text=None, actor2_country_code=None, actor2_implied=True)], ["frame: implied_target_is_a_country"]),
     ([event(1, goldstein=10.5)], ["goldstein: less_than_or_equal_to(10)"]),
     ([event(1, confidence=-0.1)], ["confidence: greater_than_or_equal_to(0)"]),
     ([event(1, quad_class=5)], ["quad_class: isin([1, 2, 3, 4])"]),
@@ -275,7 +277,8 @@ def test_a_missing_column_fails_every_row_and_names_the_column():
 def test_a_row_check_over_a_missing_column_fails_every_row():
     frame = pd.DataFrame([event(0), event(1)]).drop(columns=["actor1_text", "actor2_text"])
     result = validate_frame(frame, "events", "event_id", "r")
-    assert result.valid.empty and reasons(result) == {f"{n:016x}": ["frame: has_an_actor"] for n in (0, 1)}
+    both = "frame: has_an_actor; frame: implied_target_is_a_country"
+    assert result.valid.empty and reasons(result) == {f"{n:016x}": [both] for n in (0, 1)}
 
 
 # ---- what a quarantine row keeps -----------------------------------------------------------------------

@@ -166,6 +166,9 @@ def roles(s: Sentence, anchor, trigger_tokens, code: str) -> tuple[list, list]:
         actor2 = passive
     noun_triggers = [t for t in trigger_tokens if t.pos_ in {"NOUN", "PROPN"}]
     for noun in noun_triggers:   # "a Taliban delegation's visit", "Russian-Uzbek drills"
+        # the object of the trigger's verb ("rejected calls by Belarus", "hacked the computers of
+        # Korean officers"): whose it is, is the target
+        verb_object = noun.dep_ in {"dobj", "pobj"} and (noun.head.i in trigger_ids or noun.head.head.i in trigger_ids)
         inner = [c for c in noun.children if c.dep_ in {"compound", "amod", "poss", "nmod"} and c.i not in trigger_ids]
         inner += [g for c in inner for g in c.children if g.dep_ in {"amod", "compound"} and g.i in s.by_token]
         if inner and not actor1:
@@ -182,6 +185,8 @@ def roles(s: Sentence, anchor, trigger_tokens, code: str) -> tuple[list, list]:
                     actor1, actor2 = conj[:1], conj[1:]
             elif prep.lower_ == "by" and objects and not actor1:
                 actor1 = objects
+            elif prep.lower_ in {"by", "of"} and objects and verb_object:
+                actor2.extend(objects)
             elif prep.lower_ in TARGET_PREPS and prep.lower_ not in LOCATIVE_PREPS:
                 actor2.extend(objects)
     for token in trigger_tokens:
@@ -236,8 +241,13 @@ def subjects(verb) -> list:
             return agents
         if verb.dep_ in {"xcomp", "conj", "advcl", "ccomp", "acomp"} and verb.head is not verb:
             verb = verb.head
-        elif verb.dep_ in {"relcl", "acl"} and verb.head is not verb:
-            return [verb.head] if verb.dep_ == "relcl" else []
+        elif verb.dep_ == "relcl" and verb.head is not verb:
+            return [verb.head]
+        elif verb.dep_ == "acl" and verb.tag_ == "VBG" and verb.head.dep_ == "dobj" and verb.head.head is not verb.head:
+            verb = verb.head.head   # "issued a statement condemning": whoever issued it condemns (not
+            # "a proposal by X to reopen": an infinitive's doer is the noun's)
+        elif verb.dep_ == "acl":
+            return []
         else:
             break
     return []

@@ -160,6 +160,8 @@ def _sentence_events(s: Sentence, code: str, trigger_tokens, anchor, demand_targ
     vague_target = any(
         t.lemma_.lower() in STATE_GROUP_NOUNS or any(_stateless(s.by_token.get(x.i)) for x in t.subtree) for t in actor2_tokens
     )
+    # A statement (01) is addressed to no one: none is implied.
+    vague_target = vague_target or cameo.root(code) == "01"
     pairs = [(a, b if b is not None or vague_target else _implied_target(s, location, a)) for a, b in kept]
     if not pairs:
         return []

@@ -439,3 +439,26 @@ def test_a_target_not_named_is_implied_and_marked(text, expected):
 def test_a_named_target_is_not_implied():
     events = _events("Japan praised South Korea for its decision.")
     assert events and all(not e["actor2"]["implied"] for e in events if e["actor2"])
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # whose thing the trigger's object is, is the target
+        ("Poland rejected the demands of Belarus on Monday.", ("120", "POL", "BLR")),
+        ("Lithuania rejected a proposal by Belarus to reopen the border.", ("120", "LTU", "BLR")),
+        ("Chinese hackers attacked the networks of Australian ministries last week.", ("190", "CHN", "AUS")),
+        # "issued a statement condemning": the issuer condemns
+        ("Hezbollah released a video threatening Israel.", ("130", "LBN", "ISR")),
+    ],
+)
+def test_targets_inside_the_object_and_doers_of_participles(text, expected):
+    dyads = _dyads(_events(text))
+    assert expected in dyads
+    # an infinitive on the object is the noun's own doer's ("a proposal by Belarus to reopen"), not the subject's
+    assert not any(d[0] == "080" and d[1] == "LTU" for d in dyads)
+
+
+def test_a_statement_implies_no_target():
+    statements = [e for e in _events("Norway issued a statement on the elections on Friday.") if e["cameo_code"].startswith("01")]
+    assert statements and all(e["actor2"] is None for e in statements)

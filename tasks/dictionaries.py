@@ -307,7 +307,10 @@ def actor_code(name: str, on_date=None) -> str | None:
 
     Returns:
         The code of the first dated entry (file order) whose span holds the date, limits
-        included; else the first undated one (the file's fallback); None for an unknown name.
+        included; else the first undated one (the file's fallback); else, when every entry
+        names the same country, that country alone (a minister's country outlasts the post,
+        and an undated text still knows it; an organisation's office does not); None for an
+        unknown name.
     """
     names, codes = _actors()
     key = normalise_name(name)
@@ -320,7 +323,12 @@ def actor_code(name: str, on_date=None) -> str | None:
         for code, start, end in entries:
             if (start or end) and (not start or start <= day) and (not end or day <= end):
                 return code
-    return next((code for code, start, end in entries if not start and not end), None)
+    undated = next((code for code, start, end in entries if not start and not end), None)
+    if undated is not None or not entries:
+        return undated
+    sides = {split_code(code).country_or_igo for code, _, _ in entries}
+    # an office in an organisation ("IGOUNO" from 2007) is held, not born to: no fallback for it
+    return sides.pop() if len(sides) == 1 and not next(iter(sides)).startswith(ORGANISATION_PREFIXES) else None
 
 
 def split_code(code: str) -> ActorCode:

@@ -125,6 +125,8 @@ def know_actors(mentions: list[Mention], published) -> None:
     gaz = gazetteer_module.load()
     texts: dict[int, tuple] = {}
     for mention in mentions:
+        if mention.label == "NORP":
+            _nationality_led(mention.entity, gaz)
         if mention.label in {"PERSON", "ORG"} and mention.entity.type in {"PERSON", "ORG"}:
             texts.setdefault(id(mention.entity), (mention.entity, []))[1].append(mention.text)
     for entity, surfaces in texts.values():
@@ -138,6 +140,7 @@ def know_actors(mentions: list[Mention], published) -> None:
             if code:
                 break
         if not code:
+            _nationality_led(entity, gaz)
             if entity.type == "ORG" and entity.country_code and entity.sector is None:
                 # "Philippine Senate", "Afghan Interior Ministry": the country word's, in the agent's sector
                 entity.sector = petrarch_sector(dictionaries.agent(entity.name))
@@ -153,6 +156,14 @@ def know_actors(mentions: list[Mention], published) -> None:
                 entity.country_code = code[:3]
             if entity.sector is None and entity.country_code == code[:3]:
                 entity.sector = petrarch_sector(code[3:])
+
+
+def _nationality_led(entity, gaz) -> None:
+    """ "Bosnian Serbs", "Sudanese People's Liberation Army": a name led by a nationality word, and
+    known to no dictionary, is of that nationality's country."""
+    words = entity.name.split()
+    if entity.country_code is None and entity.igo_code is None and len(words) > 1 and gaz.demonym(words[0]):
+        entity.country_code = gaz.demonym(words[0])
 
 
 def roles(s: Sentence, anchor, trigger_tokens, code: str) -> tuple[list, list]:
@@ -354,6 +365,12 @@ def np_actors(s: Sentence, head, include_self: bool) -> list[Actor]:
         antecedent = _antecedent(head)
         return np_actors(s, antecedent, True) if antecedent is not None else []
     if include_self and head.i in s.by_token:
+        if s.by_token[head.i].label == "NORP":
+            # "Bosnian Croats", "Iraqi Kurds": the nationality before a people is where they are
+            where = [c for c in head.children if c.dep_ in {"amod", "compound"} and c.i in s.by_token and c.i == head.i - 1]
+            local = [a for c in where for a in _actors(s, s.by_token[c.i]) if a.country_code]
+            if len(local) == 1:
+                return local
         own = _actors(s, s.by_token[head.i])
         if own and not (head.conjuncts and _persons_in(s, head)):
             return own

@@ -119,3 +119,11 @@ def test_a_bare_pattern_word_does_not_match_inside_a_prepositional_phrase():
     assert dictionaries.match_words("arrest", words, prepositional={4: 3, 5: 3}).code == "173"
     # RETREAT * FROM + [0874] writes its preposition: it matches there
     assert dictionaries.match_words("withdraw", ["from", "the", "town"], prepositional={1: 0, 2: 0}).code == "0874"
+
+
+def test_an_undated_text_still_knows_a_dated_actors_country():
+    # MOODY AWORI has dated entries only (KENGOV in given years): with no date, his country alone;
+    # with a date inside a span, the dated code.
+    assert dictionaries.actor_code("Moody Awori") == "KEN"
+    assert dictionaries.actor_code("Moody Awori", "2004-06-01") == "KENGOV"
+    assert dictionaries.actor("Moody Awori") == ("KEN", None)

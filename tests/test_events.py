@@ -462,3 +462,14 @@ def test_targets_inside_the_object_and_doers_of_participles(text, expected):
 def test_a_statement_implies_no_target():
     statements = [e for e in _events("Norway issued a statement on the elections on Friday.") if e["cameo_code"].startswith("01")]
     assert statements and all(e["actor2"] is None for e in statements)
+
+
+@pytest.mark.parametrize(
+    "text, actor1",
+    [
+        ("Bosnian Croats boycotted the vote on Monday.", "BIH"),             # the nationality before a people
+        ("Bosnian Serbs blocked the road to Sarajevo on Monday.", "BIH"),    # one name, led by a nationality
+    ],
+)
+def test_a_people_named_with_a_nationality_is_of_that_country(text, actor1):
+    assert {d[1] for d in _dyads(_events(text))} == {actor1}

@@ -83,8 +83,63 @@ def load_pipeline():
             for label, docs in by_label.items():
                 matcher.add(label, docs)
             _matcher = matcher
+            if "wirehouse_dictionary_names" not in Language.factories:
+                Language.factory("wirehouse_dictionary_names", func=lambda nlp, name: DictionaryNames(nlp))
+            nlp.add_pipe("wirehouse_dictionary_names", before="ner")
             _nlp = nlp
     return _nlp
+
+
+# Lower-case words inside a name ("Organization of American States", "Bashar al Assad")
+NAME_PARTICLES = frozenset(
+    "of the and for in on at to de del della la le les du des da do dos das di van von der den bin ibn al el "
+    "y e ul ur".split()
+)
+
+
+def capitalised(span) -> bool:
+    """Each word of the span is written as a name: capitalised or upper case, particles aside.
+    The dictionaries are upper case; the text's case tells "the Union" from "the union"."""
+    words = [t for t in span if t.is_alpha]
+    return bool(words) and all(
+        t.text[:1].isupper() or (t.lower_ in NAME_PARTICLES and i > 0) for i, t in enumerate(words)
+    ) and words[0].text[:1].isupper()
+
+
+class DictionaryNames:
+    """The coded actors' multi-word names (tasks/dictionaries.entity_names: office holders,
+    international bodies, NGOs, companies, armed groups) set as PERSON or ORG before NER, where
+    the text writes them as names. One-word names stay with the model and the rule layer: too
+    many are common words ("Falcon", "Amal")."""
+
+    def __init__(self, nlp):
+        from spacy.matcher import PhraseMatcher
+
+        from wirehouse.tasks.dictionaries import entity_names
+
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        by_label: dict[str, list[str]] = {}
+        for label, name in entity_names():
+            if " " in name:
+                by_label.setdefault(label, []).append(name.lower())
+        for label, names in by_label.items():
+            # in slices: 20k pattern docs held at once would double the process's memory
+            for i in range(0, len(names), 1000):
+                self.matcher.add(label, list(nlp.tokenizer.pipe(names[i : i + 1000])))
+
+    def __call__(self, doc):
+        from spacy.tokens import Span
+        from spacy.util import filter_spans
+
+        found = [
+            Span(doc, start, end, label=match_id)
+            for match_id, start, end in self.matcher(doc)
+            if capitalised(doc[start:end])
+        ]
+        if found:
+            # the gazetteer ruler's names stand; longer dictionary names win over shorter ones
+            doc.ents = filter_spans(list(doc.ents) + found)
+        return doc
 
 
 def phrase_matcher():

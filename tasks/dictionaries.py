@@ -34,7 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from wirehouse.tasks.nlp_types import TITLE_WORDS
+from wirehouse.tasks.nlp_types import TITLE_SECTORS, TITLE_WORDS
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "petrarch2"
 WINDOW = 12   # tokens after (or before) the verb a pattern's words may lie in
@@ -500,8 +500,7 @@ ORGANISATION_WORDS = frozenset(
 # takes the name without its title from the model and the title layer, not these entries.
 _TITLE_STARTS = frozenset(
     "PRESIDENT VICE SECRETARY FORMER MINISTER PRIME DEPUTY GENERAL GEN COLONEL SHEIKH SHEIKHS CHEIKH KING QUEEN "
-    "PRINCE AMBASSADOR CHAIRMAN SENATOR GOVERNOR MAYOR LEADER CHIEF UNDER AMERICAN US UNITED THE DR MR MRS MS "
-    "CIA FBI".split()
+    "PRINCE AMBASSADOR CHAIRMAN SENATOR GOVERNOR MAYOR LEADER CHIEF UNDER THE DR MR MRS MS CIA FBI".split()
 )
 _NAME_PARTICLES = frozenset("AL EL BIN IBN BEN ABU ABD ABDEL ABDUL DE DA DI DEL LA LE VAN VON DER DEN".split())
 MIN_GIVEN_NAME_USES = 3   # a first word this many coded people share is a given name ("JOHN", "MUHAMMAD")
@@ -522,9 +521,25 @@ def _given_names(kinds: dict[str, str]) -> frozenset:
 @lru_cache(maxsize=1)
 def given_names() -> frozenset:
     """Given names of the coded people (upper case): a capitalised name that starts with one
-    is a person's ("Jenny Seaton", "Nikita Mikhalkov"), whatever the model said."""
-    names, codes = _actors()
+    is a person's ("Gustavo Marenco", "Nikita Mikhalkov"), whatever the model said."""
     return _given_names({name: kind for kind, name in entity_names()})
+
+
+@lru_cache(maxsize=1)
+def single_names() -> dict[str, str]:
+    """One-word coded names and their type: the surname of a coded person's full name ("PUTIN"
+    of VLADIMIR PUTIN) is a PERSON; an organisation's one word ("HAMAS", "ECOWAS") an ORG. A
+    one-word person with no full name ("HASSAN") is left out: a given name as often as a surname."""
+    names, _ = _actors()
+    kinds = {name: label for label, name in entity_names()}
+    out = {}
+    for name, label in kinds.items():
+        if " " in name:
+            continue
+        actor = names[name].split("#")[0]
+        if label == "ORG" or (kinds.get(actor) == "PERSON" and " " in actor and actor.split()[-1] == name):
+            out[name] = label
+    return out
 
 
 def _code_chunks(code: str) -> list[str]:
@@ -545,7 +560,7 @@ def entity_names() -> tuple[tuple[str, str], ...]:
     for name, actor in names.items():
         entries = codes.get(actor, ())
         words = name.split()
-        if not entries or any(ch.isdigit() for ch in name) or words[0] in _TITLE_STARTS or words[0].lower() in TITLE_WORDS:
+        if not entries or any(ch.isdigit() for ch in name) or words[0] in _TITLE_STARTS:
             continue
         organisation = any(code.startswith(ORGANISATION_PREFIXES) for code, _, _ in entries)
         sectored = organisation or any(
@@ -556,10 +571,12 @@ def entity_names() -> tuple[tuple[str, str], ...]:
         dated = any(start or end for _, start, end in entries)
         if any(w in ORGANISATION_WORDS for w in words):
             kinds[name] = "ORG"
-        elif dated:
-            kinds[name] = "PERSON"
+        elif any(w.lower() in TITLE_WORDS for w in words[:-1]) or any(w.lower() in TITLE_SECTORS for w in words):
+            continue   # a title, with or without its holder: "US TRADE REPRESENTATIVE", "AMERICAN PRESIDENT BUSH"
+        elif dated and not any(code.startswith("IMG") for code, _, _ in entries):
+            kinds[name] = "PERSON"   # an office holder; a militant group is dated from its founding
         else:
-            kinds[name] = "ORG?"   # settled below, once the given names are known
+            kinds[name] = "ORG?"     # a group's leader or the group, settled below by the given names
     given_names = _given_names(kinds)
     out = []
     for name, kind in sorted(kinds.items()):

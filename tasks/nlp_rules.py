@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from wirehouse.schemas.models import ENTITY_TYPES
-from wirehouse.tasks.dictionaries import given_names
+from wirehouse.tasks.dictionaries import given_names, single_names
 from wirehouse.tasks.nlp_model import phrase_matcher
 from wirehouse.tasks.nlp_types import TITLE_WORDS
 
@@ -71,6 +71,17 @@ def _gazetteer_merge(doc) -> list[tuple[int, int, str]]:
 
 
 _NOT_PERSON_LABELS = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "WORK_OF_ART"})
+_NAME_LABELS = _NOT_PERSON_LABELS | {"PERSON", "NORP"}
+
+
+def _single_name_label(token) -> str | None:
+    """The type of a one-word coded name (tasks/dictionaries.single_names). Only the model's own
+    spans take it: many of these words are common ones too ("Falcon" names an armed group); and an
+    organisation's word counts only as an acronym ("ECOWAS", not "Amal")."""
+    label = single_names().get(token.text.upper())
+    if label == "ORG" and not (token.is_upper and len(token.text) >= 3):
+        return None
+    return label
 
 
 def _starts_with_given_name(doc, start: int, end: int, gaz) -> bool:
@@ -135,6 +146,8 @@ def fix_entities(doc, gaz) -> list:
                 place = gaz.town(text)
                 if place is not None and place.population >= MIN_RELABEL_POPULATION[label] and not _has_person_context(doc, start):
                     label = "GPE"
+        if end - start == 1 and label in _NAME_LABELS and not (gaz.country(text) or gaz.demonym(text) or gaz.town(text) or gaz.region(text)):
+            label = _single_name_label(doc[start]) or label   # "Erdogan" is a person, "ECOWAS" a body
         if label in _NOT_PERSON_LABELS and _starts_with_given_name(doc, start, end, gaz):
             label = "PERSON"   # "Jenny Seaton", "Nikita Mikhalkov": the model took them for a firm or a place
         fixed.append(Span(doc, start, end, label=label))

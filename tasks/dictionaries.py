@@ -571,8 +571,8 @@ def entity_names() -> tuple[tuple[str, str], ...]:
         dated = any(start or end for _, start, end in entries)
         if any(w in ORGANISATION_WORDS for w in words):
             kinds[name] = "ORG"
-        elif any(w.lower() in TITLE_WORDS for w in words[:-1]) or any(w.lower() in TITLE_SECTORS for w in words):
-            continue   # a title, with or without its holder: "US TRADE REPRESENTATIVE", "AMERICAN PRESIDENT BUSH"
+        elif any(w.lower() in TITLE_SECTORS for w in words):
+            continue   # an office, with or without its holder: "US TRADE REPRESENTATIVE", "AMERICAN PRESIDENT BUSH"
         elif dated and not any(code.startswith("IMG") for code, _, _ in entries):
             kinds[name] = "PERSON"   # an office holder; a militant group is dated from its founding
         else:

@@ -113,29 +113,33 @@ class DictionaryNames:
     many are common words ("Falcon", "Amal")."""
 
     def __init__(self, nlp):
-        from spacy.matcher import PhraseMatcher
-
         from wirehouse.tasks.dictionaries import entity_names
 
-        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-        by_label: dict[str, list[str]] = {}
-        for label, name in entity_names():
-            if " " in name:
-                by_label.setdefault(label, []).append(name.lower())
-        for label, names in by_label.items():
-            # in slices: 20k pattern docs held at once would double the process's memory
-            for i in range(0, len(names), 1000):
-                self.matcher.add(label, list(nlp.tokenizer.pipe(names[i : i + 1000])))
+        # the names' words by their first word, longest first: a plain dict, not a PhraseMatcher,
+        # which keeps a Doc per pattern (60 MB for these 20k names)
+        self.by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        names = [(label, name.lower()) for label, name in entity_names() if " " in name]
+        for (label, _), doc in zip(names, nlp.tokenizer.pipe(name for _, name in names)):
+            words = tuple(t.lower_ for t in doc)
+            self.by_first.setdefault(words[0], []).append((words, label))
+        for entries in self.by_first.values():
+            entries.sort(key=lambda entry: -len(entry[0]))
 
     def __call__(self, doc):
         from spacy.tokens import Span
         from spacy.util import filter_spans
 
-        found = [
-            Span(doc, start, end, label=match_id)
-            for match_id, start, end in self.matcher(doc)
-            if capitalised(doc[start:end])
-        ]
+        found, i, n = [], 0, len(doc)
+        while i < n:
+            end = None
+            if doc[i].text[:1].isupper():
+                for words, label in self.by_first.get(doc[i].lower_, ()):
+                    k = len(words)
+                    if i + k <= n and all(doc[i + j].lower_ == words[j] for j in range(1, k)) and capitalised(doc[i : i + k]):
+                        found.append(Span(doc, i, i + k, label=label))
+                        end = i + k
+                        break
+            i = end if end is not None else i + 1
         if found:
             # the gazetteer ruler's names stand; longer dictionary names win over shorter ones
             doc.ents = filter_spans(list(doc.ents) + found)

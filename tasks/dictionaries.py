@@ -29,9 +29,12 @@ import datetime as dt
 import gzip
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
+
+from wirehouse.tasks.nlp_types import TITLE_SECTORS, TITLE_WORDS
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "petrarch2"
 WINDOW = 12   # tokens after (or before) the verb a pattern's words may lie in
@@ -482,3 +485,110 @@ def match_words(lemma: str, after: list[str], before: list[str] | None = None,
         if code:
             return VerbMatch(code, None, tuple(range(len(entry.after))))
     return VerbMatch(None, None, ())
+
+
+# ---- names for the entity ruler -------------------------------------------------------------
+# Sectors of CAMEO codes ("RUSGOV", "IRQREB", "USAELI"): a code chunk outside these is a territory
+# ("GBRVGB" is the British Virgin Islands), and a name coded only by country is a place, which the
+# gazetteer answers.
+SECTORS = frozenset(
+    "GOV MIL REB OPP PTY COP JUD SPY ELI LEG MED EDU BUS CRM CVL HLH HRI LAB REF ENV AGR UAF SEP INS RAD "
+    "MOD REL IGO NGO IMG MNC".split()
+)
+# Words of an organisation's name: a coded name with one of these is no person.
+ORGANISATION_WORDS = frozenset(
+    "ACADEMY ACTION ADMINISTRATION AGENCY ALLIANCE ARMY ASSEMBLY ASSOCIATION AUTHORITY BANK BATTALION BATTALIONS "
+    "BOARD BRIGADE BRIGADES BUREAU CENTER CENTRE CHAMBER CHURCH CLUB COALITION COLLEGE COMMAND COMMANDO COMMISSION "
+    "COMMITTEE COMMUNITY COMPANY CONFERENCE CONGRESS CORP CORPORATION CORPS COUNCIL COURT DEPARTMENT DIVISION "
+    "FEDERATION FORCE FORCES FOUNDATION FRONT FUND GOVERNMENT GROUP GUARD GUARDS HOUSE INC INSTITUTE INTERNATIONAL "
+    "LEAGUE LTD MILITIA MINISTRY MISSION MOVEMENT NETWORK OFFICE ORGANISATION ORGANIZATION PARLIAMENT PARTNERS PARTY "
+    "PROGRAM PROGRAMME REPUBLIC SERVICE SERVICES SOCIETY SYSTEMS TRIBUNAL TRUST UNION UNIVERSITY WATCH".split()
+)
+# Person names the tables hold with a title in front ("PRESIDENT ELECT BARACK OBAMA"): the ruler
+# takes the name without its title from the model and the title layer, not these entries.
+_TITLE_STARTS = frozenset(
+    "PRESIDENT VICE SECRETARY FORMER MINISTER PRIME DEPUTY GENERAL GEN COLONEL SHEIKH SHEIKHS CHEIKH KING QUEEN "
+    "PRINCE AMBASSADOR CHAIRMAN SENATOR GOVERNOR MAYOR LEADER CHIEF UNDER THE DR MR MRS MS CIA FBI".split()
+)
+_NAME_PARTICLES = frozenset("AL EL BIN IBN BEN ABU ABD ABDEL ABDUL DE DA DI DEL LA LE VAN VON DER DEN".split())
+MIN_GIVEN_NAME_USES = 3   # a first word this many coded people share is a given name ("JOHN", "MUHAMMAD")
+
+
+def _given_names(kinds: dict[str, str]) -> frozenset:
+    """First words of many coded people's names and of few organisations' ("JOHN", "MUHAMMAD";
+    not "ISLAMIC", which starts more groups than people), particles and titles aside."""
+    people = Counter(name.split()[0] for name, kind in kinds.items() if kind == "PERSON" and " " in name)
+    others = Counter(name.split()[0] for name, kind in kinds.items() if kind != "PERSON")
+    return frozenset(
+        w for w, n in people.items()
+        if n >= MIN_GIVEN_NAME_USES and n > 2 * others[w] and len(w) > 2 and w.isalpha()
+        and w.lower() not in TITLE_WORDS and w not in _NAME_PARTICLES
+    )
+
+
+@lru_cache(maxsize=1)
+def given_names() -> frozenset:
+    """Given names of the coded people (upper case): a capitalised name that starts with one
+    is a person's ("Gustavo Marenco", "Nikita Mikhalkov"), whatever the model said."""
+    return _given_names({name: kind for kind, name in entity_names()})
+
+
+@lru_cache(maxsize=1)
+def single_names() -> dict[str, str]:
+    """One-word coded names and their type: the surname of a coded person's full name ("PUTIN"
+    of VLADIMIR PUTIN) is a PERSON; an organisation's one word ("HAMAS", "ECOWAS") an ORG. A
+    one-word person with no full name ("HASSAN") is left out: a given name as often as a surname."""
+    names, _ = _actors()
+    kinds = {name: label for label, name in entity_names()}
+    out = {}
+    for name, label in kinds.items():
+        if " " in name:
+            continue
+        actor = names[name].split("#")[0]
+        if label == "ORG" or (kinds.get(actor) == "PERSON" and " " in actor and actor.split()[-1] == name):
+            out[name] = label
+    return out
+
+
+def _code_chunks(code: str) -> list[str]:
+    return [code[i : i + 3] for i in range(0, len(code), 3)]
+
+
+@lru_cache(maxsize=1)
+def entity_names() -> tuple[tuple[str, str], ...]:
+    """The coded actors' names as entity types for the NER's ruler: (label, NAME), PERSON or ORG.
+
+    A person is a name with dated sector codes (office holders: "VLADIMIR PUTIN" RUSGOV from 1999),
+    or an undated one whose first word is a given name of those; an organisation is an IGO, NGO,
+    company or militant group, or a country's sector body ("WHITE HOUSE" USAGOV). Places (names
+    coded by country alone), names with digits, and names written with a title are left out.
+    """
+    names, codes = _actors()
+    kinds: dict[str, str] = {}
+    for name, actor in names.items():
+        entries = codes.get(actor, ())
+        words = name.split()
+        if not entries or any(ch.isdigit() for ch in name) or words[0] in _TITLE_STARTS:
+            continue
+        organisation = any(code.startswith(ORGANISATION_PREFIXES) for code, _, _ in entries)
+        sectored = organisation or any(
+            chunk in SECTORS for code, _, _ in entries for chunk in _code_chunks(code)[1:]
+        )
+        if not sectored:
+            continue
+        dated = any(start or end for _, start, end in entries)
+        if any(w in ORGANISATION_WORDS for w in words):
+            kinds[name] = "ORG"
+        elif any(w.lower() in TITLE_SECTORS for w in words):
+            continue   # an office, with or without its holder: "US TRADE REPRESENTATIVE", "AMERICAN PRESIDENT BUSH"
+        elif dated and not any(code.startswith("IMG") for code, _, _ in entries):
+            kinds[name] = "PERSON"   # an office holder; a militant group is dated from its founding
+        else:
+            kinds[name] = "ORG?"     # a group's leader or the group, settled below by the given names
+    given_names = _given_names(kinds)
+    out = []
+    for name, kind in sorted(kinds.items()):
+        if kind == "ORG?":
+            kind = "PERSON" if " " in name and name.split()[0] in given_names else "ORG"
+        out.append((kind, name))
+    return tuple(out)

@@ -83,8 +83,67 @@ def load_pipeline():
             for label, docs in by_label.items():
                 matcher.add(label, docs)
             _matcher = matcher
+            if "wirehouse_dictionary_names" not in Language.factories:
+                Language.factory("wirehouse_dictionary_names", func=lambda nlp, name: DictionaryNames(nlp))
+            nlp.add_pipe("wirehouse_dictionary_names", before="ner")
             _nlp = nlp
     return _nlp
+
+
+# Lower-case words inside a name ("Organization of American States", "Bashar al Assad")
+NAME_PARTICLES = frozenset(
+    "of the and for in on at to de del della la le les du des da do dos das di van von der den bin ibn al el "
+    "y e ul ur".split()
+)
+
+
+def capitalised(span) -> bool:
+    """Each word of the span is written as a name: capitalised or upper case, particles aside.
+    The dictionaries are upper case; the text's case tells "the Union" from "the union"."""
+    words = [t for t in span if t.is_alpha]
+    return bool(words) and all(
+        t.text[:1].isupper() or (t.lower_ in NAME_PARTICLES and i > 0) for i, t in enumerate(words)
+    ) and words[0].text[:1].isupper()
+
+
+class DictionaryNames:
+    """The coded actors' multi-word names (tasks/dictionaries.entity_names: office holders,
+    international bodies, NGOs, companies, armed groups) set as PERSON or ORG before NER, where
+    the text writes them as names. One-word names stay with the model and the rule layer: too
+    many are common words ("Falcon", "Amal")."""
+
+    def __init__(self, nlp):
+        from wirehouse.tasks.dictionaries import entity_names
+
+        # the names' words by their first word, longest first: a plain dict, not a PhraseMatcher,
+        # which keeps a Doc per pattern (60 MB for these 20k names)
+        self.by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        names = [(label, name.lower()) for label, name in entity_names() if " " in name]
+        for (label, _), doc in zip(names, nlp.tokenizer.pipe(name for _, name in names)):
+            words = tuple(t.lower_ for t in doc)
+            self.by_first.setdefault(words[0], []).append((words, label))
+        for entries in self.by_first.values():
+            entries.sort(key=lambda entry: -len(entry[0]))
+
+    def __call__(self, doc):
+        from spacy.tokens import Span
+        from spacy.util import filter_spans
+
+        found, i, n = [], 0, len(doc)
+        while i < n:
+            end = None
+            if doc[i].text[:1].isupper():
+                for words, label in self.by_first.get(doc[i].lower_, ()):
+                    k = len(words)
+                    if i + k <= n and all(doc[i + j].lower_ == words[j] for j in range(1, k)) and capitalised(doc[i : i + k]):
+                        found.append(Span(doc, i, i + k, label=label))
+                        end = i + k
+                        break
+            i = end if end is not None else i + 1
+        if found:
+            # the gazetteer ruler's names stand; longer dictionary names win over shorter ones
+            doc.ents = filter_spans(list(doc.ents) + found)
+        return doc
 
 
 def phrase_matcher():

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from wirehouse.schemas.models import ENTITY_TYPES
+from wirehouse.tasks.dictionaries import given_names, single_names
 from wirehouse.tasks.nlp_model import phrase_matcher
 from wirehouse.tasks.nlp_types import TITLE_WORDS
 
@@ -69,6 +70,35 @@ def _gazetteer_merge(doc) -> list[tuple[int, int, str]]:
     return sorted((tuple(e) for e in ents.values()), key=lambda e: e[0])
 
 
+_NOT_PERSON_LABELS = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "WORK_OF_ART"})
+_NAME_LABELS = _NOT_PERSON_LABELS | {"PERSON", "NORP"}
+
+
+def _single_name_label(token) -> str | None:
+    """The type of a one-word coded name (tasks/dictionaries.single_names). Only the model's own
+    spans take it: many of these words are common ones too ("Falcon" names an armed group); and an
+    organisation's word counts only as an acronym ("ECOWAS", not "Amal")."""
+    label = single_names().get(token.text.upper())
+    if label == "ORG" and not (token.is_upper and len(token.text) >= 3):
+        return None
+    return label
+
+
+def _starts_with_given_name(doc, start: int, end: int, gaz) -> bool:
+    """A short capitalised name whose first word is a given name of the coded people
+    (tasks/dictionaries.given_names) and which the gazetteer does not know as a place or body."""
+    if not 2 <= end - start <= 3:
+        return False
+    first = doc[start]
+    words = [t for t in doc[start:end] if t.is_alpha]
+    if len(words) != end - start or not all(t.is_title for t in words):
+        return False
+    if first.text.upper() not in given_names() or gaz.country(first.text) or gaz.demonym(first.text):
+        return False
+    text = doc[start:end].text
+    return not (gaz.organization(text) or gaz.country(text) or gaz.town(text) or gaz.region(text))
+
+
 def _split_lists(doc, start: int, end: int, label: str) -> list[tuple[int, int, str]]:
     """A model span that runs over a comma ("Grantham , Lincolnshire", "Tieck , Schelling") is a list."""
     commas = [i for i in range(start + 1, end - 1) if doc[i].text == ","]
@@ -116,6 +146,10 @@ def fix_entities(doc, gaz) -> list:
                 place = gaz.town(text)
                 if place is not None and place.population >= MIN_RELABEL_POPULATION[label] and not _has_person_context(doc, start):
                     label = "GPE"
+        if end - start == 1 and label in _NAME_LABELS and not (gaz.country(text) or gaz.demonym(text) or gaz.town(text) or gaz.region(text)):
+            label = _single_name_label(doc[start]) or label   # "Erdogan" is a person, "ECOWAS" a body
+        if label in _NOT_PERSON_LABELS and _starts_with_given_name(doc, start, end, gaz):
+            label = "PERSON"   # "Jenny Seaton", "Nikita Mikhalkov": the model took them for a firm or a place
         fixed.append(Span(doc, start, end, label=label))
     fixed = [_label_by_context(_label_by_head(span, gaz), gaz) for span in _extend_to_institutions(doc, fixed)]
     fixed = sorted(fixed + _unlabelled_names(doc, fixed, gaz), key=lambda s: s.start)
@@ -292,6 +326,8 @@ def _unlabelled_names(doc, spans: list, gaz) -> list:
             label = "ORG"
         elif len(run) >= 2 and run[-1].lower_ in ORG_HEADS:
             label = "ORG"
+        elif _starts_with_given_name(doc, i, j, gaz):
+            label = "PERSON"
         elif gaz.country(text):
             label = "GPE"
         elif text[:1].isupper():

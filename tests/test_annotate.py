@@ -87,6 +87,42 @@ def test_rows_validate_and_skip_other_languages():
     assert len(events) >= 5 and events["event_id"].is_unique
 
 
+def _mentions(text):
+    annotation = next(iter(annotate_docs([text], [None])))
+    return [(m.text, m.label) for m in annotation.mentions]
+
+
+def test_dictionary_names_are_persons_and_organisations():
+    # a coded office holder without a title: one person, not a place and a person
+    assert _mentions("Prawit Wongsuwan told reporters the army would stay in barracks.") == [("Prawit Wongsuwan", "PERSON")]
+    assert ("Dominique de Villepin", "PERSON") in _mentions("Dominique de Villepin said France would veto the resolution.")
+    # a coded armed group the model takes for a person
+    assert _mentions("Jemaah Islamiah claimed the attack, officials said.") == [("Jemaah Islamiah", "ORG")]
+    # names are capitalised: the same words in lower case are no name
+    assert _mentions("He said the red eagles flew over the hills near the lake.") == []
+    assert _mentions("Red Eagles fighters blocked the road.") == [("Red Eagles", "ORG")]
+
+
+def test_a_coded_surname_alone_is_a_person():
+    assert _mentions("Lavrov said the talks would resume next week.") == [("Lavrov", "PERSON")]
+
+
+def test_a_name_that_starts_with_a_given_name_is_a_person():
+    assert ("Gustavo Marenco", "PERSON") in _mentions("The company was founded by Gustavo Marenco in Lima.")
+
+
+def test_entity_names_leave_out_places_and_titles():
+    from wirehouse.tasks.dictionaries import entity_names, given_names, single_names
+
+    kinds = {name: label for label, name in entity_names()}
+    assert kinds["VLADIMIR PUTIN"] == "PERSON" and kinds["BOKO HARAM"] == "ORG" and kinds["AMNESTY INTERNATIONAL"] == "ORG"
+    assert "PITTSBURGH" not in kinds and "PRESIDENT ELECT BARACK OBAMA" not in kinds
+    assert "JOHN" in given_names() and "ISLAMIC" not in given_names() and "AL" not in given_names()
+    # a militant group dated from its founding is no person; a one-word person needs a full name
+    assert kinds["ISLAMIC STATE OF IRAQ AND THE LEVANT"] == "ORG"
+    assert single_names()["PUTIN"] == "PERSON" and single_names()["ECOWAS"] == "ORG" and "HASSAN" not in single_names()
+
+
 def test_names_and_ids():
     assert entity_name("the  United Nations") == "United Nations"
     assert entity_name("Russia’s") == "Russia"

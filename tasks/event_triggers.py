@@ -101,7 +101,10 @@ def _governs_trigger(s: Sentence, token) -> bool:
         return False   # a pattern of its own ("threatened sanctions") is more specific
     for child in token.children:
         # "demanded that French troops leave": coded once, at "leave", as the demand (see _mood)
-        if (child.dep_ == "xcomp" or child.dep_ == "ccomp" and lemma in CCOMP_GOVERNORS) and child.pos_ in {"VERB", "AUX"}:
+        governed = child.dep_ == "xcomp" or (child.dep_ == "ccomp" and lemma in CCOMP_GOVERNORS) or (
+            child.dep_ == "advcl" and any(g.dep_ == "aux" and g.lower_ == "to" for g in child.children)   # see _mood
+        )
+        if governed and child.pos_ in {"VERB", "AUX"}:
             if _verb_coding(s, child) is not None or (
                 child.lemma_.lower() in LIGHT_VERBS and _light_verb_trigger(s, child) is not None
             ):
@@ -343,6 +346,8 @@ def _mood(code: str, anchor, trigger_tokens):
     negated = any(c.dep_ == "neg" for c in children)
     auxes = {c.lower_ for c in children if c.dep_ in {"aux", "auxpass"}}
     governor = anchor.head if anchor.dep_ in {"xcomp", "ccomp"} and anchor.head is not anchor else None
+    if anchor.dep_ == "advcl" and anchor.head.lemma_.lower() in GOVERNORS and any(c.dep_ == "aux" and c.lower_ == "to" for c in children):
+        governor = anchor.head   # "have sworn to fight", parsed as a purpose clause: still governed
     gov_lemma = governor.lemma_.lower() if governor is not None else ""
     if anchor.dep_ == "ccomp" and gov_lemma not in CCOMP_GOVERNORS:
         governor, gov_lemma = None, ""   # "lifted the blockade, officials told AFP": reported, not governed

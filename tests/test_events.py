@@ -473,3 +473,9 @@ def test_a_statement_implies_no_target():
 )
 def test_a_people_named_with_a_nationality_is_of_that_country(text, actor1):
     assert {d[1] for d in _dyads(_events(text))} == {actor1}
+
+
+def test_a_vow_parsed_as_a_purpose_clause_is_still_a_threat():
+    # the model parses "have sworn to fight" as a purpose clause (advcl), not as xcomp
+    events = _events("Kurdish militants have sworn to fight until they take the villages.")
+    assert [e["cameo_code"] for e in events if "sworn" in e["trigger"]] == ["138"]   # coded once, as the threat

@@ -320,7 +320,9 @@ def _noun_trigger(s: Sentence, token):
         return None
     head = token.head
     if token.dep_ in {"nsubj", "nsubjpass"} and head.lemma_.lower() in HAPPEN_VERBS:
-        return _noun_code(s, entry, token), [token], token, {token.i}
+        # "a roadside bomb killed three soldiers": the verb's object is who it struck
+        tokens = [token, head] if any(c.dep_ == "dobj" for c in head.children) else [token]
+        return _noun_code(s, entry, token), tokens, token, {t.i for t in tokens}
     if token.dep_ in {"dobj", "pobj", "attr", "nsubjpass"} and head.lemma_.lower() in LIGHT_VERBS:
         return None   # the light verb codes it, with the verb's subject as actor ("talks were held": once)
     if any(np_actors(s, token, include_self=False)):

@@ -479,3 +479,9 @@ def test_a_vow_parsed_as_a_purpose_clause_is_still_a_threat():
     # the model parses "have sworn to fight" as a purpose clause (advcl), not as xcomp
     events = _events("Kurdish militants have sworn to fight until they take the villages.")
     assert [e["cameo_code"] for e in events if "sworn" in e["trigger"]] == ["138"]   # coded once, as the threat
+
+
+def test_who_an_attack_struck_is_its_target_when_no_attacker_is_named():
+    (event,) = [e for e in _events("A roadside bomb killed three Afghan soldiers in Helmand on Monday.") if e["plover_type"] == "ASSAULT"]
+    assert event["actor1"] is None and (event["actor2"]["country_code"], event["actor2"]["sector"]) == ("AFG", "MIL")
+    assert event["location"]["name"] == "Helmand"

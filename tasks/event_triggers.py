@@ -237,6 +237,8 @@ def _phrase(token) -> list:
 
 
 def _verb_trigger(s: Sentence, token):
+    if token.lower_ == "according" and any(c.lower_ == "to" for c in token.children):
+        return None   # "according to officials": who said it, not an accord (ACCORD 060)
     if token.lemma_.lower() in MOVEMENT_VERBS and any(
         t.lemma_.lower().startswith("peacekeep") for c in token.children if c.dep_ in {"nsubj", "dobj", "nsubjpass"} for t in c.subtree
     ):

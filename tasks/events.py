@@ -155,10 +155,12 @@ def _sentence_events(s: Sentence, code: str, trigger_tokens, anchor, demand_targ
     kept = [(a, b) for a, b in pairs if not same(a, b)]
     if not kept and actors1:   # "X reneged on his commitment": no one else is named
         kept = [(a, None) for a in actors1]
-    # A target phrase that names no state ("its Balkan neighbours", "the former Soviet republics")
-    # is a target all the same: none is implied then.
+    # A target phrase that names no state ("its Balkan neighbours", "the former Soviet republics"),
+    # or someone of no known country ("the chief of the group's office"), is a target all the same:
+    # none is implied then.
     vague_target = any(
-        t.lemma_.lower() in STATE_GROUP_NOUNS or any(_stateless(s.by_token.get(x.i)) for x in t.subtree) for t in actor2_tokens
+        t.lemma_.lower() in STATE_GROUP_NOUNS | TITLE_NOUNS or t.lemma_.lower() in AGENT_SECTORS
+        or any(_no_country_actor(s.by_token.get(x.i)) for x in t.subtree) for t in actor2_tokens
     )
     # A statement (01) is addressed to no one: none is implied.
     vague_target = vague_target or cameo.root(code) == "01"
@@ -192,11 +194,12 @@ def _sentence_events(s: Sentence, code: str, trigger_tokens, anchor, demand_targ
     return events
 
 
-def _stateless(mention: Mention | None) -> bool:
-    """A place or people of no one state: a region ("Central Asia"), a regional word ("Balkan")."""
-    return mention is not None and mention.label in {"GPE", "LOC", "NORP"} and not (
-        mention.entity.country_code or mention.entity.igo_code
-    )
+def _no_country_actor(mention: Mention | None) -> bool:
+    """A party named in a target phrase that resolved to no one state: a region ("Central Asia"),
+    a regional word ("Balkan"), a person or group ("the chief of the Taliban's office")."""
+    if mention is None or mention.label not in {"GPE", "LOC", "NORP", "PERSON", "ORG"}:
+        return False
+    return mention.label in {"PERSON", "ORG"} or not (mention.entity.country_code or mention.entity.igo_code)
 
 
 def _implied_target(s: Sentence, location: Location | None, actor1: Actor | None) -> Actor | None:

@@ -485,3 +485,11 @@ def test_who_an_attack_struck_is_its_target_when_no_attacker_is_named():
     (event,) = [e for e in _events("A roadside bomb killed three Afghan soldiers in Helmand on Monday.") if e["plover_type"] == "ASSAULT"]
     assert event["actor1"] is None and (event["actor2"]["country_code"], event["actor2"]["sector"]) == ("AFG", "MIL")
     assert event["location"]["name"] == "Helmand"
+
+
+def test_according_to_is_no_accord_and_a_titled_target_implies_no_country():
+    events = _events("Trade was discussed, according to the spokesman.")
+    assert not [e for e in events if e["trigger"].startswith("according")]
+    # "the chief of the group's office" is a target, of no known country: none implied (not Qatar)
+    talks = _events("Representatives of Turkmenistan held talks with the chief of the group's office in Qatar.")
+    assert talks and all(e["actor2"] is None for e in talks if e["cameo_code"] == "046")

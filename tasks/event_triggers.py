@@ -24,6 +24,15 @@ LIGHT_VERBS = frozenset(
         "express", "put", "file", "approve",
     }
 )
+# Verbs that stop what their object names: stopping cooperation reduces relations (CAMEO 16).
+# "end" is not one: "ended a two-day visit" completes it.
+HALT_VERBS = frozenset({"suspend", "halt", "freeze", "sever", "cut", "cancel", "scrap", "stop", "downgrade", "terminate", "break", "call"})
+HALT_PARTICLES = {"break": "off", "call": "off", "cut": "off"}
+RELATION_NOUNS = frozenset({"relation", "relations", "tie", "ties", "contact", "contacts"})
+# The code of a stopped cooperative event, by its code or root: intent or agreement (03, 057) and
+# material cooperation (06) -> reduce relations (160), talks (04) -> halt negotiations (164),
+# mediation (045) -> halt mediation (165), diplomatic cooperation (05) -> 161, aid (07) -> 162.
+HALTED_CODES = {"045": "165", "03": "160", "04": "164", "05": "161", "057": "160", "06": "160", "07": "162"}
 HAPPEN_VERBS = frozenset({"take", "happen", "occur", "begin", "start", "end", "conclude", "continue", "follow", "kill", "wound"})
 INTENT_GOVERNORS = frozenset(
     {"promise", "pledge", "vow", "offer", "agree", "commit", "prepare", "plan", "intend", "expect", "hope", "want", "seek", "aim", "ready", "prepared", "committed", "willing"}
@@ -239,6 +248,11 @@ def _phrase(token) -> list:
 def _verb_trigger(s: Sentence, token):
     if token.lower_ == "according" and any(c.lower_ == "to" for c in token.children):
         return None   # "according to officials": who said it, not an accord (ACCORD 060)
+    if token.lemma_.lower() in HALT_VERBS:
+        halted = _halted(s, token)
+        coded = _verb_coding(s, token) if halted is not None else None
+        if halted is not None and (coded is None or cameo.root(coded[0]) != "16"):
+            return halted   # the dictionary's own 16x ("cut aid": 1621) is more specific
     if token.lemma_.lower() in MOVEMENT_VERBS and any(
         t.lemma_.lower().startswith("peacekeep") for c in token.children if c.dep_ in {"nsubj", "dobj", "nsubjpass"} for t in c.subtree
     ):
@@ -256,6 +270,26 @@ def _verb_trigger(s: Sentence, token):
         if nominal is not None and cameo.root(nominal[0]) != cameo.root(code):
             return nominal
     return code, tokens, token, {t.i for t in tokens}
+
+
+def _halted(s: Sentence, token):
+    """ "suspended cooperation with France", "broke off relations", "talks were halted": cooperation
+    stopped is a reduction of relations (16x), not the cooperation; None when the object is no
+    cooperative event."""
+    lemma = token.lemma_.lower()
+    particle = HALT_PARTICLES.get(lemma)
+    if particle and not any(c.dep_ == "prt" and c.lower_ == particle for c in token.children):
+        return None   # "broke the record", "called the minister"
+    for child in token.children:
+        if child.dep_ not in {"dobj", "nsubjpass"}:
+            continue
+        if child.lemma_.lower() in RELATION_NOUNS:
+            return "161", [token, child], token, {token.i, child.i}
+        entry = _match(s, child, noun=True)
+        code = entry and (HALTED_CODES.get(entry.code) or HALTED_CODES.get(cameo.root(entry.code)))
+        if code:
+            return code, [token, child], token, {token.i, child.i}
+    return None
 
 
 def _hand_tokens(token, entry: cameo.Trigger) -> list:

@@ -493,3 +493,20 @@ def test_according_to_is_no_accord_and_a_titled_target_implies_no_country():
     # "the chief of the group's office" is a target, of no known country: none implied (not Qatar)
     talks = _events("Representatives of Turkmenistan held talks with the chief of the group's office in Qatar.")
     assert talks and all(e["actor2"] is None for e in talks if e["cameo_code"] == "046")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Niger suspended cooperation with France.", ("161", "NER", "FRA")),          # not the cooperation (050)
+        ("Morocco broke off diplomatic relations with Iran.", ("161", "MAR", "IRN")),
+        ("Kenya halted talks with Somalia on Monday.", ("164", "KEN", "SOM")),
+        ("Canada froze aid to Mali after the coup.", ("162", "CAN", "MLI")),
+    ],
+)
+def test_stopped_cooperation_reduces_relations(text, expected):
+    assert expected in _dyads(_events(text))
+
+
+def test_a_broken_record_is_no_break_in_relations():
+    assert not any(d[0].startswith("16") for d in _dyads(_events("Kenya broke the world record in Berlin.")))

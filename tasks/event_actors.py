@@ -354,16 +354,19 @@ def fill_countries(s: Sentence, actors1: list[Actor], actors2: list[Actor]) -> N
             actor.country_code = next((c for c in countries if c not in codes1), None) or next(iter(codes1), None)
 
 
-def np_actors(s: Sentence, head, include_self: bool) -> list[Actor]:
+def np_actors(s: Sentence, head, include_self: bool, _seen: frozenset = frozenset()) -> list[Actor]:
     """The entities a noun phrase stands for.
 
     The head's own entity; else, when the phrase lists people ("envoy X, minister Y and
     envoy Z"), each person; else the nearest entity inside the phrase and its conjuncts
     ("troops from Tajikistan and Uzbekistan", "Hungarian and Romanian officials").
     """
+    if head.i in _seen:
+        return []   # "their leaders said their ...": a pronoun whose antecedent holds it again
+    _seen = _seen | {head.i}
     if include_self and head.lower_ in PRONOUNS:
         antecedent = _antecedent(head)
-        return np_actors(s, antecedent, True) if antecedent is not None else []
+        return np_actors(s, antecedent, True, _seen) if antecedent is not None else []
     if include_self and head.i in s.by_token:
         if s.by_token[head.i].label == "NORP":
             # "Bosnian Croats", "Iraqi Kurds": the nationality before a people is where they are
@@ -408,7 +411,7 @@ def np_actors(s: Sentence, head, include_self: bool) -> list[Actor]:
             if token.dep_ == "poss" and token.lower_ in PRONOUNS:   # "their forces": whose
                 antecedent = _antecedent(token)
                 if antecedent is not None:
-                    found.extend(a for a in np_actors(s, antecedent, True) if all(a.entity_id != f.entity_id for f in found))
+                    found.extend(a for a in np_actors(s, antecedent, True, _seen) if all(a.entity_id != f.entity_id for f in found))
                 continue
             mention = s.by_token.get(token.i)
             if mention is not None:

@@ -510,3 +510,12 @@ def test_stopped_cooperation_reduces_relations(text, expected):
 
 def test_a_broken_record_is_no_break_in_relations():
     assert not any(d[0].startswith("16") for d in _dyads(_events("Kenya broke the world record in Berlin.")))
+
+
+def test_a_pronoun_whose_antecedent_holds_it_again_ends():
+    # "his Christmas cards ... that he would send": the antecedent of "he" holds "his" again
+    # (a RecursionError before); a sentence from a real page's obituary
+    text = ("Among his friends, his most prized pieces of writing were his Christmas cards, lovingly made documents "
+            "containing poems, or stories, or short satirical plays that he would send to a small list of associates "
+            "every year during the holidays.")
+    assert isinstance(_events(text), list)

@@ -101,8 +101,8 @@ def main(argv=None) -> int:
     results = {"whole": score(records, outputs)}
     for half, pairs in zip(HALVES, split(list(zip(records, outputs)), key=lambda pair: pair[0]["text"])):
         results[half] = score([r for r, _ in pairs], [o for _, o in pairs])
-    print(f"  {'':8} {'n':>4} {'type':>6} {'dyad':>6}   (type: gold PLOVER type among coded events, target >= 0.60;"
-          " dyad: actor1 in gold source, actor2 in gold target, target >= 0.45)")
+    print(f"  {'':8} {'n':>4} {'type':>6} {'dyad':>6}   (type: gold PLOVER type among coded events, target >= 0.75;"
+          " dyad: actor1 in gold source, actor2 in gold target, target >= 0.50)")
     for name, result in results.items():
         print(f"  {name:8} {result['sentences']:4d} {result['type_share']:6.3f} {result['dyad_share']:6.3f}")
     for name, result in results.items():

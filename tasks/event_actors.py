@@ -376,7 +376,7 @@ def np_actors(s: Sentence, head, include_self: bool, _seen: frozenset = frozense
                 return local
         own = _actors(s, s.by_token[head.i])
         if own and not (head.conjuncts and _persons_in(s, head)):
-            return own
+            return _qualified(s, head, own)
     persons = _persons_in(s, head)
     if persons:
         after = head.right_edge.i + 1   # "... Zamir Kabulov, and Turkmen Deputy Foreign Minister Vepa Hajiev"
@@ -434,6 +434,27 @@ def np_actors(s: Sentence, head, include_self: bool, _seen: frozenset = frozense
         frontier = next_frontier
         depth += 1
     return found
+
+
+def _qualified(s: Sentence, head, own: list[Actor]) -> list[Actor]:
+    """ "The Ivory Coast's Supreme Court", "Kenyan Parliament": a body the dictionaries give no
+    country is of the country that qualifies it, in the sector its name says (JUD, LEG ...)."""
+    if any(a.code() for a in own):
+        return own
+    mention = s.by_token[head.i]
+    countries = {
+        a.country_code for c in head.children if c.dep_ in {"poss", "compound", "amod", "nmod"}
+        and c.i in s.by_token and s.by_token[c.i] is not mention
+        for a in _actors(s, s.by_token[c.i]) if a.country_code and not a.igo_code
+    }
+    if len(countries) != 1:
+        return own
+    (country,) = countries
+    return [
+        replace(a, country_code=country, sector=a.sector or petrarch_sector(dictionaries.agent(a.text)))
+        if a.country_code is None and a.igo_code is None else a
+        for a in own
+    ]
 
 
 def _appositive_people(s: Sentence, head) -> list[Actor]:

@@ -165,6 +165,10 @@ def _sentence_events(s: Sentence, code: str, trigger_tokens, anchor, demand_targ
     # A statement (01) is addressed to no one: none is implied.
     vague_target = vague_target or cameo.root(code) == "01"
     pairs = [(a, b if b is not None or vague_target else _implied_target(s, location, a)) for a, b in kept]
+    # An event needs a political actor, as PETRARCH and GDELT code them: a country, an IGO or a
+    # sector ("police", "the government"). "Apple released the iPad" and "Locksley had heard of
+    # them" are no events; on real pages this halves the false events.
+    pairs = [(a, b) for a, b in pairs if _political(a) or (_political(b) and not b.implied)]
     if not pairs:
         return []
     when = event_date(s, anchor, trigger_tokens)
@@ -192,6 +196,10 @@ def _sentence_events(s: Sentence, code: str, trigger_tokens, anchor, demand_targ
             )
         )
     return events
+
+
+def _political(actor: Actor | None) -> bool:
+    return actor is not None and bool(actor.code() or actor.sector)
 
 
 def _no_country_actor(mention: Mention | None) -> bool:

@@ -519,3 +519,16 @@ def test_a_pronoun_whose_antecedent_holds_it_again_ends():
             "containing poems, or stories, or short satirical plays that he would send to a small list of associates "
             "every year during the holidays.")
     assert isinstance(_events(text), list)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Apple released the new iPad Pro last year.", "Locksley had barely even heard of them."],
+)
+def test_an_event_needs_a_political_actor(text):
+    assert _events(text) == []
+
+
+def test_a_body_qualified_by_a_country_is_that_countrys():
+    (event, *_) = _events("The Ivory Coast's Supreme Court decided to allow the candidate to run.")
+    assert (event["actor1"]["country_code"], event["actor1"]["sector"]) == ("CIV", "JUD")

@@ -99,11 +99,11 @@ def replay_quarantine(db_path: str | Path, table: str | None = None) -> RedoRepo
             # A row leaves quarantine only when its key is now loaded; rows the replay quarantined again
             # carry its run id; a row the current code no longer makes at all stays, and is counted.
             released = con.execute(
-                duckdb_adapter.read_query("release_quarantine"), {"run_id": report.run_id, "table_name": table or ""}
+                duckdb_adapter.internal_sql("release_quarantine"), {"run_id": report.run_id, "table_name": table or ""}
             ).fetchall()
             report.released = len(released)
             still = con.execute(
-                duckdb_adapter.read_query("replay_remaining"), {"run_id": report.run_id, "table_name": table or ""}
+                duckdb_adapter.internal_sql("replay_remaining"), {"run_id": report.run_id, "table_name": table or ""}
             ).fetchall()
             con.unregister("_replayed")
         report.still_quarantined = Counter(dict(still))
@@ -117,7 +117,7 @@ def _targets(db_path: str | Path, query: str, params: dict) -> list[tuple]:
     con = duckdb_adapter.connect(db_path)
     try:
         duckdb_adapter.migrate(con)
-        return con.execute(duckdb_adapter.read_query(query), params).fetchall()
+        return con.execute(duckdb_adapter.internal_sql(query), params).fetchall()
     finally:
         con.close()
 

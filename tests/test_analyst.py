@@ -40,6 +40,31 @@ def test_saved_queries_run_from_their_file(capsys, sample_warehouse, name):
         assert rows, name
 
 
+def test_every_saved_query_runs_by_name_with_its_defaults(capsys, sample_warehouse):
+    # warehouse/queries/ holds only what an analyst can run as it is: the code's own SQL (writes,
+    # frames it registers, parameters only it knows) lives in warehouse/internal/.
+    from wirehouse.warehouse.sandbox import saved_queries
+
+    names = [q.name for q in saved_queries()]
+    assert "top_entities" in names and "mark_duplicates" not in names
+    for name in names:
+        code, out, err = run(capsys, "query", name, "--db", str(sample_warehouse), "--format", "json")
+        assert code == 0, (name, err)
+        json.loads(out)
+
+
+def test_source_health_defaults_to_the_latest_run(capsys, sample_warehouse):
+    from wirehouse.warehouse.runs import run_findings
+
+    latest = as_json(capsys, "query", "source_health", "--db", str(sample_warehouse))
+    run_id = scalar(sample_warehouse, "SELECT arg_max(run_id, measured_at) FROM source_health")
+    measured = read_rows(sample_warehouse, "SELECT source FROM source_health WHERE run_id = ?", [run_id])
+    assert latest and sorted(r["source"] for r in latest) == sorted(r[0] for r in measured)
+    given = as_json(capsys, "query", "source_health", "--db", str(sample_warehouse), "--param", f"run_id={run_id}")
+    assert given == latest
+    assert len(run_findings(sample_warehouse, run_id)["health"]) == len(latest)
+
+
 def test_views_join_events_to_names_places_and_articles(sample_warehouse):
     db = sample_warehouse
     assert scalar(db, "SELECT count(*) FROM event_details") == scalar(db, "SELECT count(*) FROM events")

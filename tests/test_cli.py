@@ -70,6 +70,87 @@ def test_query_saved_by_name_and_csv(db):
     assert out.stdout.startswith("source,articles,")
 
 
+def test_query_list_shows_the_saved_queries_with_description_and_parameters(tmp_path):
+    out = run("query", "--list", "--db", str(tmp_path / "none.duckdb"))   # no warehouse needed
+    assert out.returncode == 0, out.stderr
+    lines = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip()}
+    assert "who_met_whom" in lines and "top_entities" in lines
+    who = lines["who_met_whom"]
+    assert "start=1900-01-01 end=2100-12-31" in who and "Who met whom in a period: consultations (CAMEO 04" in who
+    assert "actor=Russia" in lines["actor_timeline"] and "table_name=''" in lines["quarantine_list"]
+    assert "Articles per source per publication day." in lines["articles_per_source_day"]
+    for internal in ("release_quarantine", "mark_duplicates", "measure_source_health", "replay_targets",
+                     "replay_remaining", "reprocess_targets", "status_runs", "status_sources", "run_top_entities",
+                     "run_top_events", "run_fetch_seconds", "search_bm25"):
+        assert internal not in out.stdout
+
+
+def test_query_list_as_json_is_what_the_sql_files_declare():
+    import json
+
+    out = run("query", "--list", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    listed = {q["name"]: q for q in json.loads(out.stdout)}
+    assert sorted(listed) == sorted(p.stem for p in duckdb_adapter.QUERIES_DIR.glob("*.sql"))
+    assert listed["events_over_time"]["params"] == {"start": "1900-01-01", "end": "2100-12-31"}
+    assert listed["top_entities"]["params"] == {}
+    assert listed["dyads"]["description"].endswith("(-10 conflict .. +10 cooperation).")   # two comment lines, one line
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [("top_entitis", "did you mean top_entities"),
+     ("run_top_entities", "did you mean top_entities"),   # the code's own SQL is no saved query
+     ("release_quarantine", "did you mean quarantine_list"),
+     ("status_runs", "`wirehouse query --list` shows them all")],
+)
+def test_an_unknown_query_name_is_one_line_with_the_closest_names(db, name, suggestion):
+    out = run("query", "--db", str(db), name)
+    assert_one_line_error(out, 2, f"no saved query named {name!r}")
+    assert suggestion in out.stderr and "Parser Error" not in out.stderr
+
+
+def test_literal_sql_still_runs_even_as_one_word(db):
+    out = run("query", "--db", str(db), "SHOW")
+    assert out.returncode == 0, out.stderr
+    assert "entities" in out.stdout
+
+
+def test_query_list_takes_nothing_else(db):
+    assert_one_line_error(run("query", "--list", "top_entities"), 2, "--list takes no SQL")
+
+
+def test_version_is_the_installed_package_version():
+    from importlib.metadata import version
+
+    out = run("--version")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"wirehouse {version('wirehouse')}"
+
+
+def test_every_option_of_every_command_has_help_text():
+    import argparse
+
+    from wirehouse.cli import _parser
+    from wirehouse.settings import settings
+
+    missing = []
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                helped = {choice.dest for choice in action._choices_actions if choice.help}
+                for name, subparser in action.choices.items():
+                    if name not in helped:
+                        missing.append(f"{path} {name} (the command)")
+                    walk(subparser, f"{path} {name}")
+            elif not action.help or action.help == argparse.SUPPRESS:
+                missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(_parser(settings()), "wirehouse")
+    assert not missing, f"options without help text: {missing}"
+
+
 def test_query_refuses_writes(db):
     out = run("query", "--db", str(db), "DELETE FROM entities")
     assert_one_line_error(out, 2, "read-only")

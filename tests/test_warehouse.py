@@ -268,3 +268,26 @@ def test_a_missing_or_short_chunk_is_an_error_not_an_empty_batch(tmp_path):
         staging.read_chunks([whole, lost])
     with pytest.raises(staging.StagingError, match="pages.parquet is unreadable"):
         staging.read_chunks([whole, cut])
+
+
+def test_the_code_loads_its_own_sql_from_internal_and_saved_queries_from_queries():
+    # Every name the code hands to internal_sql / read_query is a file in that folder, and no name
+    # is in both: an internal statement is never offered to `wirehouse query`.
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    calls = re.compile(r"\b(internal_sql|read_query)\(\s*\"(\w+)\"")
+    used: dict[str, set[str]] = {"internal_sql": set(), "read_query": set()}
+    for folder in ("flows", "tasks", "warehouse", "wirehouse"):
+        for path in (root / folder).rglob("*.py"):
+            for kind, name in calls.findall(path.read_text(encoding="utf-8")):
+                used[kind].add(name)
+    listed = {
+        "internal_sql": {p.stem for p in duckdb_adapter.INTERNAL_DIR.glob("*.sql")},
+        "read_query": {p.stem for p in duckdb_adapter.QUERIES_DIR.glob("*.sql")},
+    }
+    assert {"mark_duplicates", "search_bm25", "status_runs"} <= used["internal_sql"]
+    assert {"events_over_time", "source_health"} <= used["read_query"]
+    for kind in used:
+        assert used[kind] <= listed[kind], (kind, used[kind] - listed[kind])
+    assert not listed["internal_sql"] & listed["read_query"]

@@ -3,7 +3,7 @@
 They open the warehouse read-only (but for `rebuild_search_index`, which the flows call after a run
 finishes, under the run's writer lock). DuckDB lets one process hold a file at a time, so while an
 ingest run is loading they wait for it like any reader (`warehouse.duckdb_adapter.connect`). Their SQL lives in
-`warehouse/queries/`.
+`warehouse/internal/`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from wirehouse.warehouse.duckdb_adapter import WarehouseBusy, connect, read_query
+from wirehouse.warehouse.duckdb_adapter import WarehouseBusy, connect, internal_sql
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +64,9 @@ def status(db_path: str | Path) -> Status:
     path = Path(db_path)
     con = connect(path, read_only=True)
     try:
-        runs = con.execute(read_query("status_runs")).fetchdf()
+        runs = con.execute(internal_sql("status_runs")).fetchdf()
         counts = {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in STATUS_TABLES}
-        sources = con.execute(read_query("status_sources")).fetchdf()
+        sources = con.execute(internal_sql("status_sources")).fetchdf()
     finally:
         con.close()
     size = sum(p.stat().st_size for p in (path, Path(str(path) + ".wal")) if p.exists())
@@ -87,7 +87,7 @@ def search(db_path: str | Path, words: str, limit: int = 20) -> SearchResult:
 
     Uses the index DuckDB's ``fts`` extension builds (`refresh_search_index`) when the extension
     can be loaded and the index exists; else ranks with the same BM25 formula computed in SQL over
-    every article (`warehouse/queries/search_bm25.sql`): exact, but slower on a large warehouse.
+    every article (`warehouse/internal/search_bm25.sql`): exact, but slower on a large warehouse.
 
     Args:
         db_path: the warehouse file.
@@ -114,7 +114,7 @@ def search(db_path: str | Path, words: str, limit: int = 20) -> SearchResult:
                 [words, limit],
             ).fetchdf()
             return SearchResult(hits, "DuckDB fts index (BM25)", True)
-        hits = con.execute(read_query("search_bm25"), {"query": words, "limit": str(limit)}).fetchdf()
+        hits = con.execute(internal_sql("search_bm25"), {"query": words, "limit": str(limit)}).fetchdf()
         return SearchResult(hits, f"no full-text index ({reason}): BM25 computed over every article", False)
     finally:
         con.close()

@@ -1,8 +1,10 @@
 """The DuckDB adapter: connect (waiting out other processes), the per-run writer lock, migrate,
 set-based idempotent upserts, and the read-only opener.
 
-Where the SQL lives: the schema is in the numbered migrations (``migrations/*.sql``) and the saved
-queries in ``queries/*.sql`` (`read_query`); this module orders and parameterizes them. The SQL it
+Where the SQL lives: the schema is in the numbered migrations (``migrations/*.sql``), the analysts'
+saved queries in ``queries/*.sql`` (`read_query`; what `wirehouse query NAME` runs) and the SQL the
+code runs for itself (loads, run ledger, status, search, replay) in ``internal/*.sql`` (`internal_sql`);
+this module orders and parameterizes them. The SQL it
 runs inline is the adapter's own plumbing, not warehouse logic: the ``schema_migrations``
 bookkeeping (create, read, record), the catalog look-ups that tell a wirehouse warehouse from a
 foreign DuckDB file (``information_schema``, ``duckdb_databases()``), the transaction statements,
@@ -36,7 +38,8 @@ logger = logging.getLogger(__name__)
 
 WAREHOUSE_DIR = Path(__file__).resolve().parent
 MIGRATIONS_DIR = WAREHOUSE_DIR / "migrations"
-QUERIES_DIR = WAREHOUSE_DIR / "queries"
+QUERIES_DIR = WAREHOUSE_DIR / "queries"   # the analysts' saved queries (`wirehouse query NAME`, `--list`)
+INTERNAL_DIR = WAREHOUSE_DIR / "internal"   # the code's own SQL: not a saved query, not listed
 READ_WAIT_SECONDS = 30.0   # a read waits this long for a writer's moment with the file
 _WAIT_NOTE_EVERY = 10.0   # seconds between "still waiting" log lines
 _MIGRATION_NAME = re.compile(r"^(\d{3,})_([\w-]+)\.sql$")
@@ -111,8 +114,14 @@ def list_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 
 
 def read_query(name: str) -> str:
-    """The text of a saved query in warehouse/queries/ (name without .sql)."""
+    """The text of an analyst's saved query in warehouse/queries/ (name without .sql)."""
     return (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def internal_sql(name: str) -> str:
+    """The text of the code's own SQL in warehouse/internal/ (name without .sql): statements that
+    write, or need parameters or registered frames only the code supplies."""
+    return (INTERNAL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def _is_lock_error(exc: Exception) -> bool:

@@ -149,7 +149,7 @@ def load_batch(db_path: str | Path, batch: RunBatch, summary_extra: dict | None 
             )
             duckdb_adapter.upsert(con, "url_state", batch.url_state, update=URL_STATE_COLUMNS)
             inserted["fetch_log"], _ = duckdb_adapter.upsert(con, "fetch_log", batch.fetch_log)
-            con.execute(duckdb_adapter.read_query("mark_duplicates"))
+            con.execute(duckdb_adapter.internal_sql("mark_duplicates"))
             report = LoadReport(per_source=_per_source(batch, status), table_counts={}, inserted=inserted)
             if finish:
                 complete_run(con, batch.run_id, {"per_source": report.per_source, "totals": report.totals(), **(summary_extra or {})})

@@ -72,7 +72,7 @@ def complete_run(con, run_id: str, summary: dict) -> None:
         "UPDATE runs SET summary = ?, finished_at = ?, status = 'completed' WHERE run_id = ?",
         [json.dumps(summary, default=str), datetime.now(timezone.utc), run_id],
     )
-    con.execute(duckdb_adapter.read_query("measure_source_health"), {"run_id": run_id})
+    con.execute(duckdb_adapter.internal_sql("measure_source_health"), {"run_id": run_id})
 
 
 def mark_interrupted(db_path: str | Path, run_id: str) -> None:
@@ -124,9 +124,10 @@ def run_findings(db_path: str | Path, run_id: str) -> dict[str, pd.DataFrame]:
     """What a finished run found, for its Prefect artifacts.
 
     Returns:
-        ``health`` (extraction health per source against its earlier runs, `source_health.sql`),
-        ``entities`` and ``events`` (the top ones in the articles the run added or changed), and
-        ``fetch_seconds`` (per source: the seconds its fetches took, retries and waits included).
+        ``health`` (extraction health per source against its earlier runs: the analysts' saved query
+        `queries/source_health.sql`), ``entities`` and ``events`` (the top ones in the articles the run
+        added or changed), and ``fetch_seconds`` (per source: the seconds its fetches took, retries and
+        waits included); these three are `internal/run_*.sql`.
     """
     try:
         con = duckdb_adapter.connect(db_path, read_only=True)
@@ -134,11 +135,11 @@ def run_findings(db_path: str | Path, run_id: str) -> dict[str, pd.DataFrame]:
         logger.warning("%s; the run's findings are not published", exc)
         return {}
     try:
-        return {
-            name: con.execute(duckdb_adapter.read_query(query), {"run_id": run_id}).fetchdf()
-            for name, query in (("health", "source_health"), ("entities", "run_top_entities"), ("events", "run_top_events"),
-                                ("fetch_seconds", "run_fetch_seconds"))
-        }
+        queries = {"health": duckdb_adapter.read_query("source_health"),
+                   "entities": duckdb_adapter.internal_sql("run_top_entities"),
+                   "events": duckdb_adapter.internal_sql("run_top_events"),
+                   "fetch_seconds": duckdb_adapter.internal_sql("run_fetch_seconds")}
+        return {name: con.execute(sql, {"run_id": run_id}).fetchdf() for name, sql in queries.items()}
     finally:
         con.close()
 

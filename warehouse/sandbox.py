@@ -104,21 +104,92 @@ def _latest_version() -> int:
 # ---------------------------------------------------------------- query text and parameters
 
 
+@dataclass(frozen=True)
+class SavedQuery:
+    """An analyst's saved query (``warehouse/queries/NAME.sql``), as `wirehouse query --list` shows it.
+
+    Attributes:
+        name: the file's name without .sql: what `wirehouse query NAME` takes.
+        description: the file's leading comment, as one line (the ``-- params:`` line left out).
+        params: each ``$name`` the SQL uses, in the order the ``-- params:`` line declares them, with
+            its default there ('' when declared empty; None when not declared: a value must be given).
+        sql: the text.
+    """
+
+    name: str
+    description: str
+    params: dict[str, str | None]
+    sql: str
+
+
+def saved_queries() -> list[SavedQuery]:
+    """The analysts' saved queries, by name (the code's own SQL in ``warehouse/internal/`` is not one)."""
+    from wirehouse.warehouse.duckdb_adapter import QUERIES_DIR
+
+    return [_saved(path.stem, path.read_text(encoding="utf-8")) for path in sorted(QUERIES_DIR.glob("*.sql"))]
+
+
+def _saved(name: str, sql: str) -> SavedQuery:
+    lines = []
+    for line in sql.splitlines():
+        if not line.startswith("--"):
+            break
+        if not _PARAMS_LINE.match(line):
+            lines.append(line[2:].strip())
+    used, defaults = _declared(sql)
+    order = [n for n in defaults if n in used] + sorted(used - set(defaults))
+    return SavedQuery(name, " ".join(" ".join(lines).split()), {n: defaults.get(n) for n in order}, sql)
+
+
+def _declared(sql: str) -> tuple[set[str], dict[str, str]]:
+    """The ``$name`` parameters ``sql`` uses (outside comments and string literals), and the defaults
+    its ``-- params: a=1 b=x`` lines declare, in their order."""
+    used = set(_PARAM_USE.findall(re.sub(r"--[^\n]*|'(?:[^']|'')*'", "", sql)))
+    defaults: dict[str, str] = {}
+    for line in _PARAMS_LINE.findall(sql):
+        for pair in line.split():
+            name, _, value = pair.partition("=")
+            defaults[name] = value
+    return used, defaults
+
+
 def resolve_sql(text: str) -> str:
-    """A saved query's SQL when ``text`` names one in warehouse/queries/, else ``text`` itself.
+    """A saved query's SQL when ``text`` is a name (an identifier), else ``text`` itself (SQL).
+
+    A bare identifier that names no saved query is SQL only when DuckDB parses it (``SHOW``,
+    ``DESCRIBE``); else it is a mistyped name, refused in one line with the closest names.
 
     Args:
-        text: SQL, or the name of a saved query (without .sql).
+        text: SQL, or the name of a saved query in warehouse/queries/ (without .sql).
 
     Returns:
         The SQL to run.
-    """
-    from wirehouse.warehouse.duckdb_adapter import QUERIES_DIR
 
-    candidate = QUERIES_DIR / f"{text.strip()}.sql"
-    if text.strip().isidentifier() and candidate.exists():
-        return candidate.read_text(encoding="utf-8")
+    Raises:
+        ReadError: an identifier that is neither a saved query's name nor a statement.
+    """
+    name = text.strip()
+    if not name.isidentifier():
+        return text
+    known = {query.name: query for query in saved_queries()}
+    if name in known:
+        return known[name].sql
+    import duckdb
+
+    try:
+        duckdb.extract_statements(name)
+    except duckdb.Error:
+        raise ReadError(unknown_query(name, list(known))) from None
     return text
+
+
+def unknown_query(name: str, known: list[str]) -> str:
+    """The one line for a name that is no saved query: the closest names, and where the list is."""
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    return f"no saved query named {name!r}{hint} (`wirehouse query --list` shows them all)"
 
 
 def query_params(sql: str, given: list[str]) -> dict[str, str]:
@@ -134,12 +205,7 @@ def query_params(sql: str, given: list[str]) -> dict[str, str]:
     Raises:
         ReadError: a malformed pair, a parameter the query does not use, or one with no value.
     """
-    used = set(_PARAM_USE.findall(re.sub(r"--[^\n]*|'(?:[^']|'')*'", "", sql)))
-    values: dict[str, str] = {}
-    for line in _PARAMS_LINE.findall(sql):
-        for pair in line.split():
-            name, _, value = pair.partition("=")
-            values[name] = value
+    used, values = _declared(sql)
     for pair in given:
         name, sep, value = pair.partition("=")
         if not sep or not name.isidentifier():

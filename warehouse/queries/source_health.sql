@@ -1,15 +1,17 @@
 -- One run's extraction health per source against the source's five runs before, with a flag when
 -- a share rose by 0.3 or more (on at least 5 pages each side): a layout change is likely.
+-- (run_id empty: the latest run measured.)
 -- params: run_id=
 WITH current AS (
-    SELECT * FROM source_health WHERE run_id = $run_id
+    SELECT * FROM source_health
+    WHERE run_id = coalesce(nullif($run_id, ''), (SELECT arg_max(run_id, measured_at) FROM source_health))
 ), earlier AS (
     SELECT source, sum(pages) AS pages, sum(empty) AS empty, sum(missing_title) AS missing_title,
            sum(missing_date) AS missing_date
     FROM (
         SELECT h.*, row_number() OVER (PARTITION BY h.source ORDER BY h.measured_at DESC) AS recent
         FROM source_health h JOIN current c USING (source)
-        WHERE h.run_id <> $run_id AND h.pages > 0 AND h.measured_at < c.measured_at
+        WHERE h.run_id <> c.run_id AND h.pages > 0 AND h.measured_at < c.measured_at
     )
     WHERE recent <= 5
     GROUP BY source

@@ -44,6 +44,7 @@ def _quiet_prefect(verbose: bool) -> None:
 def _parser(now: Settings) -> argparse.ArgumentParser:
     """The command line; defaults from ``now`` (the settings: defaults changed by the environment)."""
     parser = argparse.ArgumentParser(prog="wirehouse", description="News-intelligence ETL into DuckDB, run by Prefect.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("ingest", help="run the ingest flow once")
@@ -62,16 +63,19 @@ def _parser(now: Settings) -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="serve the bundled sample site on loopback and ingest it")
     p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
     p.add_argument("--port", type=int, default=DEMO_PORT, help=f"sample site port (default {DEMO_PORT})")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="show Prefect's run logs")
 
     p = sub.add_parser("query", help="run read-only SQL (or a saved query's name) against the warehouse")
-    p.add_argument("sql", nargs="?", help="SQL text, or the name of a saved query in warehouse/queries/")
+    p.add_argument("sql", nargs="?", help="SQL text, or the name of a saved query (see --list)")
+    p.add_argument("--list", action="store_true",
+                   help="list the saved queries (warehouse/queries/): what each answers, its parameters and their defaults")
     p.add_argument("--file", metavar="FILE", help="read the SQL from a file (e.g. warehouse/queries/who_met_whom.sql)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a value for $NAME in the query (saved queries declare defaults in a '-- params:' line)")
     p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p.add_argument("--max-rows", type=int, default=100)
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="table (default: aligned columns, at most --max-rows shown), csv or json (every row)")
+    p.add_argument("--max-rows", type=int, default=100, metavar="N", help="rows shown in table format (default 100)")
     p.add_argument("--timeout", type=float, default=QUERY_TIMEOUT, metavar="SECONDS",
                    help=f"stop the query after this long (default {QUERY_TIMEOUT:g} s)")
     p.add_argument("--memory-limit", metavar="SIZE", help=f"DuckDB memory cap for the query (default {QUERY_MEMORY_LIMIT})")
@@ -85,12 +89,12 @@ def _parser(now: Settings) -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="full-text search over articles, best first")
     p.add_argument("words", help="what to look for (free text)")
     p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
-    p.add_argument("--limit", type=int, default=20)
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="how many hits, best first (default 20)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default table)")
 
     p = sub.add_parser("export", help="write every table as Parquet (or CSV) files, partitioned by date")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write (missing or empty)")
-    p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    p.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="file format (default parquet)")
     p.add_argument("--partition", choices=("day", "month", "year"), default="month", help="date partition width (default month)")
     p.add_argument("--overwrite", action="store_true", help="replace what DIR holds")
     p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
@@ -103,12 +107,14 @@ def _parser(now: Settings) -> argparse.ArgumentParser:
     qsub = p.add_subparsers(dest="quarantine_command", required=True, metavar="ACTION")
     q = qsub.add_parser("list", help="quarantined rows with their failed checks, newest first")
     q.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
-    q.add_argument("--table", choices=("articles", "entities", "mentions", "events"))
-    q.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    q.add_argument("--max-rows", type=int, default=100)
+    q.add_argument("--table", choices=("articles", "entities", "mentions", "events"), help="only this table's rows (default all)")
+    q.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                   help="table (default: aligned columns, at most --max-rows shown), csv or json (every row)")
+    q.add_argument("--max-rows", type=int, default=100, metavar="N", help="rows shown in table format (default 100)")
     q = qsub.add_parser("replay", help="validate quarantined rows again from their stored raw pages; load what passes")
     q.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
-    q.add_argument("--table", choices=("articles", "entities", "mentions", "events"))
+    q.add_argument("--table", choices=("articles", "entities", "mentions", "events"),
+                   help="only the pages behind this table's rows (default all)")
 
     p = sub.add_parser("report", help="write one self-contained HTML report with charts and a map")
     p.add_argument("--out", default="report.html", metavar="FILE", help="the HTML file (default report.html)")
@@ -131,8 +137,18 @@ def _parser(now: Settings) -> argparse.ArgumentParser:
     p.add_argument("--cron", default=now.cron, help=f"schedule (default '{now.cron}', WIREHOUSE_CRON)")
     p.add_argument("--start-server", action="store_true", help="start `prefect server start` first if none answers")
     p.add_argument("--port", type=int, default=4200, help="Prefect server port (with --start-server)")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="show Prefect's run logs")
     return parser
+
+
+def _version() -> str:
+    """The installed package's version (its metadata, as pip and uv see it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("wirehouse")
+    except PackageNotFoundError:   # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 _temporary_server = None   # this run's own temporary Prefect server, when no server was at hand

@@ -64,10 +64,45 @@ def _query_text(args) -> str:
     return resolve_sql(args.sql)
 
 
+def _param_text(name: str, default: str | None) -> str:
+    """A parameter as --param takes it, with its default: ``start=1900-01-01``, ``table_name=''``; a
+    bare ``name`` has none (a value must be given)."""
+    if default is None:
+        return name
+    return f"{name}={default or chr(39) * 2}"
+
+
+def print_saved_queries(fmt: str) -> None:
+    """The analysts' saved queries: name, parameters with their defaults, the one-line description."""
+    from wirehouse.warehouse.sandbox import saved_queries
+
+    found = saved_queries()
+    if fmt == "json":
+        import json
+
+        print(json.dumps([{"name": q.name, "params": q.params, "description": q.description} for q in found],
+                         ensure_ascii=False))
+    elif fmt == "csv":
+        import csv
+
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow(["query", "parameters", "description"])
+        out.writerows([q.name, " ".join(_param_text(*p) for p in q.params.items()), q.description] for q in found)
+    else:
+        print(table(["query", "parameters (default)", "what it answers"],
+                    [[q.name, " ".join(_param_text(*p) for p in q.params.items()), q.description] for q in found]))
+        print(f"({len(found)} saved queries, in warehouse/queries/; for example `wirehouse query top_actors --param limit=5`)")
+
+
 @read_errors()
 def cmd_query(args) -> int:
     from wirehouse.warehouse.sandbox import check_readable, query_params
 
+    if args.list:
+        if args.sql or args.file or args.param:
+            raise CliError("--list takes no SQL, query name, --file or --param", EXIT_USAGE)
+        print_saved_queries(args.format)
+        return EXIT_OK
     sql = _query_text(args)
     check_readable(args.db)
     print_query(args.db, sql, args.format, args.max_rows, query_params(sql, args.param), args.timeout, args.memory_limit)

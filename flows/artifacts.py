@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 
+from wirehouse.flows.outcome import failure_lines
 from wirehouse.schemas.batches import SUMMARY_COLUMNS
 
 # Callables (pages done, pages total, batches done, batches total) told of a run's progress in this
@@ -49,9 +50,11 @@ def publish(summary: dict, findings: dict, headline: str) -> None:
         {"source": name, **{k: counts.get(k, 0) for k in SUMMARY_COLUMNS}, "seconds": seconds.get(name, 0.0)}
         for name, counts in sorted(summary["per_source"].items())
     ]
-    rows.append({"source": "TOTAL", **summary["totals"], "seconds": round(sum(summary["stage_seconds"].values()), 1)})
+    rows.append({"source": "TOTAL", **summary["totals"], "seconds": summary["seconds"]})
+    failing = failure_lines(summary)
     create_table_artifact(key="ingest-summary", table=rows,
-                          description=f"Run {summary['run_id']}: {headline}. Seconds: each source's fetches; TOTAL: the run.")
+                          description=f"Run {summary['run_id']}: {headline}. Seconds: each source's fetches; TOTAL: the run."
+                          + (" Failed sources: " + "; ".join(failing) + "." if failing else ""))
     health = findings["health"]
     flagged = [f"{r.source} ({r.layout_change_likely})" for r in health.itertuples() if isinstance(r.layout_change_likely, str)]
     create_table_artifact(

@@ -23,7 +23,7 @@ from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from wirehouse.flows import faults, memory, workers
+from wirehouse.flows import faults, memory, outcome, workers
 from wirehouse.flows.artifacts import RunProgress, publish
 from wirehouse.flows.batches import InFlight, StageClock, run_batches
 from wirehouse.flows.load import finish, load_task
@@ -35,7 +35,7 @@ from wirehouse.tasks.rows import fetch_log_rows, url_state_rows
 from wirehouse.warehouse import staging
 from wirehouse.warehouse.duckdb_adapter import WarehouseBusy, WarehouseError, writer_lock
 from wirehouse.warehouse.load import load_pending, read_url_state
-from wirehouse.warehouse.runs import fail_run, mark_interrupted, run_findings, start_run
+from wirehouse.warehouse.runs import fail_run, mark_interrupted, run_findings, run_seconds, start_run
 from wirehouse import logs, stopping
 from wirehouse.config import ConfigError, SourcesConfig, load_sources
 from wirehouse.errors import storage_error
@@ -91,10 +91,10 @@ def ingest(
         try:
             with writer_lock(db_path):
                 stopping.check()
-                start_run(db_path, run_id, flow_run.get_id(), str(sources_file))
+                started_at = start_run(db_path, run_id, flow_run.get_id(), str(sources_file))
                 forget = stopping.on_stop(lambda: _interrupted(db_path, run_id))
                 try:
-                    summary = _run(config, db_path, run_id, fetch_options(config, contact_url), log)
+                    summary = _run(config, db_path, run_id, fetch_options(config, contact_url), log, started_at)
                 except stopping.RunStopped:
                     _interrupted(db_path, run_id)
                     raise stopping.RunStopped(stopping.summary()) from None
@@ -118,7 +118,12 @@ def ingest(
             if isinstance(exc, (WarehouseBusy, WarehouseError)):
                 return Failed(message=str(exc))
             raise
-    return Completed(message=_headline(summary), data=summary)
+    message = outcome.run_message(summary, _headline(summary))
+    if outcome.every_source_failed(summary):
+        # Nothing could be fetched: the run failed as a whole (Prefect state Failed, CLI exit 1),
+        # its summary (with each source's first error) is the state's data.
+        return Failed(message=message, data=summary)
+    return Completed(message=message, data=summary)
 
 
 _marking = threading.Lock()   # the stop's watchdog and the unwinding run both mark it: one at a time
@@ -130,7 +135,7 @@ def _interrupted(db_path: str, run_id: str) -> None:
     stopping.note(f"run {run_id} marked interrupted")
 
 
-def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions, log) -> dict:
+def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions, log, started_at: datetime) -> dict:
     now = datetime.now(timezone.utc)
     clock = StageClock()
     memory.use_system_allocator_for_arrow()
@@ -141,6 +146,9 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
         run_folder = str(folder)
         discovery = discover_task(config, fetcher)
         log.info("discovered %d candidate URLs from %d sources", len(discovery.candidates), len(config.sources))
+        failed_sources = outcome.entry_point_failures(discovery.fetches)
+        for name, failures in sorted(failed_sources.items()):
+            log.info("source failed: %s", outcome.failure_line(name, failures))
         known = read_url_state(db_path, [c.url for c in discovery.candidates])
         requests = [_request(c, known.get(c.url)) for c in discovery.candidates]
         size = _batch_pages()
@@ -179,15 +187,22 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
                 clock=clock, progress=progress,
             )
     per_source = {name: {k: counts.get(k, 0) for k in SUMMARY_COLUMNS} for name, counts in totals.items()}
-    summary = {"run_id": run_id, "per_source": per_source, "totals": totals_of(per_source), "stage_seconds": clock.seconds}
+    summary = {"run_id": run_id, "per_source": per_source, "totals": totals_of(per_source), "stage_seconds": clock.seconds,
+               "failed_sources": failed_sources}
     if carried:
         summary["carried_over"] = carried
-    summary["tables"] = finish(db_path, run_id, summary)
+    # The run's seconds: one figure, from the ledger's start to its end, for the terminal, the
+    # summary artifact and `wirehouse status` alike.
+    finished_at = datetime.now(timezone.utc)
+    summary["seconds"] = run_seconds(started_at, finished_at)
+    status = "failed" if outcome.every_source_failed(summary) else "completed"
+    summary["tables"] = finish(db_path, run_id, summary, status, finished_at)
     clock.lap("load")
     summary["stage_seconds"] = clock.seconds
     findings = run_findings(db_path, run_id)
     if findings:
         publish(summary, findings, _headline(summary))
+    outcome.emit_source_events(summary, findings.get("health"), flow_run.get_id())
     log.info(_headline(summary))
     return summary
 

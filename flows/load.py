@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -48,14 +49,16 @@ def load_task(db_path: str, batch: RunBatch, summary_extra: dict | None = None,
         return Busy(str(exc))
 
 
-def finish(db_path: str | Path, run_id: str, summary: dict) -> dict[str, int]:
-    """Mark a run completed with its summary, then rebuild the full-text search index.
+def finish(db_path: str | Path, run_id: str, summary: dict, status: str = "completed",
+           finished_at: datetime | None = None) -> dict[str, int]:
+    """Mark a run ended (completed, or failed as a whole) with its summary, then rebuild the
+    full-text search index.
 
     Returns:
         The table sizes after the run (none when a reader held the warehouse past the wait: the
         run's end is then noted for the next run to write, and the index waits for that run too).
     """
-    tables = finish_run(db_path, run_id, summary)
+    tables = finish_run(db_path, run_id, summary, status, finished_at)
     if tables and rebuild_search_index(db_path):
         logger.info("full-text index rebuilt")
     return tables

@@ -128,7 +128,8 @@ def test_status_names_a_source_whose_feed_failed(capsys, sample_warehouse, tmp_p
     )
     con.close()
     code, out, _ = run(capsys, "status", "--db", str(db))
-    assert code == 0 and "problem: meridian: a feed, sitemap or listing failed" in out
+    # in full, with its URL and error (the table cuts a cell at 60 characters; the problem lines do not)
+    assert code == 0 and "problem: meridian: feed http://127.0.0.1:9/feed.xml: HTTP 503 after 4 attempts\n" in out
     assert "baltic-desk: " not in out.split("problem:", 1)[1]
 
 

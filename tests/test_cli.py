@@ -543,3 +543,19 @@ def test_a_full_disk_while_writing_output_is_one_line_and_exit_2(db, tmp_path, c
     assert out.stderr.rstrip().endswith("free space, raise the file-size limit (ulimit -f) or move --out")
     again = run(command, "--db", str(db), "--out", str(target), *(["--overwrite"] if command == "export" else []))
     assert again.returncode == 0, again.stderr   # with room again it works
+
+
+def test_serve_with_no_server_at_its_api_url_is_one_line_and_exit_2(tmp_path):
+    """PREFECT_API_URL names a closed loopback port: `serve` says so before it claims to serve."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sources = tmp_path / "s.toml"
+    sources.write_text('[[sources]]\nname = "a"\nurls = ["https://x.org/a-b-c"]\n')
+    api = f"http://127.0.0.1:{port}/api"
+    out = subprocess.run([WIREHOUSE, "serve", "--sources", str(sources), "--db", str(tmp_path / "w.duckdb")],
+                         capture_output=True, text=True, timeout=120, env=dict(os.environ, PREFECT_API_URL=api))
+    assert out.returncode == 2 and out.stdout == "", (out.stdout, out.stderr)
+    assert out.stderr == f"wirehouse: error: no Prefect server at {api}: start one with make serve or prefect server start\n"

@@ -18,12 +18,16 @@ from wirehouse.warehouse import duckdb_adapter, staging
 logger = logging.getLogger(__name__)
 
 
-def start_run(db_path: str | Path, run_id: str, flow_run_id: str | None, sources_file: str) -> None:
+def start_run(db_path: str | Path, run_id: str, flow_run_id: str | None, sources_file: str) -> datetime:
     """Record a run as started (and migrate the warehouse: a bad file fails the run before any fetch).
 
     The caller holds the writer lock, so a run still marked running was killed: it becomes
     ``interrupted`` (its finished batches stay loaded; the next run fetches the rest).
+
+    Returns:
+        The run's ``started_at`` as recorded: its seconds (`run_seconds`) count from here.
     """
+    started_at = datetime.now(timezone.utc)
     con = duckdb_adapter.connect(db_path)
     try:
         duckdb_adapter.migrate(con)
@@ -38,15 +42,24 @@ def start_run(db_path: str | Path, run_id: str, flow_run_id: str | None, sources
         con.execute(
             "INSERT INTO runs (run_id, flow_run_id, started_at, status, sources_file) VALUES (?, ?, ?, 'running', ?)"
             " ON CONFLICT (run_id) DO NOTHING",
-            [run_id, flow_run_id, datetime.now(timezone.utc), sources_file],
+            [run_id, flow_run_id, started_at, sources_file],
         )
     finally:
         con.close()
+    return started_at
 
 
-def finish_run(db_path: str | Path, run_id: str, summary: dict) -> dict[str, int]:
-    """Mark a streaming run completed with its summary. (The search index is the read side's: the
-    flow rebuilds it after this, `warehouse.analyst.rebuild_search_index`.)
+def run_seconds(started_at: datetime, finished_at: datetime) -> float:
+    """A run's seconds: the one figure the terminal summary, the ingest-summary artifact and
+    `wirehouse status` show (``summary["seconds"]``; ``runs.finished_at - runs.started_at``)."""
+    return round((finished_at - started_at).total_seconds(), 1)
+
+
+def finish_run(db_path: str | Path, run_id: str, summary: dict, status: str = "completed",
+               finished_at: datetime | None = None) -> dict[str, int]:
+    """Mark a streaming run ended (``completed``, or ``failed`` when every source's entry points
+    failed) with its summary. (The search index is the read side's: the flow rebuilds it after
+    this, `warehouse.analyst.rebuild_search_index`.)
 
     Returns:
         The table sizes after the run (none when a reader held the warehouse past the wait: the
@@ -55,22 +68,22 @@ def finish_run(db_path: str | Path, run_id: str, summary: dict) -> dict[str, int
     try:
         con = duckdb_adapter.connect(db_path)
     except duckdb_adapter.WarehouseBusy as exc:
-        staging.note_run_state(db_path, run_id, "completed", summary)
+        staging.note_run_state(db_path, run_id, status, summary)
         logger.warning("%s; the run's end is written by the next run", exc)
         return {}
     try:
-        complete_run(con, run_id, summary)
+        complete_run(con, run_id, summary, status, finished_at)
         return table_counts(con)
     finally:
         con.close()
 
 
-def complete_run(con, run_id: str, summary: dict) -> None:
-    """On an open connection (inside the caller's transaction, if any): the run completed with its
-    summary, and its extraction health measured."""
+def complete_run(con, run_id: str, summary: dict, status: str = "completed", finished_at: datetime | None = None) -> None:
+    """On an open connection (inside the caller's transaction, if any): the run ended (completed,
+    or failed as a whole) with its summary, and its extraction health measured."""
     con.execute(
-        "UPDATE runs SET summary = ?, finished_at = ?, status = 'completed' WHERE run_id = ?",
-        [json.dumps(summary, default=str), datetime.now(timezone.utc), run_id],
+        "UPDATE runs SET summary = ?, finished_at = ?, status = ? WHERE run_id = ?",
+        [json.dumps(summary, default=str), finished_at or datetime.now(timezone.utc), status, run_id],
     )
     con.execute(duckdb_adapter.internal_sql("measure_source_health"), {"run_id": run_id})
 

@@ -4,9 +4,11 @@ Prefect server a run uses.
 Command groups: `wirehouse.cli.run` (ingest, demo, reprocess, quarantine, serve), `wirehouse.cli.read`
 (query, status, search, export, report, migrate), `wirehouse.cli.annotate`.
 
-Exit codes (a contract): 0 the run completed (some URLs may have failed: see fetch_log),
-1 the run failed as a whole, 2 usage or configuration error (a full disk or a folder that cannot be
-written counts: the operator's to fix). Errors are one line, no traceback.
+Exit codes (a contract): 0 the run completed (some URLs or sources may have failed: each failing
+source is named; see fetch_log), 1 the run failed as a whole (every source's entry points failed,
+so no page was found: one line more per source), 2 usage or configuration error (a full disk or a
+folder that cannot be written counts: the operator's to fix; `serve` with no Prefect server).
+Errors are one line, no traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import contextlib
 import os
 import sys
 import threading
+import time
 
 from wirehouse.warehouse.sandbox import QUERY_TIMEOUT
 from wirehouse import stopping
@@ -26,6 +29,7 @@ from wirehouse.settings import PREFECT_ENVIRONMENT, QUERY_MEMORY_LIMIT, Settings
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "CliError", "Stopped", "main", "run_ingest"]
 
 DEMO_PORT = 8765
+COMMAND_STARTED = time.monotonic()   # reset by `main`: a command's seconds count from here
 
 
 def _quiet_prefect(verbose: bool) -> None:
@@ -187,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     import faulthandler
     import signal
 
+    global COMMAND_STARTED
+    COMMAND_STARTED = time.monotonic()
+
     # `kill -USR1 <pid>` prints where every thread of a run is, for a run that seems stuck.
     with contextlib.suppress(ValueError, AttributeError, RuntimeError):
         faulthandler.register(signal.SIGUSR1, all_threads=True)
@@ -230,7 +237,8 @@ def _dispatch(args) -> int:
         _say_stopped(str(exc))
         return exc.code
     except CliError as exc:
-        print(f"wirehouse: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:   # one line, or one per failing source
+            print(f"wirehouse: error: {line}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         print("wirehouse: interrupted", file=sys.stderr)

@@ -134,13 +134,15 @@ def cmd_status(args) -> int:
     print("  ".join(f"{name} {count:,}" for name, count in found.counts.items()))
     print("\nlast runs")
     print(render(found.runs) if not found.runs.empty else "(no runs yet)")
-    print("\nsources (latest run of each)")
-    print(render(found.sources) if not found.sources.empty else "(no fetches yet)")
+    print("\nsources: in warehouse = the articles it holds; run ... errors = this run, the source's latest"
+          " (its summary's counts)")
+    shown = found.sources.drop(columns="problem").rename(columns={"in_warehouse": "in warehouse"})
+    print(render(shown) if not found.sources.empty else "(no fetches yet)")
     problems = found.problems
     print()
     if problems.empty:
         print("no source has problems")
-    else:
+    else:   # in full: the URL and error of a failed feed, sitemap or listing
         for row in problems.itertuples(index=False):
             print(f"problem: {row.source}: {row.problem}")
     return EXIT_OK

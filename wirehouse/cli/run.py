@@ -34,6 +34,7 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
     except WarehouseError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
 
+    _wait_for_writer(db)
     if dask_workers is not None and dask_workers < 1:
         raise CliError("--dask-workers must be at least 1", EXIT_USAGE)
     if dask_address:
@@ -63,8 +64,36 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
         full = _operator_cause(state)
         if full is not None:
             raise CliError(full, EXIT_USAGE)
+        summary = _failed_summary(state)
+        if summary is not None:   # every source failed: the summary, then one line per source
+            from wirehouse.flows.outcome import failure_lines
+
+            _print_summary(summary)
+            raise CliError("\n".join([f"ingest run failed: {_state_message(state)}", *failure_lines(summary)]), EXIT_FAILED)
         raise CliError(f"ingest run failed: {_state_message(state)}", EXIT_FAILED)
     return state.result()
+
+
+def _wait_for_writer(db: str) -> None:
+    """Wait for a run that writes the warehouse now, before Prefect and the pipeline are started
+    and imported (seconds a busy run would spend before it even asks for the lock): the message
+    then gives the seconds this command really waited (the flow still takes the lock itself)."""
+    from wirehouse.warehouse.duckdb_adapter import WarehouseBusy, writer_lock
+
+    try:
+        with writer_lock(db):
+            pass
+    except WarehouseBusy as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+
+
+def _failed_summary(state) -> dict | None:
+    """The summary a run that failed as a whole (every source failed) returns as its state's data."""
+    try:
+        result = state.result(raise_on_failure=False)
+    except Exception:  # noqa: BLE001 - no result: not ours to read
+        return None
+    return result if isinstance(result, dict) and "failed_sources" in result else None
 
 
 def _operator_cause(state) -> str | None:
@@ -110,9 +139,8 @@ def _state_message(state) -> str:
 def cmd_ingest(args) -> int:
     if args.summary_json:   # before the run, not after it
         check_output_file(args.summary_json, "--summary-json")
-    started = time.perf_counter()
     summary = run_ingest(args.sources, args.db, args.contact_url, args.runner, args.dask_address, args.dask_workers)
-    seconds = time.perf_counter() - started
+    seconds = command_seconds()
     _print_summary(summary, seconds)
     if args.summary_json:
         import json
@@ -124,13 +152,28 @@ def cmd_ingest(args) -> int:
     return EXIT_OK
 
 
-def _print_summary(summary: dict, seconds: float) -> None:
+def command_seconds() -> float:
+    """Seconds since this command started (`wirehouse.cli.main`)."""
+    from wirehouse import cli
+
+    return time.monotonic() - cli.COMMAND_STARTED
+
+
+def _print_summary(summary: dict, command: float | None = None) -> None:
+    """The run's summary: its seconds (the ledger's figure, as `status` and the summary artifact
+    show them; ``command``: the whole command's, Prefect's start-up included), counts per source,
+    and each failing source with its first error."""
+    from wirehouse.flows.outcome import every_source_failed, failure_lines
     from wirehouse.schemas.batches import SUMMARY_COLUMNS
 
     rows = [[name] + [counts.get(k, 0) for k in SUMMARY_COLUMNS] for name, counts in sorted(summary["per_source"].items())]
     rows.append(["TOTAL"] + [summary["totals"][k] for k in SUMMARY_COLUMNS])
-    print(f"run {summary['run_id']} completed in {seconds:.1f} s")
+    ended = "failed" if every_source_failed(summary) else "completed"
+    whole = f" (the command: {command:.1f} s, starting Prefect included)" if command is not None else ""
+    print(f"run {summary['run_id']} {ended} in {summary['seconds']:.1f} s{whole}")
     print(table(["source", *SUMMARY_COLUMNS], rows))
+    for line in failure_lines(summary):
+        print(f"source failed: {line}")
     tables = summary.get("tables") or {}
     if tables:
         print("warehouse rows: " + ", ".join(f"{k} {v}" for k, v in tables.items()))
@@ -150,7 +193,6 @@ def cmd_demo(args) -> int:
     from wirehouse.cli.read import print_query
     from wirehouse.samplesite import SampleSite
 
-    started = time.perf_counter()
     try:
         site = SampleSite(port=args.port)
         site.start()
@@ -164,7 +206,7 @@ def cmd_demo(args) -> int:
             summary = run_ingest(str(sources), args.db)
     finally:
         site.stop()
-    _print_summary(summary, time.perf_counter() - started)
+    _print_summary(summary, command_seconds())
     for name in DEMO_QUERIES:
         print()
         print(f"-- warehouse/queries/{name}.sql")
@@ -234,7 +276,7 @@ def cmd_quarantine(args) -> int:
 
 def cmd_serve(args) -> int:
     from wirehouse.config import ConfigError, load_sources
-    from wirehouse.server import ensure_server
+    from wirehouse.server import ensure_server, healthy
 
     try:
         load_sources(args.sources)
@@ -249,6 +291,7 @@ def cmd_serve(args) -> int:
         raise CliError("schedules need a Prefect server: run `make serve`, or set PREFECT_API_URL", EXIT_USAGE)
     else:
         server = None
+        _check_api(os.environ["PREFECT_API_URL"])
     try:
         from wirehouse.deployments import serve_all
 
@@ -256,8 +299,38 @@ def cmd_serve(args) -> int:
             ui = os.environ.get("PREFECT_UI_URL") or os.environ["PREFECT_API_URL"].removesuffix("/api")
             print(f"serving deployments {names[0]} (cron '{args.cron}'), {', '.join(names[1:-1])} and {names[-1]}; UI: {ui}")
 
-        serve_all(str(Path(args.db).resolve()), str(Path(args.sources).resolve()), args.cron, on_start=say)
+        try:
+            serve_all(str(Path(args.db).resolve()), str(Path(args.sources).resolve()), args.cron, on_start=say)
+        except Exception as exc:   # the server went away (or never answered): one line, not a traceback
+            api_url = os.environ.get("PREFECT_API_URL", "")
+            if _unreachable(exc) and not healthy(api_url):
+                raise CliError(_no_server(api_url), EXIT_USAGE) from None
+            raise
     finally:
         if server is not None:
             server.stop()
     return EXIT_OK
+
+
+def _no_server(api_url: str) -> str:
+    return f"no Prefect server at {api_url}: start one with make serve or prefect server start"
+
+
+def _check_api(api_url: str) -> None:
+    """`serve` needs its server before it says it serves: one line and exit 2 when none answers."""
+    from wirehouse.server import healthy
+
+    if not healthy(api_url, timeout=5.0):
+        raise CliError(_no_server(api_url), EXIT_USAGE)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A connection failure to the API, however deep Prefect wrapped it."""
+    import httpx
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, ConnectionError)):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False

@@ -139,8 +139,11 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
     fetcher = _fetcher(config, options)
     with contextlib.closing(fetcher), staging.hold_run_dir(db_path, run_id) as folder:
         run_folder = str(folder)
-        discovery = discover_task(config, fetcher)
+        # Sitemaps give their cap to the URLs not yet made articles of (`tasks.discover`).
+        discovery = discover_task(config, fetcher, known=lambda urls: read_url_state(db_path, urls).keys())
         log.info("discovered %d candidate URLs from %d sources", len(discovery.candidates), len(config.sources))
+        for name, left_out in discovery.capped.items():
+            log.info("%s: %d sitemap URLs left out by the cap (the oldest)", name, left_out)
         known = read_url_state(db_path, [c.url for c in discovery.candidates])
         requests = [_request(c, known.get(c.url)) for c in discovery.candidates]
         size = _batch_pages()
@@ -182,6 +185,8 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
     summary = {"run_id": run_id, "per_source": per_source, "totals": totals_of(per_source), "stage_seconds": clock.seconds}
     if carried:
         summary["carried_over"] = carried
+    if discovery.capped:   # source -> sitemap URLs the cap left out (the oldest): the next runs take them
+        summary["sitemap_capped"] = dict(discovery.capped)
     summary["tables"] = finish(db_path, run_id, summary)
     clock.lap("load")
     summary["stage_seconds"] = clock.seconds

@@ -131,6 +131,9 @@ def _print_summary(summary: dict, seconds: float) -> None:
     rows.append(["TOTAL"] + [summary["totals"][k] for k in SUMMARY_COLUMNS])
     print(f"run {summary['run_id']} completed in {seconds:.1f} s")
     print(table(["source", *SUMMARY_COLUMNS], rows))
+    capped = summary.get("sitemap_capped") or {}
+    if capped:
+        print("sitemap cap: " + ", ".join(f"{name} {n} older URLs left out" for name, n in sorted(capped.items())))
     tables = summary.get("tables") or {}
     if tables:
         print("warehouse rows: " + ", ".join(f"{k} {v}" for k, v in tables.items()))

@@ -144,11 +144,14 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
     fetcher = _fetcher(config, options)
     with contextlib.closing(fetcher), staging.hold_run_dir(db_path, run_id) as folder:
         run_folder = str(folder)
-        discovery = discover_task(config, fetcher)
+        # Sitemaps give their cap to the URLs not yet made articles of (`tasks.discover`).
+        discovery = discover_task(config, fetcher, known=lambda urls: read_url_state(db_path, urls).keys())
         log.info("discovered %d candidate URLs from %d sources", len(discovery.candidates), len(config.sources))
         failed_sources = outcome.entry_point_failures(discovery.fetches)
         for name, failures in sorted(failed_sources.items()):
             log.info("source failed: %s", outcome.failure_line(name, failures))
+        for name, left_out in discovery.capped.items():
+            log.info("%s: %d sitemap URLs left out by the cap (the oldest)", name, left_out)
         known = read_url_state(db_path, [c.url for c in discovery.candidates])
         requests = [_request(c, known.get(c.url)) for c in discovery.candidates]
         size = _batch_pages()
@@ -191,6 +194,8 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
                "failed_sources": failed_sources}
     if carried:
         summary["carried_over"] = carried
+    if discovery.capped:   # source -> sitemap URLs the cap left out (the oldest): the next runs take them
+        summary["sitemap_capped"] = dict(discovery.capped)
     # The run's seconds: one figure, from the ledger's start to its end, for the terminal, the
     # summary artifact and `wirehouse status` alike.
     finished_at = datetime.now(timezone.utc)

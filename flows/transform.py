@@ -41,18 +41,26 @@ class TransformedChunk:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def transform_pages(pages: list[dict], run_id: str, now: datetime, run_folder: str) -> TransformedChunk:
-    """Extract, annotate and validate a chunk of pages and stage the rows as Parquet.
+@dataclass
+class TransformedRows:
+    """What the stages made of a chunk of pages: the extract stage's rows (one per page) and the
+    validated frames (pages, articles, entities, mentions, events; quarantine or None)."""
+
+    extracted: list[dict]
+    frames: dict[str, pd.DataFrame | None]
+
+
+def transform_rows(pages: list[dict], run_id: str, now: datetime) -> TransformedRows:
+    """Extract, annotate and validate a chunk of pages, in memory (nothing is written).
 
     Args:
         pages: fetched pages: url, final_url, source, body, encoding (the fetcher's choice),
             content_hash, content_type, fetched_at.
         run_id: the ingest run (recorded on rows and quarantine entries).
         now: the run's timestamp for first_seen_at / updated_at.
-        run_folder: the run's staging folder.
 
     Returns:
-        `TransformedChunk`: the chunk folder and per-page facts.
+        `TransformedRows`.
     """
     # Decoded here, not in the flow: a fetched batch waiting in the flow holds only bytes.
     extracted = extract_batch([
@@ -86,12 +94,28 @@ def transform_pages(pages: list[dict], run_id: str, now: datetime, run_folder: s
         "events": _tag_copy(events.valid, copy_of),
         "quarantine": pd.concat(quarantine, ignore_index=True) if quarantine else None,
     }
-    folder = staging.write_chunk(run_folder, frames)
+    return TransformedRows(extracted, frames)
+
+
+def transform_pages(pages: list[dict], run_id: str, now: datetime, run_folder: str) -> TransformedChunk:
+    """Extract, annotate and validate a chunk of pages (`transform_rows`) and stage the rows as Parquet.
+
+    Args:
+        pages: fetched pages (see `transform_rows`).
+        run_id: the ingest run (recorded on rows and quarantine entries).
+        now: the run's timestamp for first_seen_at / updated_at.
+        run_folder: the run's staging folder.
+
+    Returns:
+        `TransformedChunk`: the chunk folder and per-page facts.
+    """
+    done = transform_rows(pages, run_id, now)
+    folder = staging.write_chunk(run_folder, done.frames)
     release_freed()   # a worker lives for the whole run: give each chunk's memory back
     return TransformedChunk(
         staged=folder,
-        pages=[{k: row.get(k) for k in PAGE_FACTS} for row in extracted],
-        counts={name: 0 if frame is None else len(frame) for name, frame in frames.items()},
+        pages=[{k: row.get(k) for k in PAGE_FACTS} for row in done.extracted],
+        counts={name: 0 if frame is None else len(frame) for name, frame in done.frames.items()},
     )
 
 

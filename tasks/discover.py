@@ -9,7 +9,9 @@ from __future__ import annotations
 import io
 import logging
 import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import feedparser
@@ -69,6 +71,21 @@ class Discovery:
     candidates: list[Candidate] = field(default_factory=list)
     fetches: list[FetchResult] = field(default_factory=list)
     per_source: dict[str, int] = field(default_factory=dict)
+    capped: dict[str, int] = field(default_factory=dict)   # source -> sitemap URLs the cap left out (the oldest)
+
+
+@dataclass(frozen=True)
+class SitemapEntry:
+    """A ``<loc>`` of a sitemap with its date: ``<news:publication_date>``, else ``<lastmod>``
+    (None: the sitemap gives none, or none that reads as a W3C date)."""
+
+    url: str
+    date: datetime | None = None
+
+
+# A lookup of the URLs earlier runs made articles of (the flow asks the warehouse); discovery never
+# reads the warehouse itself.
+KnownLookup = Callable[[list[str]], Collection[str]]
 
 
 class UnsafeXML(ValueError):
@@ -140,40 +157,82 @@ def parse_sitemap(body: bytes, rejected: list[tuple[str, str]] | None = None) ->
             URL; kind is "page" or "sitemap".
 
     Returns:
-        (page URLs, child sitemap URLs), normalized, in document order.
+        (page URLs, child sitemap URLs), normalized, newest first (`newest_first`).
 
     Raises:
         UnsafeXML: the sitemap declares XML entities.
         BadGzip: the sitemap starts like gzip but does not decompress.
     """
+    pages, children = parse_sitemap_entries(body, rejected)
+    return [e.url for e in newest_first(pages)], [e.url for e in newest_first(children)]
+
+
+def parse_sitemap_entries(body: bytes, rejected: list[tuple[str, str]] | None = None) -> tuple[list[SitemapEntry], list[SitemapEntry]]:
+    """`parse_sitemap` with each URL's date, in document order (the first of a repeated URL kept).
+
+    A page's date is its ``<news:publication_date>`` (news sitemaps), else its ``<lastmod>``; a child
+    sitemap's is its ``<lastmod>``.
+    """
     if body.startswith(GZIP_MAGIC):   # beyond the protocol's limit: what fits is parsed
         body, _ = gunzip_capped(body, MAX_SITEMAP_BYTES)
     check_xml_safe(body)
-    pages: list[str] = []
-    children: list[str] = []
-    parser_events = ("end",)
+    pages: dict[str, SitemapEntry] = {}
+    children: dict[str, SitemapEntry] = {}
     try:
         for _, element in etree.iterparse(
-            io.BytesIO(body), events=parser_events, recover=True, resolve_entities=False, no_network=True,
+            io.BytesIO(body), events=("end",), recover=True, resolve_entities=False, no_network=True,
             load_dtd=False, huge_tree=False,
         ):
             tag = etree.QName(element).localname if isinstance(element.tag, str) else ""
-            if tag == "loc":
-                parent = element.getparent()
-                parent_tag = etree.QName(parent).localname if parent is not None else ""
-                loc = (element.text or "").strip()
+            if tag not in ("url", "sitemap"):
+                continue
+            locs, lastmod, published = [], None, None
+            for child in element.iter():
+                name = etree.QName(child).localname if isinstance(child.tag, str) else ""
+                if name == "loc" and child.getparent() is element:
+                    locs.append((child.text or "").strip())
+                elif name == "lastmod" and child.getparent() is element:
+                    lastmod = child.text
+                elif name == "publication_date":
+                    published = child.text
+            when = parse_w3c_date(published) or parse_w3c_date(lastmod)
+            into = pages if tag == "url" else children
+            for loc in locs:
                 url = try_normalize(loc)
-                if url and parent_tag == "sitemap":
-                    children.append(url)
-                elif url and parent_tag == "url":
-                    pages.append(url)
-                elif loc and parent_tag in ("url", "sitemap") and rejected is not None:
-                    rejected.append(("page" if parent_tag == "url" else "sitemap", loc))
-            elif tag in ("url", "sitemap"):
-                element.clear(keep_tail=False)
+                if url:
+                    into.setdefault(url, SitemapEntry(url, when))
+                elif loc and rejected is not None:
+                    rejected.append(("page" if tag == "url" else "sitemap", loc))
+            element.clear(keep_tail=False)
     except etree.XMLSyntaxError as exc:
         logger.warning("sitemap parse error: %s", exc)
-    return list(dict.fromkeys(pages)), list(dict.fromkeys(children))
+    return list(pages.values()), list(children.values())
+
+
+_W3C_PARTIAL = re.compile(r"\s*(\d{4})(?:-(\d{2}))?\s*$")
+
+
+def parse_w3c_date(value: str | None) -> datetime | None:
+    """A sitemap date (W3C Datetime: ``2026-05-01``, ``2026-05-01T10:30:00+02:00``, ``...Z``, ``2026-05``,
+    ``2026``) as an aware UTC datetime; a time without offset is read as UTC; None when it does not read."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    partial = _W3C_PARTIAL.fullmatch(text)
+    try:
+        if partial:
+            parsed = datetime(int(partial.group(1)), int(partial.group(2) or 1), 1)
+        else:
+            parsed = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+
+
+def newest_first(entries: list[SitemapEntry]) -> list[SitemapEntry]:
+    """Dated entries newest first (a tie keeps document order), then the undated in document order."""
+    dated = sorted((e for e in entries if e.date is not None), key=lambda e: e.date, reverse=True)
+    return dated + [e for e in entries if e.date is None]
 
 
 def parse_listing(html: str, page_url: str) -> list[str]:
@@ -223,16 +282,25 @@ def looks_like_article(url: str) -> bool:
 # ---------------------------------------------------------------- driver
 
 
-def discover(config: SourcesConfig, fetcher: Fetcher, max_sitemap_urls: int = DEFAULT_MAX_SITEMAP_URLS) -> Discovery:
+def discover(config: SourcesConfig, fetcher: Fetcher, max_sitemap_urls: int = DEFAULT_MAX_SITEMAP_URLS,
+             known: KnownLookup | None = None) -> Discovery:
     """Fetch every source's feeds, sitemaps and listing pages and collect candidate URLs.
 
     Requests go out in batches (all sources' entry points at once, then each level of
     sitemap children), so hosts are fetched in parallel and politeness is the fetcher's.
 
+    Sitemaps are read newest first (`newest_first`: by ``<news:publication_date>`` or ``<lastmod>``,
+    the undated after the dated, in document order), child sitemaps too. The cap of
+    ``max_sitemap_urls`` per source is applied over all its sitemaps together, and to the URLs
+    earlier runs did not make articles of (``known``) first: the known ones only fill the room the
+    new ones leave. What the cap left out is counted in `Discovery.capped`, logged, and said in
+    each sitemap's fetch_log reason.
+
     Args:
         config: the sources.
         fetcher: the run's fetcher.
         max_sitemap_urls: cap on page URLs taken from one source's sitemaps.
+        known: which of the given URLs earlier runs made articles of; None: none are.
 
     Returns:
         `Discovery` with candidates (deduplicated across sources, capped per source) and fetches.
@@ -249,7 +317,7 @@ def discover(config: SourcesConfig, fetcher: Fetcher, max_sitemap_urls: int = DE
         found[source.name] += [Candidate(u, source.name, "urls", None, allow) for u in source.urls]
 
     unfetchable: dict[str, dict[tuple[str, str], None]] = {s.name: {} for s in config.sources}  # (kind, link), in order
-    sitemap_pages: dict[str, int] = {s.name: 0 for s in config.sources}
+    pools = {s.name: _SitemapPool(max_sitemap_urls) for s in config.sources}
     children_taken: dict[str, int] = {s.name: 0 for s in config.sources}
     seen_sitemaps: set[str] = set()
     depth = 0
@@ -266,6 +334,7 @@ def discover(config: SourcesConfig, fetcher: Fetcher, max_sitemap_urls: int = DE
             base = fetched.final_url or request.url
             children: list[str] = []
             rejected: list[tuple[str, str]] = []
+            urls: list[str] = []
             try:
                 if request.kind == "feed":
                     urls = parse_feed(fetched.body, base, rejected)
@@ -275,13 +344,10 @@ def discover(config: SourcesConfig, fetcher: Fetcher, max_sitemap_urls: int = DE
                     fetched.note = f"{len(urls)} article links"
                 else:
                     seen_sitemaps.add(request.url)
-                    urls, children = parse_sitemap(fetched.body, rejected)
-                    room = max(max_sitemap_urls - sitemap_pages[source.name], 0)
-                    fetched.note = f"{len(urls)} page URLs, {len(children)} child sitemaps"
-                    if len(urls) > room:
-                        fetched.note += f"; {room} taken (cap: {max_sitemap_urls} per source and run)"
-                    urls = urls[:room]
-                    sitemap_pages[source.name] += len(urls)
+                    entries, child_entries = parse_sitemap_entries(fetched.body, rejected)
+                    children = [e.url for e in newest_first(child_entries)]
+                    fetched.note = f"{len(entries)} page URLs, {len(children)} child sitemaps"
+                    pools[source.name].add(fetched, newest_first(entries), known)
             except UnsafeXML as exc:
                 fetched.note = str(exc)
                 logger.warning("%s %s %s: %s", source.name, request.kind, redact_url(request.url), exc)
@@ -304,6 +370,14 @@ def discover(config: SourcesConfig, fetcher: Fetcher, max_sitemap_urls: int = DE
         requests = next_requests
         depth += 1
 
+    for source in config.sources:
+        taken, left_out = pools[source.name].take()
+        found[source.name] += [Candidate(u, source.name, "sitemap", on, source.allow_private_network) for u, on in taken]
+        if left_out:
+            result.capped[source.name] = left_out
+            logger.info("%s: sitemap cap %d reached: the newest taken, %d older sitemap URLs left out",
+                        source.name, max_sitemap_urls, left_out)
+
     seen: set[str] = set()
     for source in config.sources:
         kept = 0
@@ -323,6 +397,59 @@ def discover(config: SourcesConfig, fetcher: Fetcher, max_sitemap_urls: int = DE
     return result
 
 
+class _SitemapPool:
+    """One source's sitemap URLs across all its sitemaps, for the cap: the URLs earlier runs did not
+    make articles of first, newest first, then the known ones, newest first.
+
+    Each sitemap keeps at most ``cap`` new and ``cap`` known URLs here (the newest: nothing past them
+    can make the cut), so a source's memory is bounded by its sitemaps, not by their sizes.
+    """
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._new: list[tuple[tuple, str, FetchResult]] = []
+        self._known: list[tuple[tuple, str, FetchResult]] = []
+        self._order = 0
+        self._seen: set[str] = set()
+        self._dropped: dict[int, int] = {}      # id(fetch) -> URLs past its own cap
+        self._fetches: dict[int, FetchResult] = {}
+
+    def add(self, fetched: FetchResult, entries: list[SitemapEntry], known: KnownLookup | None) -> None:
+        fresh = [e for e in entries if e.url not in self._seen]
+        self._seen.update(e.url for e in fresh)
+        already = set(known([e.url for e in fresh])) if known and fresh else set()
+        if already:
+            fetched.note += f"; {len(already)} already known"
+        self._fetches[id(fetched)] = fetched
+        new = [e for e in fresh if e.url not in already]
+        old = [e for e in fresh if e.url in already]
+        dropped = max(len(new) - self.cap, 0) + max(len(old) - self.cap, 0)
+        if dropped:
+            self._dropped[id(fetched)] = dropped
+        for into, part in ((self._new, new[: self.cap]), (self._known, old[: self.cap])):
+            for entry in part:
+                # newest first; the undated after every dated one, in the order they were read
+                key = (0, -entry.date.timestamp(), self._order) if entry.date else (1, 0.0, self._order)
+                into.append((key, entry.url, fetched))
+                self._order += 1
+
+    def take(self) -> tuple[list[tuple[str, str]], int]:
+        """(url, sitemap it was found on) of the URLs within the cap, and how many the cap left out;
+        each sitemap's fetch_log reason says how many of its URLs were left out."""
+        ranked = sorted(self._new, key=lambda item: item[0]) + sorted(self._known, key=lambda item: item[0])
+        kept, rest = ranked[: self.cap], ranked[self.cap :]
+        out = dict(self._dropped)
+        for _, _, fetched in rest:
+            out[id(fetched)] = out.get(id(fetched), 0) + 1
+        taken: dict[int, int] = {}
+        for _, _, fetched in kept:
+            taken[id(fetched)] = taken.get(id(fetched), 0) + 1
+        for key, count in out.items():
+            self._fetches[key].note += (f"; {taken.get(key, 0)} taken, {count} left out by the cap"
+                                        f" ({self.cap} per source and run, the newest taken)")
+        return [(url, fetched.url) for _, url, fetched in kept], sum(out.values())
+
+
 def _refuse_unfetchable(fetcher: Fetcher, source: Source, links: list[tuple[str, str]], seen: set[str]) -> list[FetchResult]:
     """A fetch_log row for each link that is no http(s) URL: the fetcher refuses it unsent
     (outcome invalid_url) and says why ("unsupported scheme", "invalid URL")."""
@@ -340,5 +467,5 @@ def _refuse_unfetchable(fetcher: Fetcher, source: Source, links: list[tuple[str,
 
 
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(config: SourcesConfig, fetcher: Fetcher) -> Discovery:
-    return discover(config, fetcher)
+def discover_task(config: SourcesConfig, fetcher: Fetcher, known: KnownLookup | None = None) -> Discovery:
+    return discover(config, fetcher, known=known)

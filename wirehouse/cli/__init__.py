@@ -2,7 +2,7 @@
 Prefect server a run uses.
 
 Command groups: `wirehouse.cli.run` (ingest, demo, reprocess, quarantine, serve), `wirehouse.cli.read`
-(query, status, search, export, report, migrate), `wirehouse.cli.annotate`.
+(query, status, search, export, report, migrate), `wirehouse.cli.annotate`, `wirehouse.cli.trial` (try).
 
 Exit codes (a contract): 0 the run completed (some URLs or sources may have failed: each failing
 source is named; see fetch_log), 1 the run failed as a whole (every source's entry points failed,
@@ -63,6 +63,25 @@ def _parser(now: Settings) -> argparse.ArgumentParser:
     p.add_argument("--dask-address", metavar="URL", help="with --runner dask: a running scheduler (default: a local cluster)")
     p.add_argument("--dask-workers", type=int, metavar="N", help="with --runner dask and no address: local workers (default: CPUs)")
     p.add_argument("-v", "--verbose", action="store_true", help="show Prefect's run logs")
+
+    p = sub.add_parser(
+        "try", help="try a URL or a source before adding it: discover, fetch, extract, validate, annotate; print what would land",
+        description=(
+            "Runs discovery, fetch and the whole transform on a few pages and prints what would land and what "
+            "would be refused, and why. Nothing is written: the warehouse is never opened."
+        ),
+    )
+    p.add_argument("url", nargs="?", help="an article, a feed, a sitemap or a listing page (what it is is detected)")
+    p.add_argument("--source", metavar="NAME", help="a source of the sources file, as it stands")
+    p.add_argument("--sources", default=now.sources_file, help=f"sources TOML file, with --source (default {now.sources_file})")
+    p.add_argument("--pages", type=int, default=5, metavar="N", help="candidate pages tried (default 5)")
+    p.add_argument("--as", dest="kind", choices=("article", "feed", "sitemap", "listing"),
+                   help="what the URL is, when detection gets it wrong")
+    p.add_argument("--allow-private-network", action="store_true",
+                   help="let the URL reach loopback/private addresses (as allow_private_network in sources.toml)")
+    p.add_argument("--host-delay", type=float, metavar="SECONDS", help="seconds between requests to the host (default 1)")
+    p.add_argument("--contact-url", help="contact URL sent in the User-Agent")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the stages' log lines")
 
     p = sub.add_parser("demo", help="serve the bundled sample site on loopback and ingest it")
     p.add_argument("--db", default=now.db_path, help=f"DuckDB warehouse file (default {now.db_path})")
@@ -220,13 +239,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _handler(command: str):
     """The function that runs ``command``, from its group's module."""
-    from wirehouse.cli import annotate, read, run
+    from wirehouse.cli import annotate, read, run, trial
 
     return {
         "ingest": run.cmd_ingest, "demo": run.cmd_demo, "serve": run.cmd_serve, "reprocess": run.cmd_reprocess,
         "quarantine": run.cmd_quarantine, "query": read.cmd_query, "status": read.cmd_status,
         "search": read.cmd_search, "export": read.cmd_export, "report": read.cmd_report, "migrate": read.cmd_migrate,
-        "annotate": annotate.cmd_annotate,
+        "annotate": annotate.cmd_annotate, "try": trial.cmd_try,
     }[command]
 
 

@@ -174,6 +174,9 @@ def _print_summary(summary: dict, command: float | None = None) -> None:
     print(table(["source", *SUMMARY_COLUMNS], rows))
     for line in failure_lines(summary):
         print(f"source failed: {line}")
+    capped = summary.get("sitemap_capped") or {}
+    if capped:
+        print("sitemap cap: " + ", ".join(f"{name} {n} older URLs left out" for name, n in sorted(capped.items())))
     tables = summary.get("tables") or {}
     if tables:
         print("warehouse rows: " + ", ".join(f"{k} {v}" for k, v in tables.items()))

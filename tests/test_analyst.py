@@ -169,7 +169,8 @@ def test_export_writes_every_table_partitioned_by_date(capsys, sample_warehouse,
     code, printed, err = run(capsys, "export", "--db", str(sample_warehouse), "--out", str(out))
     assert code == 0, err
     con = duckdb.connect()
-    for table in ("articles", "entities", "mentions", "events", "pages", "fetch_log", "url_state", "runs"):
+    assert scalar(sample_warehouse, "SELECT count(*) FROM source_health") > 0
+    for table in ("articles", "entities", "mentions", "events", "pages", "fetch_log", "url_state", "runs", "source_health"):
         files = str(out / table / "**" / "*.parquet")
         exported = con.execute(f"SELECT count(*) FROM read_parquet('{files}', hive_partitioning = true)").fetchone()[0]
         assert exported == scalar(sample_warehouse, f"SELECT count(*) FROM {table}"), table

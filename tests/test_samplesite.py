@@ -52,3 +52,33 @@ def test_traps_served(sample_site):
     assert response.status == 404
     response, _ = get(sample_site.base_urls["baltic-desk"], t["redirect"]["from"])
     assert response.status == 301 and response.getheader("Location") == t["redirect"]["to"]
+
+
+def test_the_standalone_site_writes_a_sources_file_that_points_at_it(tmp_path):
+    """`python -m wirehouse.samplesite --write-sources FILE`: what the README gives to put the sample
+    site behind `wirehouse serve`; the file names the running site's addresses, and they answer."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import tomllib
+    import urllib.request
+
+    with socket.socket() as probe:   # a free port; the site takes it and the next ones
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sources = tmp_path / "sources.toml"
+    proc = subprocess.Popen([sys.executable, "-m", "wirehouse.samplesite", "--port", str(port), "--write-sources", str(sources)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not sources.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        config = tomllib.loads(sources.read_text(encoding="utf-8"))
+        feed = config["sources"][0]["feeds"][0]
+        assert "{{BASE:" not in feed and feed.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(feed, timeout=10) as response:
+            assert response.status == 200 and b"<" in response.read(200)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -30,10 +30,11 @@ EXPORT_DATES = {
     "pages": "fetched_at",
     "quarantine": "quarantined_at",
     "runs": "started_at",
+    "source_health": "measured_at",
 }
 EXPORT_TABLES = (
     "articles", "entities", "mentions", "events", "pages", "fetch_log", "quarantine", "url_state", "runs",
-    "schema_migrations",
+    "source_health", "schema_migrations",
 )
 PARTITION_FORMATS = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
 

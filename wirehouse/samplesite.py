@@ -1,6 +1,7 @@
 """Serve the bundled sample news site on loopback: one server per publisher, each on its own address.
 
-`python -m wirehouse.samplesite [--port N]` serves it until interrupted.
+`python -m wirehouse.samplesite [--port N] [--write-sources FILE]` serves it until interrupted, and
+writes a sources file pointing at it (to put the sample site behind `wirehouse serve`).
 """
 
 from __future__ import annotations
@@ -159,11 +160,18 @@ def _load_json(path: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the wirehouse sample news site on loopback.")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8765, help="the first publisher's port (the others follow it)")
+    parser.add_argument("--write-sources", metavar="FILE", type=Path,
+                        help="also write a sources file for these addresses (for `wirehouse serve --sources FILE`)")
     args = parser.parse_args()
     with SampleSite(args.port) as site:
         for slug, base in site.base_urls.items():
             print(f"{slug}: {base}/")
+        if args.write_sources:
+            partial = args.write_sources.with_name(args.write_sources.name + ".part")
+            partial.write_text(site.render_sources(), encoding="utf-8")
+            partial.replace(args.write_sources)   # whole or absent: a reader never sees half a file
+            print(f"sources written to {args.write_sources}")
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

@@ -355,7 +355,9 @@ def test_good_pages_are_loaded_and_windows_1252_decoded_right(runs, site):
     main = site["main"]
     loaded = {url for (url,) in rows(runs["db"], "SELECT url FROM articles")}
     good = [main.url(p) for p, (_, disposition, _) in PAGE_FAULTS.items() if disposition == "article"]
-    assert set(good) | {main.url(f"/huge/{i}") for i in range(3)} | {main.url("/down-500")} == loaded
+    # the 100,000-URL sitemap's cap of 3: the first run takes /huge/0-2, the second the next three
+    # (known URLs do not take the cap's room: tasks/discover.py)
+    assert set(good) | {main.url(f"/huge/{i}") for i in range(6)} | {main.url("/down-500")} == loaded
     (text,) = rows(runs["db"], "SELECT text FROM articles WHERE url = ?", [main.url("/cp1252")])[0]
     assert CP1252_SENTENCE in text and "\ufffd" not in text and "â€" not in text
 
@@ -410,9 +412,12 @@ def test_the_next_run_picks_up_what_failed(runs, site):
     main = site["main"]
     second = log_of(runs, "second")
     assert second[("page", main.url("/down-500"))][:2] == ("ok", "article")
-    assert set(log_of(runs, "first")) == set(second), "every URL is tried again and logged again"
+    not_huge = lambda log: {key for key in log if "/huge/" not in key[1]}   # noqa: E731
+    assert not_huge(log_of(runs, "first")) == not_huge(second), "every URL is tried again and logged again"
+    # the sitemap's cap goes to URLs no run has taken yet, the newest first (undated: in document order)
+    assert {url for kind, url in second if "/huge/" in url} == {main.url(f"/huge/{i}") for i in range(3, 6)}
     for path in ("/good/1", "/cp1252", "/flaky-503"):
         assert second[("page", main.url(path))][1:3] == ("not_modified", "same content")
     summary = runs["second"].result()["totals"]
-    assert summary["new"] == 1 and summary["updated"] == 0
+    assert summary["new"] == 1 + 3 and summary["updated"] == 0
     assert rows(runs["db"], "SELECT count(*) = count(DISTINCT article_id) FROM articles")[0][0]

@@ -178,7 +178,7 @@ def test_events_and_linked_entities_load_idempotently(tmp_path):
     db = tmp_path / "w.duckdb"
     padding = " Analysts in Brussels expect more meetings of this kind before the end of the year."
     texts = [
-        "On August 11, Mullah Abdul Ghani Baradar met Zamir Kabulov in Doha. Baradar said talks would go on." + padding,
+        "On August 11, Mullah Abdul Ghani Baradar met the Russian envoy Zamir Kabulov in Doha. Baradar said talks would go on." + padding,
         "In July, a Taliban delegation visited Ashgabat. Turkmenistan shares a border with Afghanistan." + padding,
     ]
     counts = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shutil
 import socket
@@ -244,19 +245,25 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 def test_the_lock_wait_message_gives_the_seconds_the_command_waited(tmp_path):
-    """The command waits for the writer before it starts Prefect and imports the pipeline: what it
-    says it waited is what it took, give or take its own start and exit."""
+    """The command waits for the writer before it starts Prefect and imports the pipeline, so what it
+    says it waited is what it took, less its own start. Checked without timing: a `prefect` that
+    cannot be imported is on the path, and the command still ends with the lock message."""
     sources = tmp_path / "s.toml"
     sources.write_text('[[sources]]\nname = "a"\nurls = ["https://example.org/a-b-c"]\n', encoding="utf-8")
     db = tmp_path / "w.duckdb"
+    stub = tmp_path / "stub" / "prefect"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text('raise ImportError("prefect imported before the lock wait")\n', encoding="utf-8")
+    env = cli_env(WIREHOUSE_LOCK_WAIT="3")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(stub.parent), env.get("PYTHONPATH")]))
     with duckdb_adapter.writer_lock(db):
         started = time.monotonic()
         out = subprocess.run([WIREHOUSE, "ingest", "--sources", str(sources), "--db", str(db)],
-                             capture_output=True, text=True, env=cli_env(WIREHOUSE_LOCK_WAIT="3"), timeout=300)
+                             capture_output=True, text=True, env=env, timeout=300)
         took = time.monotonic() - started
     assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
     waited = float(re.search(r"another run is writing to this warehouse \(waited ([\d.]+) s\)", out.stderr).group(1))
-    assert 3.0 <= waited < took < waited + 5.0, (waited, took)
+    assert 3.0 <= waited < took, (waited, took)
 
 
 def test_the_readme_automation_matches_the_events_a_run_emits():

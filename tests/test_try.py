@@ -233,7 +233,7 @@ def test_ingest_prints_what_the_sitemap_cap_left_out(capsys):
     from wirehouse.schemas.batches import SUMMARY_COLUMNS
 
     row = dict.fromkeys(SUMMARY_COLUMNS, 0)
-    _print_summary({"run_id": "r", "per_source": {"big": row}, "totals": row, "sitemap_capped": {"big": 98000}}, 1.0)
+    _print_summary({"run_id": "r", "per_source": {"big": row}, "totals": row, "seconds": 1.0, "sitemap_capped": {"big": 98000}}, 1.0)
     assert "sitemap cap: big 98000 older URLs left out" in capsys.readouterr().out
 
 

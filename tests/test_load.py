@@ -328,16 +328,22 @@ def test_publication_instant_and_implausible_dates_load_kept_and_flagged(tmp_pat
     }
 
 
-def test_migration_flags_the_dates_loaded_before_it(tmp_path):
+def _migrated_before(tmp_path, version: int):
+    """A warehouse at the schema before migration `version`: what an older wirehouse wrote."""
     import shutil
 
     older = tmp_path / "migrations"
     older.mkdir()
     for migration in duckdb_adapter.list_migrations():
-        if migration.version < 8:
+        if migration.version < version:
             shutil.copy(migration.path, older)
     con = duckdb_adapter.connect(tmp_path / "w.duckdb")
     duckdb_adapter.migrate(con, older)
+    return con
+
+
+def test_migration_flags_the_dates_loaded_before_it(tmp_path):
+    con = _migrated_before(tmp_path, 8)
     con.execute("INSERT INTO articles (article_id, url, canonical_url, source, title, published_at, text, word_count,"
                 " text_hash, content_hash, extractor, extractor_version, first_seen_at, updated_at, run_id) VALUES"
                 " ('a', 'u', 'u', 's', 't', DATE '2021-08-13', 'x', 1, 'h', 'c', 'e', 'v', now(), now(), 'r'),"
@@ -412,15 +418,7 @@ def test_finishing_a_run_rebuilds_the_search_index_after_the_ledger(tmp_path, mo
 
 
 def test_migration_marks_the_targets_coded_before_it_as_named(tmp_path):
-    import shutil
-
-    older = tmp_path / "migrations"
-    older.mkdir()
-    for migration in duckdb_adapter.list_migrations():
-        if migration.version < 9:
-            shutil.copy(migration.path, older)
-    con = duckdb_adapter.connect(tmp_path / "w.duckdb")
-    duckdb_adapter.migrate(con, older)
+    con = _migrated_before(tmp_path, 9)
     con.execute("INSERT INTO events (event_id, article_id, sentence_index, sentence, trigger, trigger_start, cameo_code,"
                 " cameo_root, quad_class, goldstein, confidence, coder_version, actor1_text)"
                 " VALUES ('e', 'a', 0, 's', 't', 0, '040', '04', 1, 1.0, 0.5, 'wh-annotate-2', 'Russia')")

@@ -143,6 +143,7 @@ def plotly_bundle() -> Path:
 def render(data: ReportData, title: str) -> str:
     """The whole HTML document for `ReportData`."""
     shown = min(len(data.dyads), NETWORK_EDGES)
+    plus = "+" if len(data.dyads) >= NETWORK_QUERY_LIMIT else ""   # more dyads than were read
     figures = [
         ("Events over time by CAMEO root", "Dated events only: those whose text says when they happened. Bars per day, "
          "or per week or month when the dates span longer; colours by quad class (blues verbal cooperation, greens "
@@ -150,7 +151,7 @@ def render(data: ReportData, title: str) -> str:
          "events are: the buttons above it (or a double click) show every date.", events_figure(data.events_by_day)),
         ("Most active actors", "Events in which each linked actor acts (actor 1) or is acted upon (actor 2).", actors_figure(data.top_actors)),
         ("Dyad network", f"The {shown} strongest dyads (pairs of linked actors, by events between them"
-                         f"{f', of {len(data.dyads)}' if len(data.dyads) > shown else ''}); wider lines: more events; "
+                         f"{f', of {len(data.dyads)}{plus}' if len(data.dyads) > shown else ''}); wider lines: more events; "
                          "colour: mean Goldstein score (scale on the right). Hover a line's middle for its events.",
          network_figure(data.dyads)),
         ("Where events happen", f"Event locations with GeoNames coordinates; marker size: number of events; the {MAP_LABELS} "

@@ -115,3 +115,41 @@ def test_flow_run_page_shows_the_summary_artifact(stack, tmp_path):
         finally:
             browser.close()
     assert (SCREENSHOTS / "flow-run-artifacts.png").stat().st_size > 10_000
+
+
+def test_flow_run_page_names_a_failing_source(stack, tmp_path):
+    """A source whose feed cannot be fetched: the run completes (the sample site's sources work), and its
+    page in the UI names the failing source with its URL and error (the run's log and state message)."""
+    from wirehouse.samplesite import SampleSite
+
+    base = stack
+    with socket.socket() as probe:   # a port nothing listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/feed.xml"
+    site = SampleSite(port=0)
+    site.start()
+    try:
+        sources = tmp_path / "with-a-dead-source.toml"
+        sources.write_text(site.render_sources() + f'\n[[sources]]\nname = "dead-feed"\nfeeds = ["{dead}"]\n'
+                           "allow_private_network = true\nhost_delay = 0.0\n", encoding="utf-8")
+        deployment = wait_for(lambda: api(f"{base}/api/deployments/name/ingest/ingest"), 90, "the ingest deployment")
+        run = api(f"{base}/api/deployments/{deployment['id']}/create_flow_run",
+                  {"parameters": {"sources_file": str(sources), "db_path": str(tmp_path / "dead.duckdb")}})
+        state = wait_for(lambda: (s := api(f"{base}/api/flow_runs/{run['id']}")["state"])["type"] in
+                         ("COMPLETED", "FAILED", "CRASHED") and s, 240, "the ingest run")
+    finally:
+        site.stop()
+    assert state["type"] == "COMPLETED", state
+    assert "dead-feed" in (state.get("message") or ""), state
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{base}/runs/flow-run/{run['id']}", wait_until="networkidle")
+            page.get_by_text("dead-feed", exact=False).first.wait_for(timeout=30_000)   # in the run's logs
+            page.screenshot(path=str(SCREENSHOTS / "flow-run-failing-source.png"), full_page=True)
+        finally:
+            browser.close()

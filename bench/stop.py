@@ -36,8 +36,12 @@ def one(site: SampleSite, signame: str, mode: str) -> tuple[float, int, str]:
         env.pop("PREFECT_API_URL", None)
         proc = subprocess.Popen([WIREHOUSE, "ingest", "--sources", str(sources), "--db", str(Path(tmp) / "w.duckdb")],
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        first = proc.stderr.readline()
-        if "pages loaded" not in first:
+        first = ""
+        for line in proc.stderr:   # a line per transformed chunk, then per loaded batch
+            first += line
+            if "pages loaded" in line:
+                break
+        else:
             proc.kill()
             raise SystemExit(f"the run did not load a first batch: {first}{proc.stderr.read()}")
         started = time.monotonic()

@@ -1,5 +1,6 @@
 """What an ingest run shows in the Prefect UI besides its tasks and logs: a progress artifact that
-moves after every batch, and, when it finishes, its summary, extraction health and top findings."""
+moves after every transform chunk (25 pages) and every loaded batch, and, when it finishes, its
+summary, extraction health and top findings."""
 
 from __future__ import annotations
 
@@ -9,32 +10,52 @@ from prefect.artifacts import create_progress_artifact, create_table_artifact, u
 from wirehouse.flows.outcome import failure_lines
 from wirehouse.schemas.batches import SUMMARY_COLUMNS
 
-# Callables (pages done, pages total, batches done, batches total) told of a run's progress in this
-# process, beside the progress artifact: the CLI draws its progress bar with one.
+# Callables (pages done, pages total, batches loaded, batches total, pages loaded) told of a run's
+# progress in this process, beside the progress artifact: the CLI draws its progress bar with one.
+# Pages done: those of the loaded batches, and those of the batches under way whose chunk is transformed.
 progress_listeners: list = []
 
 
 class RunProgress:
-    """The run's progress artifact: the share of pages loaded, moved after every batch."""
+    """The run's progress artifact: the share of pages done, moved after every transformed chunk
+    and every loaded batch."""
 
     def __init__(self, pages: int, batches: int) -> None:
-        self.pages, self.batches, self.done, self.batches_done = pages, batches, 0, 0
+        self.pages, self.batches, self.loaded_pages, self.batches_done = pages, batches, 0, 0
+        self._chunks: dict[int, dict[int, int]] = {}   # batch under way -> its transformed chunks -> pages
         self.id = create_progress_artifact(progress=0.0, key="ingest-progress", description=self._text())
         self._tell()
 
+    @property
+    def done(self) -> int:
+        return self.loaded_pages + sum(sum(chunks.values()) for chunks in self._chunks.values())
+
+    def transformed(self, batch: int, chunk: int, pages: int) -> None:
+        """Chunk ``chunk`` of batch ``batch`` is transformed (told once or more: counted once)."""
+        if batch < self.batches_done or chunk in self._chunks.get(batch, {}):
+            return
+        self._chunks.setdefault(batch, {})[chunk] = pages
+        self._moved()
+
     def loaded(self, pages: int) -> None:
-        self.done += pages
+        """The next batch is loaded: all its ``pages`` are done (those it did not transform too)."""
+        self._chunks.pop(self.batches_done, None)
+        self.loaded_pages += pages
         self.batches_done += 1
-        share = 100.0 if self.pages == 0 else round(100.0 * self.done / self.pages, 1)
+        self._moved()
+
+    def _moved(self) -> None:
+        share = 100.0 if self.pages == 0 else round(100.0 * min(self.done, self.pages) / self.pages, 1)
         update_progress_artifact(self.id, progress=share, description=self._text())
         self._tell()
 
     def _tell(self) -> None:
         for listener in list(progress_listeners):
-            listener(self.done, self.pages, self.batches_done, self.batches)
+            listener(self.done, self.pages, self.batches_done, self.batches, self.loaded_pages)
 
     def _text(self) -> str:
-        return f"{self.done} of {self.pages} pages loaded ({self.batches_done} of {self.batches} batches)"
+        return (f"{self.done} of {self.pages} pages done, {self.loaded_pages} loaded "
+                f"({self.batches_done} of {self.batches} batches loaded)")
 
 
 def publish(summary: dict, findings: dict, headline: str) -> None:

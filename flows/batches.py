@@ -43,6 +43,8 @@ class InFlight:
     pages: int                    # the pages the batch stands for (what the progress counts)
     discovered: dict[str, int] = field(default_factory=dict)   # candidates per source (an ingest's first batch)
     crawl: Any = None             # the flow's own facts for its crawl rows (an ingest: the fetches)
+    chunk_pages: list[int] = field(default_factory=list)   # pages per chunk (what the progress counts per chunk)
+    index: int = -1               # the batch's place in the run (set by `run_batches`)
 
 
 def run_batches(
@@ -76,7 +78,8 @@ def run_batches(
         checkpoints: the fault points ``staged`` and ``loaded`` and the stop checks around the load
             (an ingest run, which a signal stops at its next checkpoint).
         clock: laps ``transform`` (waiting for the chunks) and ``load`` per batch.
-        progress: told of each loaded batch's pages (`RunProgress.loaded`).
+        progress: told of each transformed chunk (`RunProgress.transformed`, as the run waits for
+            it) and of each loaded batch's pages (`RunProgress.loaded`).
 
     Returns:
         Counts per source, summed over the batches.
@@ -85,7 +88,7 @@ def run_batches(
     totals: dict[str, Counter] = defaultdict(Counter)
 
     def load_one(batch: InFlight) -> None:
-        report = _load_staged(batch, load, db_path, run_id, redo, crawl_rows, checkpoints, clock)
+        report = _load_staged(batch, load, db_path, run_id, redo, crawl_rows, checkpoints, clock, progress)
         for name, counts in report.per_source.items():
             totals[name].update(counts)
         if progress is not None:
@@ -94,6 +97,7 @@ def run_batches(
     waiting: InFlight | None = None
     for index, item in enumerate(items):
         submitted = submit(index, item)
+        submitted.index = index
         if not overlap:
             load_one(submitted)
             continue
@@ -107,9 +111,15 @@ def run_batches(
 
 
 def _load_staged(batch: InFlight, load, db_path: str, run_id: str, redo: bool, crawl_rows, checkpoints: bool,
-                 clock: StageClock) -> LoadReport:
+                 clock: StageClock, progress=None) -> LoadReport:
     """Wait for a batch's chunks, read them back as one batch and load it in one transaction."""
-    transformed = [stopping.wait_for(c) if hasattr(c, "result") else c for c in batch.chunks]
+    transformed = []
+    for number, chunk in enumerate(batch.chunks):
+        transformed.append(stopping.wait_for(chunk) if hasattr(chunk, "result") else chunk)
+        if progress is not None and transformed[-1] is not None and number < len(batch.chunk_pages):
+            progress.transformed(batch.index, number, batch.chunk_pages[number])
+    if any(chunk is None for chunk in transformed):
+        stopping.check()   # a chunk a stop abandoned: the batch is not loaded
     folders = [chunk.staged for chunk in transformed]
     if checkpoints:
         faults.point("staged", chunks=folders)

@@ -88,6 +88,10 @@ def ingest(
     # SIGINT, SIGTERM, SIGHUP (and a Prefect cancellation, which is a SIGTERM) stop the run at its
     # next checkpoint; the run row says `interrupted` at once.
     with stopping.handle_signals(), stopping.run_scope():
+        # A run the CLI's watchdog ends (it did not unwind in time) still shows Cancelled in Prefect.
+        # (The id is read here: the run context does not reach the watchdog's thread.)
+        this_run = flow_run.get_id()
+        forget_state = stopping.before_hard_exit(lambda: _cancel_in_prefect(this_run))
         try:
             with writer_lock(db_path):
                 stopping.check()
@@ -98,10 +102,15 @@ def ingest(
                 except stopping.RunStopped:
                     _interrupted(db_path, run_id)
                     raise stopping.RunStopped(stopping.summary()) from None
-                except staging.StagingError as exc:   # loud, but known: one line, not a traceback
-                    fail_run(db_path, run_id, str(exc))
-                    return Failed(message=f"{exc}; that batch was not loaded, the next run fetches it again")
                 except Exception as exc:
+                    if stopping.requested():
+                        # Whatever a stopped run raised on its way out (an abandoned chunk, a killed
+                        # worker), the stop is what happened: Cancelled, not Failed with a traceback.
+                        _interrupted(db_path, run_id)
+                        raise stopping.RunStopped(stopping.summary()) from None
+                    if isinstance(exc, staging.StagingError):   # loud, but known: one line, not a traceback
+                        fail_run(db_path, run_id, str(exc))
+                        return Failed(message=f"{exc}; that batch was not loaded, the next run fetches it again")
                     fail_run(db_path, run_id, str(storage_error(exc, fallback=db_path) or f"{type(exc).__name__}: {exc}"))
                     raise
                 finally:
@@ -118,6 +127,9 @@ def ingest(
             if isinstance(exc, (WarehouseBusy, WarehouseError)):
                 return Failed(message=str(exc))
             raise
+        finally:
+            if not stopping.requested():   # stopped: kept until the engine has reported Cancelled itself
+                forget_state()
     message = outcome.run_message(summary, _headline(summary))
     if outcome.every_source_failed(summary):
         # Nothing could be fetched: the run failed as a whole (Prefect state Failed, CLI exit 1),
@@ -133,6 +145,16 @@ def _interrupted(db_path: str, run_id: str) -> None:
     with _marking:   # together, their two UPDATEs of the row conflict; in turn, the second does nothing
         mark_interrupted(db_path, run_id)
     stopping.note(f"run {run_id} marked interrupted")
+
+
+def _cancel_in_prefect(flow_run_id) -> None:
+    """Set the flow run Cancelled in the Prefect API (the watchdog is about to end this process)."""
+    if flow_run_id is None:
+        return
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(flow_run_id, Cancelled(message=stopping.summary()), force=True)
 
 
 def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions, log, started_at: datetime) -> dict:
@@ -179,6 +201,7 @@ def _run(config: SourcesConfig, db_path: str, run_id: str, options: FetchOptions
                     batch, results, known, run_id, now, run_folder, ensure_pool,
                     discovery_fetches=discovery.fetches if first else [],
                     discovered=discovery.per_source if first else {},
+                    on_chunk=lambda number, pages: progress.transformed(index, number, pages),
                 )
                 log.info("batch %d/%d fetched", index + 1, len(batches))
                 return submitted
@@ -244,8 +267,9 @@ class _Fetches:
 
 
 def _transform_batch(requests, results, known, run_id: str, now, run_folder: str, ensure_pool,
-                     discovery_fetches, discovered) -> InFlight:
-    """Submit a fetched batch's pages to the transform stage in chunks."""
+                     discovery_fetches, discovered, on_chunk=None) -> InFlight:
+    """Submit a fetched batch's pages to the transform stage in chunks (in-process, the chunks are
+    done here, one by one, and ``on_chunk(number, pages)`` is told of each)."""
     unchanged: dict[str, str] = {}
     pages = []
     for r in results:
@@ -265,8 +289,14 @@ def _transform_batch(requests, results, known, run_id: str, now, run_folder: str
     if chunks and _parallel():
         done = list(transform_task.map(chunks, run_id=unmapped(run_id), now=unmapped(now), run_folder=unmapped(run_folder)))
     else:   # in-process, one chunk at a time: the spaCy pipeline is shared
-        done = [transform_task(chunk, run_id, now, run_folder) for chunk in chunks]
-    return InFlight(done, len(requests), dict(discovered), _Fetches(requests, results, unchanged, known, list(discovery_fetches)))
+        done = []
+        for number, chunk in enumerate(chunks):
+            stopping.check()
+            done.append(transform_task(chunk, run_id, now, run_folder))
+            if on_chunk is not None and done[-1] is not None:
+                on_chunk(number, len(chunk))
+    return InFlight(done, len(requests), dict(discovered), _Fetches(requests, results, unchanged, known, list(discovery_fetches)),
+                    chunk_pages=[len(chunk) for chunk in chunks])
 
 
 def _crawl_rows(batch: RunBatch, submitted: InFlight, transformed: list) -> None:

@@ -17,7 +17,7 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterator
 
@@ -144,6 +144,9 @@ def run(fn: Callable[..., Any], *args: Any) -> Any:
         return fn(*args)
     try:
         return pool.submit(fn, *args).result()
+    except CancelledError:   # the pool was ended by a stop while this chunk waited in it
+        stopping.check()
+        raise
     except RuntimeError as exc:   # BrokenProcessPool, or "cannot schedule new futures after shutdown"
         stopping.check()   # the pool was ended by a stop, not broken: nothing is redone here
         if not isinstance(exc, BrokenProcessPool):

@@ -24,6 +24,7 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
+from wirehouse import stopping
 from wirehouse.tasks import gazetteer as gazetteer_module
 from wirehouse.tasks.events import EVENT_COLUMNS, Event, code_events, event_rows
 from wirehouse.tasks.linking import link_mentions
@@ -82,6 +83,7 @@ def annotate_docs(texts: Iterable[str], published: Iterable[date | None], n_proc
 
     docs = nlp.pipe(cut(texts), batch_size=BATCH_SIZE, n_process=n_process)
     for doc, when in zip(docs, published):
+        stopping.check()   # between docs (nlp.pipe takes BATCH_SIZE at a time): a stopped run leaves here
         index = DocIndex(doc)
         mentions = link_mentions(doc, gaz, index)
         yield Annotation(

@@ -19,6 +19,7 @@ import trafilatura
 from lxml import etree
 
 from wirehouse.schemas.models import EARLIEST_PLAUSIBLE_DATE, latest_plausible_date
+from wirehouse import stopping
 from wirehouse.urls import normalize_url, redact_url, same_site, try_normalize
 
 logger = logging.getLogger(__name__)
@@ -143,6 +144,7 @@ def extract_batch(pages: list[dict], options: ExtractOptions = DEFAULT_OPTIONS) 
     """
     out = []
     for page in pages:
+        stopping.check()   # a stopped run (in-process) is not kept waiting for the rest of the chunk
         row = {k: v for k, v in page.items() if k != "html"}
         try:
             extracted = extract_article(page.get("html") or "", page["url"], options)

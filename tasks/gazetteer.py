@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from wirehouse import stopping
+
 logger = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "gazetteer"
@@ -331,7 +333,10 @@ def build(data_dir: Path = DATA_DIR) -> Gazetteer:
             patterns.add(("NORP", text))
     places: dict[str, list[Place]] = defaultdict(list)
     strings: dict[str, str] = {}   # one copy of each country and admin-1 code and feature
-    for gid, name, iso3, admin1, feature, lat, lon, population, alternates in _read_rows(data_dir / "places.tsv.gz"):
+    for number, (gid, name, iso3, admin1, feature, lat, lon, population, alternates) in enumerate(
+            _read_rows(data_dir / "places.tsv.gz")):
+        if number % 5000 == 0:
+            stopping.check()   # seconds of reading: a stopped run (in-process) leaves here
         place = Place(
             int(gid) if gid else None, name, strings.setdefault(iso3, iso3) or None,
             float(lat) if lat else None, float(lon) if lon else None, int(population or 0),

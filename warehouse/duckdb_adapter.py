@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 import pandas as pd
@@ -246,16 +246,19 @@ def lock_wait_seconds() -> float:
 
 
 @contextlib.contextmanager
-def writer_lock(db_path: str | Path, wait: float | None = None) -> Iterator[None]:
+def writer_lock(db_path: str | Path, wait: float | None = None,
+                on_wait: Callable[[float, float], None] | None = None) -> Iterator[None]:
     """Hold the one-writer-per-warehouse lock for a whole run, whatever name the file is given.
 
     The lock is keyed on the file's identity (`identity`, plus device and inode): a symlink or a
     relative path to a file another run writes waits like the same path would. A second run waits
-    up to ``wait`` seconds (default: `lock_wait_seconds`), then raises `WarehouseBusy`.
+    up to ``wait`` seconds (default: `lock_wait_seconds`), then raises `WarehouseBusy`; while it
+    waits, ``on_wait(seconds waited, seconds left)`` is told so at once and then about every second.
     """
     wait = lock_wait_seconds() if wait is None else wait
     started = time.monotonic()
     deadline = started + wait
+    told = -1.0   # when on_wait was last told (monotonic)
     held: list = []
     try:
         for path in _lock_files(db_path):
@@ -279,6 +282,10 @@ def writer_lock(db_path: str | Path, wait: float | None = None) -> Iterator[None
                             f"(waited {time.monotonic() - started:.1f} s)"
                         ) from None
                     stopping.check()   # a run stopped while it waits for the writer leaves at once
+                    now = time.monotonic()
+                    if on_wait is not None and now - told >= 1.0:
+                        told = now
+                        on_wait(now - started, max(deadline - now, 0.0))
                     stopping.sleep(0.2)
             handle.seek(0)
             handle.truncate()

@@ -8,13 +8,18 @@ the ingest schedule live here; the defaults of the paths and the cron come from 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import logging
+import threading
 from dataclasses import dataclass, field
 from importlib.metadata import version
 
 from wirehouse.logs import LOGGING_ENVIRONMENT
 from wirehouse.settings import DEFAULT_CRON, DEFAULT_DB, DEFAULT_SOURCES, PREFECT_ENVIRONMENT
+
+logger = logging.getLogger(__name__)
 
 TAGS = ("wirehouse",)
 CONCURRENCY = 1   # DuckDB has one writer: runs of a deployment never overlap, across every runner serving it
@@ -92,7 +97,7 @@ def load_flow(deployment: Deployment):
     return getattr(importlib.import_module("wirehouse." + path.removesuffix(".py").replace("/", ".")), name)
 
 
-def serve_all(db_path: str, sources_file: str, cron: str, on_start=None) -> None:
+def serve_all(db_path: str, sources_file: str, cron: str, on_start=None, on_run=None) -> None:
     """Serve every deployment in this process until it is stopped (`prefect.serve`).
 
     Args:
@@ -101,12 +106,112 @@ def serve_all(db_path: str, sources_file: str, cron: str, on_start=None) -> None
         cron: the ingest schedule.
         on_start: called with the deployments' full names ("flow/deployment") once the flows are
             loaded, before serving starts.
+        on_run: called with a line as each run of them starts and ends (`RunWatch`), from a thread
+            that asks the API every `WATCH_SECONDS`.
     """
+    flows = [(d, load_flow(d)) for d in DEPLOYMENTS]
+    names = [f"{f.name}/{d.name}" for d, f in flows]
+    if on_start is not None:
+        on_start(names)
+    stop = threading.Event()
+    if on_run is not None:
+        threading.Thread(target=watch_runs, args=(names, on_run, stop), name="wirehouse-run-watch", daemon=True).start()
+    try:
+        _serve(flows, db_path, sources_file, cron)
+    finally:
+        stop.set()
+
+
+WATCH_SECONDS = 2.0
+
+
+class RunWatch:
+    """Which runs of the served deployments started or ended since the last look, as lines for the
+    serve process's output: ``<time> <flow>/<deployment> run <name>: started`` and ``... run
+    <name>: <state> after <seconds> s: <headline>`` (the headline: the first line of the run's
+    final state message, for an ingest its one-line result)."""
+
+    def __init__(self) -> None:
+        self.started: set = set()
+        self.ended: set = set()
+
+    def lines(self, runs, names: dict) -> list[str]:
+        """Lines for what ``runs`` (Prefect flow runs, any order) show that was not told yet.
+
+        Args:
+            runs: flow runs of the served deployments.
+            names: deployment id -> "flow/deployment".
+        """
+        out = []
+        for run in sorted(runs, key=lambda r: (r.start_time is None, r.start_time or 0)):
+            state = run.state
+            if state is None or run.id in self.ended:
+                continue
+            name = f"{names.get(run.deployment_id, 'a deployment')} run {run.name}"
+            final = state.is_final()
+            if run.id not in self.started and (state.is_running() or (final and run.start_time is not None)):
+                self.started.add(run.id)
+                out.append(f"{_clock(run.start_time)} {name}: started")
+            if final:
+                self.ended.add(run.id)
+                seconds = _seconds(run)
+                after = f" after {seconds:.1f} s" if seconds is not None else ""
+                headline = (state.message or "").strip().splitlines()
+                out.append(f"{_clock(run.end_time)} {name}: {state.name}{after}" + (f": {headline[0]}" if headline else ""))
+        return out
+
+
+def _clock(when) -> str:
+    from datetime import datetime
+
+    moment = when.astimezone() if when is not None else datetime.now().astimezone()
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _seconds(run) -> float | None:
+    if run.start_time is not None and run.end_time is not None:
+        return (run.end_time - run.start_time).total_seconds()
+    total = getattr(run, "total_run_time", None)
+    return total.total_seconds() if total else None
+
+
+def watch_runs(names: list[str], say, stop: threading.Event, every: float = WATCH_SECONDS) -> None:
+    """Until ``stop`` is set: every ``every`` seconds, the served deployments' runs that started
+    since this began, and ``say`` each line `RunWatch` makes of them. The API down: try again later."""
+    from datetime import datetime, timezone
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter, DeploymentFilterId, FlowRunFilter, FlowRunFilterStartTime,
+    )
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    since = datetime.now(timezone.utc)
+    watch = RunWatch()
+    ids: dict = {}
+    while not stop.wait(every):
+        try:
+            with get_client(sync_client=True) as client:
+                for name in names:
+                    if name not in ids.values():
+                        with contextlib.suppress(Exception):   # not registered yet
+                            ids[client.read_deployment_by_name(name).id] = name
+                if not ids:
+                    continue
+                runs = client.read_flow_runs(
+                    flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since)),
+                    deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=list(ids))),
+                    sort=FlowRunSort.START_TIME_DESC, limit=50,
+                )
+            for line in watch.lines(runs, ids):
+                say(line)
+        except Exception as exc:  # noqa: BLE001 - the server away for a while: look again later
+            logger.debug("run watch: %s", exc)
+
+
+def _serve(flows, db_path: str, sources_file: str, cron: str) -> None:
     from prefect import serve
 
-    flows = [(d, load_flow(d)) for d in DEPLOYMENTS]
-    if on_start is not None:
-        on_start([f"{f.name}/{d.name}" for d, f in flows])
     serve(
         *(f.to_deployment(
             name=d.name,

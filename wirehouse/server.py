@@ -118,8 +118,11 @@ class TemporaryServer:
         raise RuntimeError(f"the temporary Prefect server did not answer within {timeout:.0f} s")
 
     def stop(self, timeout: float = 5.0) -> None:
+        """End the server: SIGTERM, then SIGKILL after ``timeout`` seconds (0: SIGTERM, not waited for)."""
         if self.process.poll() is None:
             self.process.terminate()
+            if timeout <= 0:   # the CLI is about to exit: the server ends on its own
+                return
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

@@ -8,7 +8,9 @@ thread, and the command exits with 128 + the signal number.
 
 When the command line runs the flow (`arm_hard_exit`), the watchdog also ends the process if the
 flow has not unwound within `GRACE_SECONDS` (plus any load transaction still under way): a download
-stuck in a socket read or a chunk of in-process annotation is abandoned, not waited for.
+stuck in a socket read or a chunk of in-process annotation is abandoned, not waited for. Before it
+does, it runs what the run registered with `before_hard_exit` (the ingest flow: set its flow run
+Cancelled in Prefect), each for at most 2 s.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ _signal: list[int] = []
 _lock = threading.Lock()
 _on_stop: list[Callable[[], None]] = []   # run at the first signal, in the watchdog thread
 _hard_exit: list[Callable[[], None]] = []  # armed by the CLI: last words before os._exit
+_before_exit: list[Callable[[], None]] = []   # a run's own last steps before the watchdog ends the process
 _transactions = 0
 _runs = 0   # runs under way in this process: only they get a grace period to unwind
 _idle = threading.Condition(_lock)
@@ -204,6 +207,25 @@ def handle_signals() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+def before_hard_exit(callback: Callable[[], None], timeout: float = 2.0) -> Callable[[], None]:
+    """Run ``callback`` (at most ``timeout`` seconds) if the watchdog ends the process, before the
+    CLI's last words: what a run must still tell others (its Prefect state) when it is not let unwind.
+    Returns a remover."""
+    def bounded() -> None:
+        worker = threading.Thread(target=_run_callback, args=(callback,), name="wirehouse-before-exit", daemon=True)
+        worker.start()
+        worker.join(timeout)
+
+    with _lock:
+        _before_exit.append(bounded)
+
+    def remove() -> None:
+        with _lock, contextlib.suppress(ValueError):
+            _before_exit.remove(bounded)
+
+    return remove
+
+
 def arm_hard_exit(last_words: Callable[[], None]) -> None:
     """Let the watchdog end the process (after ``last_words``) if the run does not unwind in time.
     For the command line only: a served run's process belongs to Prefect's runner."""
@@ -231,6 +253,9 @@ def _watchdog(callbacks: list[Callable[[], None]]) -> None:
                 if left <= 0 and _transactions == 0:
                     break
                 _idle.wait(max(left, 0.2))
+        steps = list(_before_exit)
+    for step in steps:
+        step()
     for last_words in _hard_exit:
         _run_callback(last_words)
     with contextlib.suppress(Exception):

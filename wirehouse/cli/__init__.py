@@ -222,11 +222,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wirehouse: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     args = _parser(now).parse_args(argv)
-    _quiet_prefect(getattr(args, "verbose", False))
     runs = args.command in {"ingest", "demo"}
+    if runs:
+        _say_starting(args)   # before anything heavy is imported or started
+    _quiet_prefect(getattr(args, "verbose", False))
     with stopping.handle_signals() if runs else contextlib.nullcontext():
         if runs:
             stopping.arm_hard_exit(_last_words)
+            stopping.on_stop(_hush_prefect)
             _use_local_server()
         code = _dispatch(args)
     if runs and stopping.requested():
@@ -282,6 +285,32 @@ def _dispatch(args) -> int:
         _stop_prefect()
 
 
+def _say_starting(args, stream=None) -> None:
+    """The first line of a run on a terminal, printed before Prefect, DuckDB and the pipeline are
+    imported and started (seconds on a busy machine): the command is under way. Not in logs (the
+    run's own lines follow soon, and an error stays one line)."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        return
+    what = "the demo: the sample site, then an ingest run" if args.command == "demo" else f"an ingest run of {args.sources}"
+    print(f"wirehouse: starting {what} into {args.db} (loading Prefect and the pipeline first)", file=stream, flush=True)
+
+
+def _hush_prefect() -> None:
+    """At a stop: nothing more from Prefect on the terminal. Its console handlers are turned off (a
+    task abandoned by the stop logs no error) and so is the API log worker's error output (once
+    the temporary server is stopped, a queued log it still sends would print "--- Error logging to
+    API ---" and the connection error): the one line the command prints is the news."""
+    import logging
+
+    logging.raiseExceptions = False   # what Prefect's log and event workers check before writing to stderr
+    loggers = [logging.getLogger(), *(v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger))]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if type(handler) is not logging.FileHandler and isinstance(handler, logging.StreamHandler):
+                handler.setLevel(logging.CRITICAL + 1)
+
+
 _said = threading.Lock()
 
 
@@ -296,8 +325,8 @@ def _stop_prefect() -> None:
     global _temporary_server
     server, _temporary_server = _temporary_server, None
     if server is not None:
-        if stopping.requested():
-            server.stop(timeout=1.0)
+        if stopping.requested():   # the run's state is reported; the command exits at once
+            server.stop(timeout=0)
         else:
             _drain_prefect()
             server.stop()

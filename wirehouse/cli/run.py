@@ -74,17 +74,44 @@ def run_ingest(sources: str, db: str, contact_url: str | None = None, runner: st
     return state.result()
 
 
-def _wait_for_writer(db: str) -> None:
+def _wait_for_writer(db: str, stream=None) -> None:
     """Wait for a run that writes the warehouse now, before Prefect and the pipeline are started
     and imported (seconds a busy run would spend before it even asks for the lock): the message
-    then gives the seconds this command really waited (the flow still takes the lock itself)."""
+    then gives the seconds this command really waited (the flow still takes the lock itself).
+
+    While it waits, it says so: on a terminal one line, redrawn every second with the seconds
+    left; elsewhere (a log) one line when the wait begins."""
+    import sys
+
     from wirehouse.warehouse.duckdb_adapter import WarehouseBusy, writer_lock
 
+    stream = stream or sys.stderr
+    tty = stream.isatty()
+    waited: list[float] = []
+
+    def say(seconds: float, left: float) -> None:
+        first = not waited
+        waited[:] = [seconds]
+        text = f"wirehouse: another run is writing to {db}: waiting for it, {left:.0f} s left"
+        if tty:
+            print(f"\r\x1b[K{text}", end="", file=stream, flush=True)
+        elif first:
+            print(text, file=stream, flush=True)
+
+    started = time.monotonic()
     try:
-        with writer_lock(db):
+        with writer_lock(db, on_wait=say):
             pass
     except WarehouseBusy as exc:
+        if waited and tty:
+            print("\r\x1b[K", end="", file=stream, flush=True)   # the error line takes its place
         raise CliError(str(exc), EXIT_FAILED) from None
+    except BaseException:
+        if waited and tty:
+            print(file=stream, flush=True)
+        raise
+    if waited and tty:
+        print(f"\r\x1b[Kwirehouse: the other run is done: starting (waited {time.monotonic() - started:.0f} s)", file=stream, flush=True)
 
 
 def _failed_summary(state) -> dict | None:
@@ -303,7 +330,8 @@ def cmd_serve(args) -> int:
             print(f"serving deployments {names[0]} (cron '{args.cron}'), {', '.join(names[1:-1])} and {names[-1]}; UI: {ui}")
 
         try:
-            serve_all(str(Path(args.db).resolve()), str(Path(args.sources).resolve()), args.cron, on_start=say)
+            serve_all(str(Path(args.db).resolve()), str(Path(args.sources).resolve()), args.cron, on_start=say,
+                      on_run=lambda line: print(line, flush=True))
         except Exception as exc:   # the server went away (or never answered): one line, not a traceback
             api_url = os.environ.get("PREFECT_API_URL", "")
             if _unreachable(exc) and not healthy(api_url):

@@ -133,8 +133,8 @@ def ingest(
     message = outcome.run_message(summary, _headline(summary))
     if outcome.every_source_failed(summary):
         # Nothing could be fetched: the run failed as a whole (Prefect state Failed, CLI exit 1),
-        # its summary (with each source's first error) is the state's data.
-        return Failed(message=message, data=summary)
+        # its summary (with each source's first error) rides in the state's data.
+        return Failed(message=message, data=outcome.EverySourceFailed(message, summary))
     return Completed(message=message, data=summary)
 
 

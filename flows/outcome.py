@@ -57,6 +57,16 @@ def failure_lines(summary: dict) -> list[str]:
     return [failure_line(name, found) for name, found in sorted((summary.get("failed_sources") or {}).items())]
 
 
+
+class EverySourceFailed(Exception):
+    """A run in which no source produced a page: the Failed state's data. An exception, not the bare
+    summary dict, so that whoever resolves the state (the CLI, or a served run's Prefect engine) gets
+    an error it can raise; the summary rides along for the CLI's one line per source."""
+
+    def __init__(self, message: str, summary: dict):
+        super().__init__(message.splitlines()[0] if message else "every source failed")
+        self.summary = summary
+
 def every_source_failed(summary: dict) -> bool:
     """True when no source produced any page because its entry points failed: nothing was
     discovered, and every source has a failed entry point."""

@@ -120,7 +120,9 @@ def _failed_summary(state) -> dict | None:
         result = state.result(raise_on_failure=False)
     except Exception:  # noqa: BLE001 - no result: not ours to read
         return None
-    return result if isinstance(result, dict) and "failed_sources" in result else None
+    from wirehouse.flows.outcome import EverySourceFailed
+
+    return result.summary if isinstance(result, EverySourceFailed) else None
 
 
 def _operator_cause(state) -> str | None:
@@ -158,7 +160,9 @@ def _state_message(state) -> str:
         result = state.result(raise_on_failure=False)
     except Exception as exc:  # noqa: BLE001 - any failure is reported, never re-raised
         result = exc
-    if isinstance(result, BaseException):
+    from wirehouse.flows.outcome import EverySourceFailed
+
+    if isinstance(result, BaseException) and not isinstance(result, EverySourceFailed):
         return f"{type(result).__name__}: {str(result).splitlines()[0] if str(result) else ''}"
     return (state.message or state.name or "unknown").splitlines()[0]
 

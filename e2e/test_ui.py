@@ -9,6 +9,7 @@ artifact (and the others) and keeps a screenshot in `e2e/screenshots/`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -61,6 +62,33 @@ def wait_for(check, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def run_ingest_deployment(base: str, parameters: dict | None = None) -> tuple[dict, dict]:
+    """One run of the served `ingest` deployment to its end: (the flow run, its final state)."""
+    deployment = wait_for(lambda: api(f"{base}/api/deployments/name/ingest/ingest"), 90, "the ingest deployment")
+    # a busy server answers 503 now and then (SQLite locked under load): asked again
+    run = wait_for(lambda: api(f"{base}/api/deployments/{deployment['id']}/create_flow_run",
+                               {"parameters": parameters} if parameters else {}), 60, "a new flow run")
+    state = wait_for(lambda: (s := api(f"{base}/api/flow_runs/{run['id']}")["state"])["type"] in
+                     ("COMPLETED", "FAILED", "CRASHED") and s, 240, "the ingest run")
+    return run, state
+
+
+@contextlib.contextmanager
+def run_page(base: str, run: dict):
+    """The flow run's page in headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{base}/runs/flow-run/{run['id']}", wait_until="networkidle")
+            yield page
+        finally:
+            browser.close()
+
+
 @pytest.fixture
 def stack(tmp_path):
     from wirehouse.samplesite import SampleSite
@@ -93,27 +121,14 @@ def stack(tmp_path):
 
 
 def test_flow_run_page_shows_the_summary_artifact(stack, tmp_path):
-    base = stack
-    deployment = wait_for(lambda: api(f"{base}/api/deployments/name/ingest/ingest"), 90, "the ingest deployment")
-    run = api(f"{base}/api/deployments/{deployment['id']}/create_flow_run", {})
-    state = wait_for(lambda: (s := api(f"{base}/api/flow_runs/{run['id']}")["state"])["type"] in
-                     ("COMPLETED", "FAILED", "CRASHED") and s, 240, "the ingest run")
+    run, state = run_ingest_deployment(stack)
     assert state["type"] == "COMPLETED", state
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{base}/runs/flow-run/{run['id']}", wait_until="networkidle")
-            page.get_by_text("Artifacts", exact=True).first.click()   # the tab, as a person would
-            page.get_by_text("ingest-summary").first.wait_for(timeout=30_000)
-            page.screenshot(path=str(SCREENSHOTS / "flow-run-artifacts.png"), full_page=True)
-            for key in ("ingest-health", "ingest-top-entities", "ingest-top-events"):
-                assert page.get_by_text(key).count() > 0, key
-        finally:
-            browser.close()
+    with run_page(stack, run) as page:
+        page.get_by_text("Artifacts", exact=True).first.click()   # the tab, as a person would
+        page.get_by_text("ingest-summary").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(SCREENSHOTS / "flow-run-artifacts.png"), full_page=True)
+        for key in ("ingest-health", "ingest-top-entities", "ingest-top-events"):
+            assert page.get_by_text(key).count() > 0, key
     assert (SCREENSHOTS / "flow-run-artifacts.png").stat().st_size > 10_000
 
 
@@ -123,33 +138,18 @@ def test_flow_run_page_names_a_failing_source(stack, tmp_path):
     from wirehouse.samplesite import SampleSite
 
     base = stack
-    with socket.socket() as probe:   # a port nothing listens on: connection refused
-        probe.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/feed.xml"
+    dead = f"http://127.0.0.1:{free_port()}/feed.xml"   # nothing listens there: connection refused
     site = SampleSite(port=0)
     site.start()
     try:
         sources = tmp_path / "with-a-dead-source.toml"
         sources.write_text(site.render_sources() + f'\n[[sources]]\nname = "dead-feed"\nfeeds = ["{dead}"]\n'
                            "allow_private_network = true\nhost_delay = 0.0\n", encoding="utf-8")
-        deployment = wait_for(lambda: api(f"{base}/api/deployments/name/ingest/ingest"), 90, "the ingest deployment")
-        run = api(f"{base}/api/deployments/{deployment['id']}/create_flow_run",
-                  {"parameters": {"sources_file": str(sources), "db_path": str(tmp_path / "dead.duckdb")}})
-        state = wait_for(lambda: (s := api(f"{base}/api/flow_runs/{run['id']}")["state"])["type"] in
-                         ("COMPLETED", "FAILED", "CRASHED") and s, 240, "the ingest run")
+        run, state = run_ingest_deployment(base, {"sources_file": str(sources), "db_path": str(tmp_path / "dead.duckdb")})
     finally:
         site.stop()
     assert state["type"] == "COMPLETED", state
     assert "dead-feed" in (state.get("message") or ""), state
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{base}/runs/flow-run/{run['id']}", wait_until="networkidle")
-            page.get_by_text("dead-feed", exact=False).first.wait_for(timeout=30_000)   # in the run's logs
-            page.screenshot(path=str(SCREENSHOTS / "flow-run-failing-source.png"), full_page=True)
-        finally:
-            browser.close()
+    with run_page(base, run) as page:
+        page.get_by_text("dead-feed", exact=False).first.wait_for(timeout=30_000)   # in the run's logs
+        page.screenshot(path=str(SCREENSHOTS / "flow-run-failing-source.png"), full_page=True)

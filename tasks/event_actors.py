@@ -542,11 +542,7 @@ def _compound_sides(s: Sentence, text: str) -> list[Actor]:
         if iso3 is None or iso3 in codes:
             return []
         codes.add(iso3)
-        country = gaz.countries.get(iso3)
-        sides.append(Actor(
-            text=part, name=country.name if country else iso3, country_code=iso3, igo_code=None,
-            entity_id=country_entity_id(s, iso3), via_demonym=gaz.country(part) is None, compound=True,
-        ))
+        sides.append(country_actor(s, iso3, part, via_demonym=gaz.country(part) is None, compound=True))
     return sides
 
 
@@ -561,11 +557,15 @@ def as_country(s: Sentence, actor: Actor) -> Actor:
     Turkmenistan (the city is the event's place), "Moscow is in talks" is Russia in talks."""
     if not actor.is_city or not actor.country_code:
         return actor
-    country = gazetteer_module.load().countries.get(actor.country_code)
-    return Actor(
-        text=actor.text, name=country.name if country else actor.country_code, country_code=actor.country_code,
-        igo_code=None, entity_id=country_entity_id(s, actor.country_code), sector=actor.sector, from_place=True,
-    )
+    return country_actor(s, actor.country_code, actor.text, sector=actor.sector, from_place=True)
+
+
+def country_actor(s: Sentence, iso3: str, text: str | None, **flags) -> Actor:
+    """A country as an actor, named as the gazetteer names it, pointing at its entity when the
+    article names it: a city's country, or a target implied (`flags` set the Actor's flags)."""
+    country = gazetteer_module.load().countries.get(iso3)
+    return Actor(text=text, name=country.name if country else iso3, country_code=iso3, igo_code=None,
+                 entity_id=country_entity_id(s, iso3), **flags)
 
 
 def _actor(mention: Mention) -> Actor | None:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from wirehouse.tasks import cameo, dictionaries
-from wirehouse.tasks import gazetteer as gazetteer_module
 from wirehouse.tasks.event_actors import (
-    AGENT_SECTORS, STATE_GROUP_NOUNS, TITLE_NOUNS, Actor, country_entity_id, as_country, fill_countries, know_actors, resolve_actors, roles, subjects,
+    AGENT_SECTORS, STATE_GROUP_NOUNS, TITLE_NOUNS, Actor, as_country, country_actor, fill_countries, know_actors,
+    resolve_actors, roles, subjects,
 )
 from wirehouse.tasks.event_sentence import Sentence
 from wirehouse.tasks.event_triggers import sentence_triggers
@@ -158,13 +158,13 @@ def _sentence_events(s: Sentence, code: str, trigger_tokens, anchor, demand_targ
     # A target phrase that names no state ("its Balkan neighbours", "the former Soviet republics"),
     # or someone of no known country ("the chief of the group's office"), is a target all the same:
     # none is implied then.
-    vague_target = any(
+    # A statement (01) is addressed to no one: none is implied either.
+    if any(b is None for _, b in kept) and cameo.root(code) != "01" and not any(
         t.lemma_.lower() in STATE_GROUP_NOUNS | TITLE_NOUNS or t.lemma_.lower() in AGENT_SECTORS
         or any(_no_country_actor(s.by_token.get(x.i)) for x in t.subtree) for t in actor2_tokens
-    )
-    # A statement (01) is addressed to no one: none is implied.
-    vague_target = vague_target or cameo.root(code) == "01"
-    pairs = [(a, b if b is not None or vague_target else _implied_target(s, location, a)) for a, b in kept]
+    ):
+        kept = [(a, b if b is not None else _implied_target(s, location, a)) for a, b in kept]
+    pairs = kept
     # An event needs a political actor, as PETRARCH and GDELT code them: a country, an IGO or a
     # sector ("police", "the government"). "Apple released the iPad" and "Locksley had heard of
     # them" are no events; on real pages this halves the false events.
@@ -220,9 +220,7 @@ def _implied_target(s: Sentence, location: Location | None, actor1: Actor | None
         code = actor1.country_code
     else:
         return None
-    country = gazetteer_module.load().countries.get(code)
-    return Actor(text=None, name=country.name if country else code, country_code=code, igo_code=None,
-                 entity_id=country_entity_id(s, code), implied=True)
+    return country_actor(s, code, None, implied=True)
 
 
 def _unique(actors: list[Actor]) -> list[Actor]:

@@ -74,6 +74,11 @@ _NOT_PERSON_LABELS = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "WORK_OF_
 _NAME_LABELS = _NOT_PERSON_LABELS | {"PERSON", "NORP"}
 
 
+def _gazetteer_place(gaz, text: str, demonyms: bool = True) -> bool:
+    """Whether the gazetteer knows the name as a country (or its people's word), a town or a region."""
+    return bool(gaz.country(text) or (demonyms and gaz.demonym(text)) or gaz.town(text) or gaz.region(text))
+
+
 def _single_name_label(token) -> str | None:
     """The type of a one-word coded name (tasks/dictionaries.single_names). Only the model's own
     spans take it: many of these words are common ones too ("Falcon" names an armed group); and an
@@ -96,7 +101,7 @@ def _starts_with_given_name(doc, start: int, end: int, gaz) -> bool:
     if first.text.upper() not in given_names() or gaz.country(first.text) or gaz.demonym(first.text):
         return False
     text = doc[start:end].text
-    return not (gaz.organization(text) or gaz.country(text) or gaz.town(text) or gaz.region(text))
+    return not (gaz.organization(text) or _gazetteer_place(gaz, text, demonyms=False))
 
 
 def _split_lists(doc, start: int, end: int, label: str) -> list[tuple[int, int, str]]:
@@ -146,7 +151,7 @@ def fix_entities(doc, gaz) -> list:
                 place = gaz.town(text)
                 if place is not None and place.population >= MIN_RELABEL_POPULATION[label] and not _has_person_context(doc, start):
                     label = "GPE"
-        if end - start == 1 and label in _NAME_LABELS and not (gaz.country(text) or gaz.demonym(text) or gaz.town(text) or gaz.region(text)):
+        if end - start == 1 and label in _NAME_LABELS and not _gazetteer_place(gaz, text):
             label = _single_name_label(doc[start]) or label   # "Erdogan" is a person, "ECOWAS" a body
         if label in _NOT_PERSON_LABELS and _starts_with_given_name(doc, start, end, gaz):
             label = "PERSON"   # "Jenny Seaton", "Nikita Mikhalkov": the model took them for a firm or a place
@@ -357,7 +362,7 @@ def _document_consistency(doc, spans: list, gaz) -> list:
     result = []
     for span in spans:
         if span.label_ in {"ORG", "GPE", "NORP", "LOC", "FAC", "PRODUCT", "WORK_OF_ART"} and len(span) == 1 and span.text in surnames:
-            if not (gaz.country(span.text) or gaz.demonym(span.text) or gaz.organization(span.text) or gaz.town(span.text) or gaz.region(span.text)):
+            if not (gaz.organization(span.text) or _gazetteer_place(gaz, span.text)):
                 span = Span(doc, span.start, span.end, label="PERSON")
         elif (
             span.label_ == "PERSON" and len(span) == 1 and span.text not in surnames
